@@ -1,0 +1,26 @@
+"""roprules: explained decision support for housing people with ROP disorders.
+
+The flow: profiles → rules → engine → assessment → reports. The stable entry
+point is `Engine`; assessments are pydantic models with a JSON form.
+"""
+
+from roprules.api import Engine
+from roprules.assessment import Assessment, Finding, MissingInfo, Ranking
+from roprules.documents import InputError
+from roprules.engine import EngineError
+from roprules.profiles import OfferProfile, ResidentProfile
+from roprules.ruleset import RulesetError
+
+__all__ = [
+    "Assessment",
+    "Engine",
+    "EngineError",
+    "Finding",
+    "InputError",
+    "MissingInfo",
+    "OfferProfile",
+    "Ranking",
+    "ResidentProfile",
+    "RulesetError",
+]
+__version__ = "0.1.0"

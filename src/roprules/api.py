@@ -1,0 +1,94 @@
+"""The public Python API: `Engine`.
+
+    from roprules import Engine
+    engine = Engine.load()
+    assessment = engine.check(resident, offer)   # dicts, file paths or models
+
+Loading compiles the rules and registers them with durable_rules once; every
+call after that is one assessment in its own durable_rules session. An Engine
+is safe to share between threads (durable_rules calls are serialised).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from roprules.assess import Assessor, rank_assessments
+from roprules.assessment import Assessment, Ranking
+from roprules.intake import load_offer, load_resident
+from roprules.profiles import OfferProfile, ResidentProfile
+from roprules.ruleset import Ruleset, load_ruleset
+
+ProfileInput = dict[str, Any] | BaseModel | str | Path
+LANGS = ("nb", "en")
+
+
+class Engine:
+    """A loaded, checked rule base, ready to assess placements, offers and residents."""
+
+    def __init__(self, ruleset: Ruleset):
+        self.ruleset = ruleset
+        self._assessor = Assessor(ruleset)
+
+    @classmethod
+    def load(cls, rules_dir: str | Path | None = None, overlay: str | Path | None = None) -> Engine:
+        """Load the rules (default: those shipped with the package) and an optional overlay.
+
+        Raises RulesetError, listing every problem, if the rule base is not valid.
+        """
+        return cls(load_ruleset(rules_dir, overlay))
+
+    def check(
+        self,
+        resident: ProfileInput,
+        offer: ProfileInput,
+        *,
+        lang: str = "nb",
+        now: datetime | None = None,
+    ) -> Assessment:
+        """Assess a proposed placement: placement, offer and resident rules together."""
+        return self._assessor.assess(
+            "placement", load_resident(resident), load_offer(offer), _lang(lang), now=now
+        )
+
+    def audit(
+        self, offer: ProfileInput, *, lang: str = "nb", now: datetime | None = None
+    ) -> Assessment:
+        """Audit an offer on its own: the offer rules alone."""
+        return self._assessor.assess("offer", None, load_offer(offer), _lang(lang), now=now)
+
+    def assess_resident(
+        self, resident: ProfileInput, *, lang: str = "nb", now: datetime | None = None
+    ) -> Assessment:
+        """Check a resident profile on its own: the resident rules alone."""
+        return self._assessor.assess(
+            "resident", load_resident(resident), None, _lang(lang), now=now
+        )
+
+    def rank(
+        self,
+        resident: ProfileInput,
+        offers: Iterable[ProfileInput],
+        *,
+        lang: str = "nb",
+        now: datetime | None = None,
+    ) -> Ranking:
+        """Assess one resident against several offers, best first."""
+        person: ResidentProfile = load_resident(resident)
+        loaded: list[OfferProfile] = [load_offer(o) for o in offers]
+        assessments = [
+            self._assessor.assess("placement", person, offer, _lang(lang), now=now)
+            for offer in loaded
+        ]
+        return rank_assessments(person, assessments, self._assessor.ruleset_ref)
+
+
+def _lang(lang: str) -> str:
+    if lang not in LANGS:
+        raise ValueError(f"lang must be one of {', '.join(LANGS)}; got {lang!r}")
+    return lang

@@ -1,0 +1,276 @@
+"""Assessments: run the rules of a scope over the facts, form the verdict.
+
+durable_rules decides which rules fire. The three-valued evaluator decides,
+for every rule that did not fire and whose facts are incomplete, whether it is
+false or undetermined; it also explains each fired rule. If the two ever
+disagree the assessment fails (EngineError) rather than return a guess.
+
+The verdict follows contract.md exactly, first that applies:
+unsuitable (a critical finding) → incomplete (a critical rule undetermined) →
+conditional (a major finding) → suitable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from roprules.assessment import (
+    VERDICT_RANK,
+    Assessment,
+    Citation,
+    Fact,
+    Finding,
+    MissingInfo,
+    OverlayRef,
+    RankedOffer,
+    Ranking,
+    RulesetRef,
+    Undetermined,
+    Verdict,
+)
+from roprules.conditions import explain
+from roprules.engine import CompiledRule, DurableEngine, EngineError
+from roprules.messages import Messages, messages
+from roprules.profiles import OfferProfile, ResidentProfile, profile_to_facts
+from roprules.rule_schema import SEVERITY_ORDER
+from roprules.ruleset import Rule, Ruleset
+
+SCOPE_RULES: dict[str, tuple[str, ...]] = {
+    "placement": ("placement", "offer", "resident"),
+    "offer": ("offer",),
+    "resident": ("resident",),
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The raw result of running the rules of a scope: no texts rendered yet."""
+
+    fired: tuple[Rule, ...]
+    undetermined: tuple[tuple[Rule, frozenset[str]], ...]
+
+
+def verdict_of(fired: Sequence[str], undetermined: Sequence[str]) -> Verdict:
+    """The verdict from the severities of fired and undetermined rules (contract.md)."""
+    if "critical" in fired:
+        return "unsuitable"
+    if "critical" in undetermined:
+        return "incomplete"
+    if "major" in fired:
+        return "conditional"
+    return "suitable"
+
+
+class Assessor:
+    """Runs a loaded ruleset: one durable engine per scope of rules, built once."""
+
+    def __init__(self, ruleset: Ruleset, catalogue: Messages | None = None):
+        self.ruleset = ruleset
+        self.messages = catalogue or messages()
+        self.rules_by_scope: dict[str, tuple[Rule, ...]] = {
+            scope: tuple(r for r in ruleset.rules if r.scope == scope)
+            for scope in ("placement", "offer", "resident")
+        }
+        self.durable = {
+            scope: DurableEngine(
+                {scope: [CompiledRule(r.id, r.condition) for r in rules]}, ruleset.params
+            )
+            for scope, rules in self.rules_by_scope.items()
+            if rules
+        }
+        overlay = ruleset.overlay
+        self.ruleset_ref = RulesetRef(
+            name=ruleset.name,
+            version=ruleset.version,
+            sha256=ruleset.sha256,
+            overlay=OverlayRef(name=overlay.name, sha256=overlay.sha256) if overlay else None,
+        )
+
+    # ------------------------------------------------------------------ evaluation
+
+    def run(self, rule_scope: str, facts: Mapping[str, Any]) -> Outcome:
+        """Fire one scope's rules; classify the rest as false or undetermined."""
+        rules = self.rules_by_scope[rule_scope]
+        if not rules:
+            return Outcome((), ())
+        fired_ids = self.durable[rule_scope].fire(facts)
+        fired: list[Rule] = []
+        undetermined: list[tuple[Rule, frozenset[str]]] = []
+        known = facts.keys()
+        for rule in rules:
+            if rule.id in fired_ids:
+                fired.append(rule)
+                continue
+            if rule.fields <= known:
+                continue  # two-valued here: durable_rules' "did not fire" is final
+            result = rule.evaluate(facts)
+            if result is True:
+                raise EngineError(
+                    f"rule {rule.id}: durable_rules did not fire but the evaluator says true"
+                )
+            if result is None:
+                waiting = explain(rule.condition, facts, self.ruleset.params).waiting
+                undetermined.append((rule, waiting))
+        return Outcome(tuple(fired), tuple(undetermined))
+
+    def outcome(self, scope: str, facts: Mapping[str, Any]) -> Outcome:
+        fired: list[Rule] = []
+        undetermined: list[tuple[Rule, frozenset[str]]] = []
+        for rule_scope in SCOPE_RULES[scope]:
+            part = self.run(rule_scope, facts)
+            fired.extend(part.fired)
+            undetermined.extend(part.undetermined)
+        return Outcome(tuple(fired), tuple(undetermined))
+
+    # ------------------------------------------------------------------ building output
+
+    def assess(
+        self,
+        scope: str,
+        resident: ResidentProfile | None,
+        offer: OfferProfile | None,
+        lang: str = "nb",
+        *,
+        now: datetime | None = None,
+    ) -> Assessment:
+        facts = {**profile_to_facts("resident", resident), **profile_to_facts("offer", offer)}
+        outcome = self.outcome(scope, facts)
+        return self.build(scope, outcome, facts, resident, offer, lang, now=now)
+
+    def build(
+        self,
+        scope: str,
+        outcome: Outcome,
+        facts: Mapping[str, Any],
+        resident: ResidentProfile | None,
+        offer: OfferProfile | None,
+        lang: str,
+        *,
+        now: datetime | None = None,
+    ) -> Assessment:
+        findings = sorted(
+            (self.finding(rule, facts, lang) for rule in outcome.fired),
+            key=lambda f: (SEVERITY_ORDER[f.severity], f.rule_id),
+        )
+        undetermined = sorted(
+            (
+                Undetermined(
+                    rule_id=rule.id,
+                    severity=rule.severity,
+                    title=rule.spec.title.get(lang),
+                    waiting_on=sorted(waiting),
+                )
+                for rule, waiting in outcome.undetermined
+            ),
+            key=lambda u: (SEVERITY_ORDER[u.severity], u.rule_id),
+        )
+        verdict = verdict_of(
+            [r.severity for r in outcome.fired], [r.severity for r, _ in outcome.undetermined]
+        )
+        return Assessment(
+            scope=scope,  # type: ignore[arg-type]
+            verdict=verdict,
+            findings=findings,
+            missing=self.missing(outcome, lang),
+            undetermined=undetermined,
+            ruleset=self.ruleset_ref,
+            resident_id=resident.id if resident else None,
+            offer_id=offer.id if offer else None,
+            offer_name=offer.name if offer else None,
+            offer_type=offer.type if offer else None,
+            lang=lang,  # type: ignore[arg-type]
+            created_at=now or datetime.now(UTC).replace(microsecond=0),
+        )
+
+    def finding(self, rule: Rule, facts: Mapping[str, Any], lang: str) -> Finding:
+        params = self.ruleset.params
+        why = explain(rule.condition, facts, params)
+        if why.value is not True:
+            raise EngineError(f"rule {rule.id}: durable_rules fired but the evaluator disagrees")
+        spec = rule.spec
+        return Finding(
+            rule_id=rule.id,
+            kind=spec.kind,
+            severity=rule.severity,
+            title=spec.title.get(lang),
+            explanation=rule.texts.render("explanation", lang, facts, params),
+            facts=[self.fact(path, value, lang) for path, value in sorted(why.used.items())],
+            sources=[
+                Citation(section=s.section, quote=s.quote, title=s.title, url=s.url)
+                for s in spec.sources
+            ],
+            suggestions=[rule.texts.render("suggestion", lang, facts, params)],
+            topics=list(spec.topics),
+            theme=rule.theme,
+        )
+
+    def fact(self, path: str, value: Any, lang: str) -> Fact:
+        if isinstance(value, tuple):
+            value = list(value)
+        return Fact(
+            field=path,
+            value=value,
+            label=self.messages.field_label(path, lang),
+            display=self.messages.value_label(path, value, lang),
+        )
+
+    def missing(self, outcome: Outcome, lang: str) -> list[MissingInfo]:
+        waiting: dict[str, list[Rule]] = {}
+        for rule, fields in outcome.undetermined:
+            for path in fields:
+                waiting.setdefault(path, []).append(rule)
+        entries = []
+        for path, rules in waiting.items():
+            severity = min((r.severity for r in rules), key=SEVERITY_ORDER.__getitem__)
+            entries.append(
+                MissingInfo(
+                    field=path,
+                    rules=sorted(r.id for r in rules),
+                    severity=severity,
+                    question=self.messages.question(path, lang),
+                    label=self.messages.field_label(path, lang),
+                )
+            )
+        return sorted(entries, key=lambda m: (SEVERITY_ORDER[m.severity], -len(m.rules), m.field))
+
+
+def rank_assessments(
+    resident: ResidentProfile, assessments: Sequence[Assessment], ruleset_ref: RulesetRef
+) -> Ranking:
+    """Best first: verdict, then fewer and less severe findings, then fewer gaps, then id."""
+
+    def severity_counts(assessment: Assessment) -> dict[str, int]:
+        counts = dict.fromkeys(SEVERITY_ORDER, 0)
+        for finding in assessment.findings:
+            counts[finding.severity] += 1
+        return counts
+
+    def key(assessment: Assessment) -> tuple[Any, ...]:
+        counts = severity_counts(assessment)
+        return (
+            VERDICT_RANK[assessment.verdict],
+            *(counts[s] for s in SEVERITY_ORDER),
+            len(assessment.missing),
+            assessment.offer_id or "",
+        )
+
+    ordered = sorted(assessments, key=key)
+    return Ranking(
+        resident_id=resident.id,
+        ranking=[
+            RankedOffer(
+                rank=index,
+                offer_id=a.offer_id or "",
+                offer_name=a.offer_name,
+                verdict=a.verdict,
+                findings_by_severity=severity_counts(a),
+                missing=len(a.missing),
+                assessment=a,
+            )
+            for index, a in enumerate(ordered, start=1)
+        ],
+        ruleset=ruleset_ref,
+    )

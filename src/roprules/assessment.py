@@ -1,0 +1,114 @@
+"""The Assessment: what the engine returns (contract.md, "Assessment").
+
+These models are the JSON contract for case-management systems. Fields beyond
+the contract (`undetermined`, `summary`, labels) are optional additions.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from roprules.rule_schema import Kind, Severity
+
+Verdict = Literal["unsuitable", "incomplete", "conditional", "suitable"]
+AssessmentScope = Literal["placement", "offer", "resident"]
+
+# Best first, for ranking (contract.md).
+VERDICT_RANK: dict[str, int] = {"suitable": 0, "conditional": 1, "incomplete": 2, "unsuitable": 3}
+
+
+class OutputModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Fact(OutputModel):
+    """One fact that made a rule fire (or that it waited on)."""
+
+    field: str  # full path, e.g. offer.building.sprinkler, or params.NAME
+    value: Any  # as in the profile; None = unknown
+    label: str | None = None  # the field's label in the requested language
+    display: str | None = None  # the value as a reader sees it
+    derived: bool = False  # derived (e.g. from BrukerPlan), not entered by the team
+
+
+class Citation(OutputModel):
+    section: str | None = None
+    quote: str | None = None
+    title: str | None = None
+    url: str | None = None
+
+
+class Finding(OutputModel):
+    rule_id: str
+    kind: Kind
+    severity: Severity
+    title: str
+    explanation: str
+    facts: list[Fact]
+    sources: list[Citation]
+    suggestions: list[str]
+    topics: list[str]
+    theme: str | None = None
+
+
+class MissingInfo(OutputModel):
+    field: str
+    rules: list[str]
+    severity: Severity
+    question: str
+    label: str | None = None
+
+
+class Undetermined(OutputModel):
+    """A rule that could not be evaluated, and the fields it waits on."""
+
+    rule_id: str
+    severity: Severity
+    title: str
+    waiting_on: list[str]
+
+
+class OverlayRef(OutputModel):
+    name: str
+    sha256: str
+
+
+class RulesetRef(OutputModel):
+    name: str
+    version: str
+    sha256: str
+    overlay: OverlayRef | None = None
+
+
+class Assessment(OutputModel):
+    scope: AssessmentScope
+    verdict: Verdict
+    findings: list[Finding]
+    missing: list[MissingInfo]
+    ruleset: RulesetRef
+    undetermined: list[Undetermined] = []
+    resident_id: str | None = None
+    offer_id: str | None = None
+    offer_name: str | None = None
+    offer_type: str | None = None
+    lang: Literal["nb", "en"] = "nb"
+    created_at: datetime | None = None
+
+
+class RankedOffer(OutputModel):
+    rank: int
+    offer_id: str
+    offer_name: str | None = None
+    verdict: Verdict
+    findings_by_severity: dict[str, int]
+    missing: int
+    assessment: Assessment
+
+
+class Ranking(OutputModel):
+    resident_id: str
+    ranking: list[RankedOffer]
+    ruleset: RulesetRef

@@ -1,0 +1,165 @@
+"""The command line: a thin layer over the Python API and the renderers.
+
+Exit codes: 0 when an assessment (or other output) was produced, whatever the
+verdict; 2 on bad input or a bad ruleset (a clear message, no traceback,
+nothing written); 3 when the engine failed (no partial result).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from roprules.api import Engine
+from roprules.documents import InputError
+from roprules.engine import EngineError
+from roprules.profiles import PROFILE_MODELS
+from roprules.render import render_assessment, render_ranking
+from roprules.ruleset import RulesetError
+
+EXIT_OK, EXIT_BAD_INPUT, EXIT_ENGINE = 0, 2, 3
+PROFILE_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # exit 2 with the message, as argparse does
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_BAD_INPUT, f"roprules: error: {message}\n")
+
+
+def _output_options(parser: argparse.ArgumentParser, formats: Sequence[str]) -> None:
+    parser.add_argument("--format", choices=formats, default="text", help="output format")
+    parser.add_argument("--lang", choices=("nb", "en"), default="nb", help="language (nb)")
+    parser.add_argument("--out", type=Path, help="write to this file instead of stdout")
+
+
+def _rules_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rules", type=Path, help="rules directory (default: shipped rules)")
+    parser.add_argument("--overlay", type=Path, help="municipality overlay file")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="roprules",
+        description="Decision support for housing people with co-occurring substance-use "
+        "and mental disorders (SINTEF 2020).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    report_formats = ("text", "json", "markdown", "html")
+
+    check = commands.add_parser("check", help="assess a proposed placement")
+    check.add_argument("--resident", required=True, type=Path)
+    check.add_argument("--offer", required=True, type=Path)
+    _output_options(check, report_formats)
+    _rules_options(check)
+
+    audit = commands.add_parser("audit", help="audit an offer on its own")
+    audit.add_argument("--offer", required=True, type=Path)
+    _output_options(audit, report_formats)
+    _rules_options(audit)
+
+    resident = commands.add_parser("resident", help="check a resident profile on its own")
+    resident.add_argument("--resident", required=True, type=Path)
+    _output_options(resident, report_formats)
+    _rules_options(resident)
+
+    rank = commands.add_parser("rank", help="rank several offers for one resident")
+    rank.add_argument("--resident", required=True, type=Path)
+    rank.add_argument("offers", nargs="+", type=Path, metavar="OFFER_FILE_OR_DIR")
+    _output_options(rank, report_formats)
+    _rules_options(rank)
+
+    schema = commands.add_parser("schema", help="print the JSON Schema of a profile")
+    schema.add_argument("kind", choices=("resident", "offer"))
+
+    rules = commands.add_parser("rules", help="work with the rule base")
+    rules_commands = rules.add_subparsers(dest="rules_command", required=True, parser_class=_Parser)
+    lint = rules_commands.add_parser("lint", help="check the rule base")
+    lint.add_argument("--source", type=Path, help="the report text, to verify quotes")
+    _rules_options(lint)
+    coverage = rules_commands.add_parser("coverage", help="what the rules cover")
+    coverage.add_argument("--profiles", type=Path, help="profiles directory (default: profiles/)")
+    coverage.add_argument("--format", choices=("text", "json"), default="text")
+    _rules_options(coverage)
+    docs = rules_commands.add_parser("docs", help="render the policy handbook")
+    docs.add_argument("--format", choices=("html", "markdown"), default="html")
+    docs.add_argument("--lang", choices=("nb", "en"), default="nb")
+    docs.add_argument("--out", type=Path, required=True, help="output directory")
+    _rules_options(docs)
+    return parser
+
+
+def _offer_files(paths: Sequence[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.suffix.lower() in PROFILE_SUFFIXES)
+            if not found:
+                raise InputError(f"{path}: no offer profiles (*.yaml, *.yml, *.json) in directory")
+            files.extend(found)
+        else:
+            files.append(path)
+    return files
+
+
+def _emit(text: str, out: Path | None) -> None:
+    if out is None:
+        sys.stdout.write(text)
+        return
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{out}: cannot write: {exc.strerror}") from None
+
+
+def _color(args: argparse.Namespace) -> bool:
+    return args.out is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "schema":
+        model = PROFILE_MODELS[args.kind]
+        print(json.dumps(model.model_json_schema(), indent=2, ensure_ascii=False))
+        return EXIT_OK
+    if args.command == "rules":
+        from roprules.rules_tools import run_rules_command
+
+        return run_rules_command(args)
+    engine = Engine.load(args.rules, args.overlay)
+    if args.command == "check":
+        assessment = engine.check(args.resident, args.offer, lang=args.lang)
+    elif args.command == "audit":
+        assessment = engine.audit(args.offer, lang=args.lang)
+    elif args.command == "resident":
+        assessment = engine.assess_resident(args.resident, lang=args.lang)
+    else:
+        ranking = engine.rank(args.resident, _offer_files(args.offers), lang=args.lang)
+        _emit(render_ranking(ranking, args.format, lang=args.lang, color=_color(args)), args.out)
+        return EXIT_OK
+    _emit(render_assessment(assessment, args.format, color=_color(args)), args.out)
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _run(args)
+    except (InputError, RulesetError) as exc:
+        for message in exc.messages:
+            print(f"roprules: error: {message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except EngineError as exc:
+        print(f"roprules: engine error: {exc}", file=sys.stderr)
+        return EXIT_ENGINE
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,209 @@
+"""Compile conditions to durable_rules' JSON form, and encode facts to match.
+
+durable_rules knows nothing of unknowns (a missing field makes `$neq` false,
+and a same-fact reference to a missing field makes every comparison true), so
+every leaf is compiled in two polarities with explicit existence guards where
+needed: the rule fires exactly when the three-valued evaluator says *true*.
+
+Facts are flattened for durable_rules:
+- `offer.building.sprinkler` becomes the key `offer__building__sprinkler`;
+- booleans become the strings "true"/"false", so durable's numeric coercion of
+  booleans cannot change a result;
+- a list field becomes one "true"/"false" key per possible value plus its length,
+  so `contains` and `in {field: list}` need no array operators;
+- a `sum` subject becomes a derived key, present only when every part is known.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from roprules.conditions import (
+    NEGATED,
+    AllOf,
+    Condition,
+    FieldRef,
+    Leaf,
+    NotOf,
+    ParamRef,
+    Sum,
+    leaves,
+)
+from roprules.fields import RULE_FIELDS
+
+GUARD_KEY = "roprules__fact"
+GUARD_VALUE = "assessment"
+
+Expr = dict[str, Any]
+
+
+def fact_key(path: str) -> str:
+    return path.replace(".", "__")
+
+
+def has_key(path: str, value: str) -> str:
+    return f"{fact_key(path)}__has__{value}"
+
+
+def len_key(path: str) -> str:
+    return f"{fact_key(path)}__len"
+
+
+def sum_key(subject: Sum) -> str:
+    return "sum__" + "__plus__".join(fact_key(p) for p in subject.paths)
+
+
+def _encode_scalar(value: Any) -> Any:
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return value
+
+
+def _and(parts: list[Expr]) -> Expr:
+    return parts[0] if len(parts) == 1 else {"$and": parts}
+
+
+def _or(parts: list[Expr]) -> Expr:
+    return parts[0] if len(parts) == 1 else {"$or": parts}
+
+
+def compile_condition(node: Condition, params: Mapping[str, Any], positive: bool = True) -> Expr:
+    """The durable_rules expression true exactly when `node` is true (or false, if not positive)."""
+    if isinstance(node, NotOf):
+        return compile_condition(node.part, params, not positive)
+    if isinstance(node, Leaf):
+        return _compile_leaf(node, params, positive)
+    parts = [compile_condition(p, params, positive) for p in node.parts]
+    conjunctive = isinstance(node, AllOf) == positive
+    return _and(parts) if conjunctive else _or(parts)
+
+
+def _subject_key(subject: str | Sum) -> str:
+    return sum_key(subject) if isinstance(subject, Sum) else fact_key(subject)
+
+
+def _compile_leaf(leaf: Leaf, params: Mapping[str, Any], positive: bool) -> Expr:
+    op, operand = leaf.op, leaf.operand
+    key = _subject_key(leaf.subject)
+    if op == "is_set":
+        spec = RULE_FIELDS.get(leaf.subject) if isinstance(leaf.subject, str) else None
+        target = len_key(leaf.subject) if spec and spec.kind == "list" else key  # type: ignore[arg-type]
+        return {"$ex" if operand is positive else "$nex": {target: 1}}
+    if op == "is_empty":
+        assert isinstance(leaf.subject, str)
+        empty = operand is positive
+        return {len_key(leaf.subject): 0} if empty else {"$gt": {len_key(leaf.subject): 0}}
+    if not positive:
+        op = NEGATED[op]
+    if op in ("contains", "not_contains"):
+        assert isinstance(leaf.subject, str)
+        return {has_key(leaf.subject, operand): "true" if op == "contains" else "false"}
+    if isinstance(operand, FieldRef):
+        return _compile_reference(key, op, operand)
+    if isinstance(operand, ParamRef):
+        operand = params[operand.name]
+    if op in ("in", "not_in"):
+        if op == "in":
+            return _or([{key: _encode_scalar(v)} for v in operand])
+        return _and([{"$neq": {key: _encode_scalar(v)}} for v in operand])
+    value = _encode_scalar(operand)
+    if op == "eq":
+        return {key: value}
+    return {f"${'neq' if op == 'ne' else op}": {key: value}}
+
+
+def _compile_reference(key: str, op: str, operand: FieldRef) -> Expr:
+    other = RULE_FIELDS[operand.path]
+    if op in ("in", "not_in"):
+        member = "true" if op == "in" else "false"
+        return _or([{"$and": [{key: v}, {has_key(other.path, v): member}]} for v in other.values])
+    other_key = fact_key(operand.path)
+    comparison = (
+        {key: {"$m": other_key}}
+        if op == "eq"
+        else {f"${'neq' if op == 'ne' else op}": {key: {"$m": other_key}}}
+    )
+    return {"$and": [{"$ex": {key: 1}}, {"$ex": {other_key: 1}}, comparison]}
+
+
+class FactEncoder:
+    """Encodes the facts one durable ruleset reads, in the form its rules expect."""
+
+    def __init__(self, conditions: Iterable[Condition]):
+        paths: set[str] = set()
+        sums: set[Sum] = set()
+        for condition in conditions:
+            for leaf in leaves(condition):
+                paths.update(leaf.fields())
+                if isinstance(leaf.subject, Sum):
+                    sums.add(leaf.subject)
+        self.paths = tuple(sorted(paths))
+        self.sums = tuple(sorted(sums, key=lambda s: s.paths))
+        self._plan = tuple(
+            (
+                path,
+                fact_key(path),
+                RULE_FIELDS[path].values if RULE_FIELDS[path].kind == "list" else None,
+            )
+            for path in self.paths
+        )
+
+    def keys(self) -> list[str]:
+        """Every key this encoder can emit (for the hash-collision check)."""
+        keys = [GUARD_KEY]
+        for path, key, domain in self._plan:
+            if domain is None:
+                keys.append(key)
+            else:
+                keys.append(len_key(path))
+                keys.extend(has_key(path, v) for v in domain)
+        keys.extend(sum_key(s) for s in self.sums)
+        return keys
+
+    def encode(self, facts: Mapping[str, Any]) -> dict[str, Any]:
+        encoded: dict[str, Any] = {GUARD_KEY: GUARD_VALUE}
+        for path, key, domain in self._plan:
+            value = facts.get(path)
+            if value is None:
+                continue
+            if domain is None:
+                encoded[key] = _encode_scalar(value)
+            else:
+                encoded[len_key(path)] = len(value)
+                for item in domain:
+                    encoded[has_key(path, item)] = "true" if item in value else "false"
+        for subject in self.sums:
+            values = [facts.get(p) for p in subject.paths]
+            if all(v is not None for v in values):
+                encoded[sum_key(subject)] = sum(values)
+        return encoded
+
+
+def fnv1a_32(text: str) -> int:
+    value = 0x811C9DC5
+    for byte in text.encode("utf-8"):
+        value = ((value ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return value
+
+
+def fnv1_32(text: str) -> int:
+    value = 0x811C9DC5
+    for byte in text.encode("utf-8"):
+        value = ((value * 0x01000193) & 0xFFFFFFFF) ^ byte
+    return value
+
+
+def hash_collisions(keys: Iterable[str]) -> list[tuple[str, str]]:
+    """Pairs of distinct keys that durable_rules could confuse (it matches names by hash)."""
+    collisions: list[tuple[str, str]] = []
+    for hasher in (fnv1a_32, fnv1_32):
+        seen: dict[int, str] = {}
+        for key in sorted(set(keys)):
+            digest = hasher(key)
+            if digest in seen:
+                collisions.append((seen[digest], key))
+            seen[digest] = key
+    return collisions

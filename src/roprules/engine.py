@@ -1,0 +1,132 @@
+"""The durable_rules adapter: decides which compiled rules fire for one fact.
+
+durable_rules 2.0.28 is an unmaintained C library with reproduced crashes
+(see shared/spec/durable-rules-notes.md). This adapter follows the safe pattern:
+
+- the low-level binding (`durable_rules_engine`), never the default `Host` and
+  its background timer loop (segfaults under threads);
+- rulesets registered once, split into groups small enough that no fact can make
+  too many alpha conditions true at once (error 303);
+- every rule guarded by a constant term (a bare `$nex` rule loops forever on the
+  session fact) and a catch-all sentinel so that every session runs an action
+  (`delete_state` segfaults on a session in which none ran);
+- facts asserted, not posted (events are consumed by the first match);
+- each evaluation in its own session whose state is always deleted in `finally`;
+- one process-wide lock: the binding never releases the GIL and shares state.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import durable_rules_engine as dre
+
+from roprules.conditions import Condition
+from roprules.durable_compile import (
+    GUARD_KEY,
+    GUARD_VALUE,
+    FactEncoder,
+    compile_condition,
+    hash_collisions,
+)
+
+SENTINEL = "sentinel"
+SENTINEL_PRIORITY = 65535
+SESSION_ID = "assessment"
+MAX_RULES_PER_GROUP = 24
+
+_LOCK = threading.Lock()  # one lock for the C library, shared by every engine
+_NAMES = itertools.count()
+
+
+class EngineError(Exception):
+    """durable_rules failed; the assessment must not be returned partially."""
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    """A rule as the adapter sees it: its id and its condition."""
+
+    rule_id: str
+    condition: Condition
+
+
+class DurableGroup:
+    """One durable_rules ruleset: a few dozen rules at most, registered once."""
+
+    def __init__(self, label: str, rules: Sequence[CompiledRule], params: Mapping[str, Any]):
+        self.label = label
+        self.rule_ids = tuple(r.rule_id for r in rules)
+        self.encoder = FactEncoder(r.condition for r in rules)
+        collisions = hash_collisions(self.encoder.keys())
+        if collisions:
+            raise EngineError(f"ruleset group {label}: fact names collide by hash: {collisions}")
+        guard = {GUARD_KEY: GUARD_VALUE}
+        definition: dict[str, Any] = {SENTINEL: {"all": [{"m": guard}], "pri": SENTINEL_PRIORITY}}
+        for index, rule in enumerate(rules):
+            expression = compile_condition(rule.condition, params)
+            definition[f"r{index}"] = {"all": [{"m": {"$and": [guard, expression]}}], "pri": 1}
+        self.definition = definition
+        self.name = f"roprules_{next(_NAMES)}_{label}"
+        try:
+            with _LOCK:
+                self._handle = dre.create_ruleset(self.name, json.dumps(definition))
+        except dre.error as exc:
+            raise EngineError(f"durable_rules refused ruleset group {label}: {exc}") from None
+        self.fire({})  # prime: the first session of a ruleset sets up its state
+
+    def fire(self, facts: Mapping[str, Any]) -> list[str]:
+        """The ids of the rules in this group whose conditions are true for the facts."""
+        payload = self.encoder.encode(facts)
+        payload["sid"] = SESSION_ID
+        text = json.dumps(payload)
+        fired: list[str] = []
+        with _LOCK:
+            try:
+                try:
+                    _, state = dre.assert_fact(self._handle, text)
+                    result = dre.start_action_for_state(self._handle, state)
+                    message = result[1] if result else None
+                    while message:
+                        name = message[2 : message.index('"', 2)]  # first key: the rule name
+                        if name != SENTINEL:
+                            fired.append(name)
+                        message = dre.complete_and_start_action(self._handle, state)
+                except dre.error as exc:
+                    raise EngineError(
+                        f"durable_rules failed in ruleset group {self.label}: {exc}"
+                    ) from None
+            finally:
+                try:
+                    dre.delete_state(self._handle, SESSION_ID)
+                except dre.error:
+                    pass
+        return [self.rule_ids[int(name[1:])] for name in fired]
+
+
+class DurableEngine:
+    """All groups of a ruleset; `fire` returns every rule id that fires."""
+
+    def __init__(
+        self,
+        groups: Mapping[str, Sequence[CompiledRule]],
+        params: Mapping[str, Any],
+        max_rules_per_group: int = MAX_RULES_PER_GROUP,
+    ):
+        self.groups: list[DurableGroup] = []
+        for label, rules in groups.items():
+            for start in range(0, len(rules), max_rules_per_group):
+                chunk = rules[start : start + max_rules_per_group]
+                suffix = "" if start == 0 else f"_{start // max_rules_per_group}"
+                self.groups.append(DurableGroup(f"{label}{suffix}", chunk, params))
+
+    def fire(self, facts: Mapping[str, Any]) -> set[str]:
+        fired: set[str] = set()
+        for group in self.groups:
+            fired.update(group.fire(facts))
+        return fired

@@ -1,0 +1,155 @@
+"""Explanation and suggestion templates: checked at load, rendered in a sandbox.
+
+Rule texts are Jinja2 templates over the facts (`{{ offer.staffing }}`). They
+are compiled once per language in a `SandboxedEnvironment`, and the loader
+accepts only a small, safe subset of the language: names `resident`, `offer`
+and `params`, attribute chains that are fields of the contract or parameters,
+`if`/`else`, comparisons, `is none` tests, and literals. Anything else — calls,
+filters, dunder attributes, unknown fields — refuses the ruleset at load.
+
+Values render as their labels in the reader's language, so a template never
+shows `round_the_clock` to a Norwegian reader; an unknown value renders as
+"ukjent"/"unknown".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from jinja2 import TemplateSyntaxError, nodes
+from jinja2.sandbox import SandboxedEnvironment
+
+from roprules.fields import RULE_FIELDS
+from roprules.messages import LANGUAGES, Messages
+
+ROOTS = ("resident", "offer", "params")
+_ALLOWED_NODES = (
+    nodes.Template,
+    nodes.Output,
+    nodes.TemplateData,
+    nodes.If,
+    nodes.CondExpr,
+    nodes.Compare,
+    nodes.Operand,
+    nodes.And,
+    nodes.Or,
+    nodes.Not,
+    nodes.Const,
+    nodes.Test,
+    nodes.Name,
+    nodes.Getattr,
+)
+_ALLOWED_TESTS = ("none", "defined", "undefined")
+
+
+class TemplateError(Exception):
+    pass
+
+
+def _environment(lang: str, messages: Messages) -> SandboxedEnvironment:
+    unknown = messages.term("booleans", "unknown", lang)
+    return SandboxedEnvironment(
+        autoescape=False,  # plain text; the HTML renderer escapes the rendered result
+        finalize=lambda value: unknown if value is None else value,
+        keep_trailing_newline=False,
+    )
+
+
+def _chain(node: nodes.Getattr) -> str | None:
+    """`offer.building.sprinkler` from a Getattr chain rooted in a Name."""
+    parts: list[str] = []
+    current: nodes.Node = node
+    while isinstance(current, nodes.Getattr):
+        parts.append(current.attr)
+        current = current.node
+    if not isinstance(current, nodes.Name):
+        return None
+    parts.append(current.name)
+    return ".".join(reversed(parts))
+
+
+def referenced_paths(source: str, params: Mapping[str, Any]) -> tuple[str, ...]:
+    """The field paths (and params.NAME) a template reads; raises TemplateError if unsafe."""
+    env = SandboxedEnvironment()
+    try:
+        tree = env.parse(source)
+    except TemplateSyntaxError as exc:
+        raise TemplateError(f"template syntax error: {exc.message}") from None
+    paths: set[str] = set()
+    inside_chain: set[int] = set()
+    for node in tree.find_all(nodes.Node):
+        if not isinstance(node, _ALLOWED_NODES):
+            raise TemplateError(f"'{type(node).__name__}' is not allowed in rule templates")
+        if isinstance(node, nodes.Test) and node.name not in _ALLOWED_TESTS:
+            raise TemplateError(f"test '{node.name}' is not allowed in rule templates")
+        if isinstance(node, nodes.Getattr):
+            if id(node) in inside_chain:
+                continue
+            path = _chain(node)
+            if path is None:
+                raise TemplateError("attributes may only be read from resident, offer or params")
+            current: nodes.Node = node
+            while isinstance(current, nodes.Getattr):
+                inside_chain.add(id(current))
+                current = current.node
+            inside_chain.add(id(current))
+            paths.add(path)
+        elif isinstance(node, nodes.Name) and id(node) not in inside_chain:
+            raise TemplateError(f"'{node.name}' must be followed by a field, e.g. offer.staffing")
+    for path in paths:
+        root = path.split(".", 1)[0]
+        if root not in ROOTS:
+            raise TemplateError(f"unknown name {root!r}; templates may read {', '.join(ROOTS)}")
+        if root == "params":
+            if path.removeprefix("params.") not in params:
+                raise TemplateError(f"unknown parameter {path!r}")
+        elif path not in RULE_FIELDS:
+            raise TemplateError(f"unknown field {path!r} (not in the contract)")
+    return tuple(sorted(paths))
+
+
+class RuleTexts:
+    """One rule's explanation and suggestion, compiled for each language."""
+
+    def __init__(
+        self,
+        sources: Mapping[str, Mapping[str, str]],  # {"explanation": {"nb": ..., "en": ...}}
+        params: Mapping[str, Any],
+        messages: Messages,
+        environments: Mapping[str, SandboxedEnvironment],
+    ):
+        self._messages = messages
+        self.paths: tuple[str, ...] = ()
+        found: set[str] = set()
+        self._templates = {}
+        for part, texts in sources.items():
+            for lang in LANGUAGES:
+                found.update(referenced_paths(texts[lang], params))
+                self._templates[(part, lang)] = environments[lang].from_string(texts[lang])
+        self.paths = tuple(sorted(found))
+
+    def render(
+        self, part: str, lang: str, facts: Mapping[str, Any], params: Mapping[str, Any]
+    ) -> str:
+        context: dict[str, Any] = {}
+        for path in self.paths:
+            if path.startswith("params."):
+                value = params.get(path.removeprefix("params."))
+            else:
+                raw = facts.get(path)
+                value = None if raw is None else self._messages.value_label(path, raw, lang)
+            _set_path(context, path, value)
+        return self._templates[(part, lang)].render(context).strip()
+
+
+def _set_path(context: dict[str, Any], path: str, value: Any) -> None:
+    *parents, leaf = path.split(".")
+    current = context
+    for name in parents:
+        current = current.setdefault(name, {})
+    current[leaf] = value
+
+
+def environments(messages: Messages) -> dict[str, SandboxedEnvironment]:
+    return {lang: _environment(lang, messages) for lang in LANGUAGES}

@@ -1,0 +1,106 @@
+"""Turning files and dicts into validated profiles, with errors people can act on.
+
+Every message has the shape `FILE: FIELD.PATH: what was expected`, e.g.
+`resident.yaml: violense_risk: unknown field (did you mean violence_risk?)`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from roprules.documents import InputError, read_document
+from roprules.fields import strip_annotation
+from roprules.profiles import OfferProfile, ResidentProfile
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The nested model class at a location, to suggest field names there."""
+    current: type[BaseModel] | None = model
+    for part in loc:
+        if current is None or not isinstance(part, str) or part not in current.model_fields:
+            return None
+        annotation = strip_annotation(current.model_fields[part].annotation)
+        current = (
+            annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel)
+            else None
+        )
+    return current
+
+
+def _describe(model: type[BaseModel], error: dict[str, Any]) -> tuple[str, str]:
+    loc = tuple(error["loc"])
+    path = ".".join(str(p) for p in loc) or "(top level)"
+    kind = error["type"]
+    value = error.get("input")
+    if kind == "extra_forbidden":
+        parent = _model_at(model, loc[:-1])
+        hint = ""
+        if parent is not None:
+            close = difflib.get_close_matches(str(loc[-1]), list(parent.model_fields), n=1)
+            if close:
+                hint = f" (did you mean {close[0]}?)"
+        return path, f"unknown field{hint}"
+    if kind == "missing":
+        return path, "required field is missing"
+    if kind == "literal_error":
+        expected = error.get("ctx", {}).get("expected", "")
+        return path, f"expected one of {expected}; got {value!r}"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return path, f"expected a mapping of fields; got {type(value).__name__}"
+    if kind == "finite_number":
+        return path, "expected a finite number; got NaN or infinity"
+    message = error["msg"]
+    if kind == "value_error":
+        message = message.removeprefix("Value error, ")
+        return path, message
+    return path, f"{message[0].lower()}{message[1:]}; got {value!r}"
+
+
+def validation_messages(
+    model: type[BaseModel], exc: ValidationError, source: str, prefix: str = ""
+) -> list[str]:
+    """One message per validation error, naming the source and the field path."""
+    messages = []
+    for error in exc.errors(include_url=False):
+        path, what = _describe(model, error)
+        messages.append(f"{source}: {prefix}{path}: {what}")
+    return messages
+
+
+def validate_profile(model: type[ModelT], data: Any, source: str, *, prefix: str = "") -> ModelT:
+    """Validate a dict (or a model instance) against a contract model."""
+    if isinstance(data, model):
+        return data
+    if isinstance(data, BaseModel):
+        data = data.model_dump(exclude_none=True)
+    if not isinstance(data, dict):
+        raise InputError(
+            f"{source}: (top level): expected a mapping of fields; got {type(data).__name__}"
+        )
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(validation_messages(model, exc, source, prefix)) from None
+
+
+def load_profile(model: type[ModelT], source: str | Path | dict[str, Any] | BaseModel) -> ModelT:
+    """Load a profile from a file path, a dict or a model."""
+    if isinstance(source, (str, Path)):
+        return validate_profile(model, read_document(source), str(source))
+    label = "resident" if model is ResidentProfile else "offer"
+    return validate_profile(model, source, label)
+
+
+def load_resident(source: str | Path | dict[str, Any] | BaseModel) -> ResidentProfile:
+    return load_profile(ResidentProfile, source)
+
+
+def load_offer(source: str | Path | dict[str, Any] | BaseModel) -> OfferProfile:
+    return load_profile(OfferProfile, source)

@@ -1,0 +1,256 @@
+"""The data contract as pydantic models: resident profile and offer profile.
+
+Every field except `id` (and the offer's `type`) is optional, and absent or null
+means *unknown*; the rule engine never reads an unknown as false. Input is
+strict: unknown keys, wrong types, wrong enum values and out-of-range numbers
+are errors that name the field path. Profiles are pseudonymous, so anything that
+looks like a Norwegian national identity number is refused.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+Level = Literal["low", "moderate", "high"]
+OfferType = Literal["small_house", "co_located", "staffed_base", "institution", "ordinary"]
+OFFER_TYPES: tuple[str, ...] = OfferType.__args__  # type: ignore[attr-defined]
+
+# Eleven digits in a row (optionally "ddmmyy nnnnn") looks like a fødselsnummer.
+_NATIONAL_ID = re.compile(r"(?<!\d)\d{6}\s?\d{5}(?!\d)")
+
+
+def _no_national_id(value: str) -> str:
+    if _NATIONAL_ID.search(value):
+        raise ValueError(
+            "looks like a national identity number (fødselsnummer); profiles must be pseudonymous"
+        )
+    return value
+
+
+Text = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_no_national_id)]
+Count = Annotated[int, Field(ge=0)]
+Minutes = Annotated[int, Field(ge=0)]
+Metres = Annotated[int, Field(ge=0)]
+Score = Annotated[int, Field(ge=1, le=5)]
+
+
+class ContractModel(BaseModel):
+    """Base of every contract model: strict, closed, unknown = None."""
+
+    model_config = ConfigDict(
+        extra="forbid", strict=True, allow_inf_nan=False, validate_default=False
+    )
+
+
+class BrukerPlan(ContractModel):
+    """BrukerPlan scores: 1 green (good) … 5 red (very poor)."""
+
+    substance_use: Score | None = None
+    economy: Score | None = None
+    mental_health: Score | None = None
+    physical_health: Score | None = None
+    housing: Score | None = None
+    social_functioning: Score | None = None
+    network: Score | None = None
+    work_activity: Score | None = None
+
+
+class ResidentProfile(ContractModel):
+    """Beboerprofil: who is to be housed (contract.md, "Resident profile")."""
+
+    id: Text
+    age: Annotated[int, Field(ge=16, le=110)] | None = None
+    household: Literal["single", "couple"] | None = None
+    substance_use: Literal["none", "past", "active"] | None = None
+    substance_severity: Literal["mild", "moderate", "severe"] | None = None
+    mental_illness_severity: Literal["none", "mild", "moderate", "severe"] | None = None
+    primary_problem: Literal["substance_use", "mental_illness", "both"] | None = None
+    dementia: bool | None = None
+    violence_risk: Level | None = None
+    violence_risk_towards: list[Literal["staff", "co_residents", "neighbours", "family"]] | None = (
+        None
+    )
+    danger_assessment_date: Annotated[date, Field(strict=False)] | None = None
+    police_information_requested: bool | None = None
+    fire_risk: Level | None = None
+    property_damage_risk: Level | None = None
+    neighbour_disturbance_risk: Level | None = None
+    needs_round_the_clock_staff: bool | None = None
+    needs_two_staff: bool | None = None
+    needs_coercion: bool | None = None
+    needs_daily_help: bool | None = None
+    housing_competence: Literal["good", "some", "poor"] | None = None
+    consent_capacity: Literal["full", "reduced", "lacking"] | None = None
+    accepts_help: Literal["accepts", "partly", "refuses"] | None = None
+    uses_wheelchair: bool | None = None
+    smokes_indoors: bool | None = None
+    transition_from: (
+        Literal["none", "hospital", "prison", "treatment", "parental_home", "homelessness"] | None
+    ) = None
+    handover_started: bool | None = None
+    has_daytime_activity: bool | None = None
+    habilitation_potential: bool | None = None
+    service_needs_mapped: bool | None = None
+    consulted: Literal["asked", "not_asked", "not_possible"] | None = None
+    preferred_offer_types: list[OfferType] | None = None
+    next_step_plan: bool | None = None
+    child_contact: bool | None = None
+    brukerplan: BrukerPlan | None = None
+
+
+class CoResidents(ContractModel):
+    """Counts of the current residents of the offer."""
+
+    severe_substance_use: Count | None = None
+    severe_mental_illness: Count | None = None
+    active_substance_use: Count | None = None
+    dementia: Count | None = None
+    high_violence_risk: Count | None = None
+    high_fire_risk: Count | None = None
+    under_30: Count | None = None
+
+
+class Building(ContractModel):
+    construction: Literal["site_built", "modular", "prefab_movable", "renovated"] | None = None
+    floor_area_m2: Annotated[float, Field(gt=0)] | None = None
+    gypsum_walls: bool | None = None
+    replaceable_wall_panels: bool | None = None
+    robust_surfaces: bool | None = None
+    institutional_fixtures: bool | None = None
+    sprinkler: Literal["none", "standard", "tamper_resistant"] | None = None
+    fire_alarm: Literal["none", "standard", "integrated"] | None = None
+    fire_alarm_adapted: bool | None = None
+    concealed_heating: bool | None = None
+    recessed_lighting: bool | None = None
+    technical_room_external_access: bool | None = None
+    covered_entrance: bool | None = None
+    vestibule: bool | None = None
+    private_outdoor_area: bool | None = None
+    separate_bedroom: bool | None = None
+    floor_drain: bool | None = None
+    wheelchair_access: Literal["accessible", "adaptable", "not_accessible"] | None = None
+    guest_room: bool | None = None
+
+
+class Location(ContractModel):
+    distance_to_shop_m: Metres | None = None
+    distance_to_public_transport_m: Metres | None = None
+    distance_to_centre_m: Metres | None = None
+    safe_walking_route: bool | None = None
+    hazards: (
+        list[
+            Literal[
+                "railway_shortcut",
+                "motorway_crossing",
+                "road_crossing_without_crossing",
+                "noise_barrier_shortcut",
+            ]
+        ]
+        | None
+    ) = None
+    next_to_school_or_kindergarten: bool | None = None
+    drug_scene_nearby: bool | None = None
+    social_housing_units_nearby: Count | None = None
+    neighbourhood: (
+        Literal["established_residential", "new_residential", "mixed", "industrial", "rural"] | None
+    ) = None
+    fire_response_minutes: Minutes | None = None
+    police_response_minutes: Minutes | None = None
+    access_through_fire_station: bool | None = None
+    screened_from_neighbours: bool | None = None
+    activity_offers_nearby: bool | None = None
+    activities_for_young: bool | None = None
+
+
+ServiceModel = Literal["community", "independent_dwellings"]
+
+
+class Organisation(ContractModel):
+    political_anchoring: bool | None = None
+    information_strategy: bool | None = None
+    police_consulted: bool | None = None
+    police_cooperation_plan: bool | None = None
+    fire_service_consulted: bool | None = None
+    interagency_allocation_team: bool | None = None
+    housing_social_team: bool | None = None
+    responsibilities_agreed: bool | None = None
+    maintenance_follow_up: bool | None = None
+    evaluation_planned: bool | None = None
+    activity_programme: bool | None = None
+    milieu_therapy: bool | None = None
+    resident_involvement: bool | None = None
+    resident_involved_in_repairs: bool | None = None
+    staff_competence: list[Literal["rop", "dementia"]] | None = None
+    service_model: ServiceModel | None = None
+    design_concept: ServiceModel | None = None
+
+
+class OfferProfile(ContractModel):
+    """Botilbud: the offer proposed, as it can be delivered for this placement."""
+
+    id: Text
+    name: Text | None = None
+    municipality: Text | None = None
+    type: OfferType
+    units: Annotated[int, Field(ge=1)] | None = None
+    shared_living: bool | None = None
+    staffing: Literal["none", "ambulant", "daytime", "round_the_clock"] | None = None
+    visit_frequency: (
+        Literal["none", "weekly", "several_weekly", "daily", "several_daily"] | None
+    ) = None
+    visits_in_pairs: bool | None = None
+    staff_on_duty: Count | None = None
+    staff_alarm: Literal["none", "one_touch", "two_button"] | None = None
+    guard_response_minutes: Minutes | None = None
+    shielded_unit: bool | None = None
+    allows_couples: bool | None = None
+    contract: Literal["tenancy", "housing_and_services", "institution_stay"] | None = None
+    contract_months: Annotated[int, Field(ge=1)] | None = None
+    max_tenure_months: Annotated[int, Field(ge=1)] | None = None
+    tenure_extendable: bool | None = None
+    expects_acceptance_of_help: bool | None = None
+    services_condition_of_tenancy: bool | None = None
+    treatment_obligation: bool | None = None
+    tiered_levels: bool | None = None
+    equal_rent_across_levels: bool | None = None
+    framing: Literal["pathway", "neutral", "last_resort"] | None = None
+    co_residents: CoResidents | None = None
+    building: Building | None = None
+    location: Location | None = None
+    organisation: Organisation | None = None
+
+
+PROFILE_MODELS: dict[str, type[ContractModel]] = {
+    "resident": ResidentProfile,
+    "offer": OfferProfile,
+}
+
+
+def profile_to_facts(prefix: str, profile: BaseModel | None) -> dict[str, Any]:
+    """Flatten a profile into `{"offer.building.sprinkler": "none", ...}`.
+
+    Unknown fields are left out: a fact that is absent is unknown. Lists become
+    tuples and dates ISO strings, so facts are hashable and JSON-ready.
+    """
+    facts: dict[str, Any] = {}
+    if profile is None:
+        return facts
+    _flatten(prefix, profile.model_dump(exclude_none=True, exclude={"id", "name"}), facts)
+    return facts
+
+
+def _flatten(prefix: str, data: dict[str, Any], into: dict[str, Any]) -> None:
+    for key, value in data.items():
+        path = f"{prefix}.{key}"
+        if isinstance(value, dict):
+            _flatten(path, value, into)
+        elif isinstance(value, list):
+            into[path] = tuple(value)
+        elif isinstance(value, date):
+            into[path] = value.isoformat()
+        else:
+            into[path] = value

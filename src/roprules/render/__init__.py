@@ -1,0 +1,10 @@
+"""Renderers: an Assessment or a Ranking as text, Markdown, HTML or JSON.
+
+Renderers never evaluate rules; they format what the engine returned, with
+labels from the message catalogue. Templates are Jinja2 files in `templates/`,
+rendered in a sandbox, with autoescaping for HTML.
+"""
+
+from roprules.render.reports import FORMATS, render_assessment, render_ranking
+
+__all__ = ["FORMATS", "render_assessment", "render_ranking"]

@@ -1,0 +1,349 @@
+"""Loading the rule base: theme files, parameters, overlays; checked whole, hashed.
+
+A ruleset that fails any check is refused whole, with every problem listed by
+file and rule id: a partly loaded policy would give advice nobody reviewed.
+The SHA-256 over the rule files and parameters goes into every assessment, so
+any assessment can be reproduced with the exact rules that made it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from roprules.conditions import (
+    Condition,
+    ConditionError,
+    Evaluator,
+    compile_evaluator,
+    fields_of,
+    parse_condition,
+)
+from roprules.documents import InputError, read_document
+from roprules.explanations import RuleTexts, TemplateError, environments
+from roprules.intake import validate_profile, validation_messages
+from roprules.messages import Messages, messages
+from roprules.profiles import OfferProfile, ResidentProfile
+from roprules.rule_schema import (
+    Localized,
+    Overlay,
+    Parameter,
+    ParametersFile,
+    RulesetHeader,
+    RuleSpec,
+    Severity,
+    ThemeFile,
+)
+
+HEADER_FILE = "ruleset.yaml"
+PARAMETERS_FILE = "parameters.yaml"
+EXAMPLE_ID = "example"
+
+
+class RulesetError(Exception):
+    """The rule base cannot be used; `messages` lists every problem found."""
+
+    def __init__(self, messages: list[str]):
+        self.messages = messages
+        super().__init__("\n".join(messages))
+
+
+@dataclass(frozen=True)
+class Theme:
+    name: str
+    title: Localized
+    file: str
+    description: Localized | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Rule:
+    """One rule, ready to run: its spec, parsed condition, compiled texts."""
+
+    spec: RuleSpec
+    theme: str
+    file: str
+    condition: Condition
+    evaluate: Evaluator
+    texts: RuleTexts
+    severity: Severity  # the spec's severity, or the overlay's
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def scope(self) -> str:
+        return self.spec.scope
+
+    @cached_property
+    def fields(self) -> frozenset[str]:
+        return fields_of(self.condition)
+
+
+@dataclass(frozen=True)
+class OverlayInfo:
+    name: str
+    sha256: str
+    file: str
+
+
+@dataclass(frozen=True, eq=False)
+class Ruleset:
+    name: str
+    version: str
+    title: Localized
+    sha256: str
+    directory: str
+    themes: tuple[Theme, ...]
+    rules: tuple[Rule, ...]
+    parameters: Mapping[str, Parameter]
+    params: Mapping[str, Any]  # effective values (overlay applied)
+    overlay: OverlayInfo | None = None
+    header: RulesetHeader | None = field(default=None, repr=False)
+
+    def rule(self, rule_id: str) -> Rule:
+        return self._by_id[rule_id]
+
+    @cached_property
+    def _by_id(self) -> dict[str, Rule]:
+        return {rule.id: rule for rule in self.rules}
+
+
+def default_rules_dir() -> Path:
+    """The rules shipped in the package; in a source checkout, the repository's rules/."""
+    packaged = resources.files("roprules").joinpath("rules")
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parents[2] / "rules"
+
+
+def _pydantic_messages(
+    model: type[BaseModel], exc: ValidationError, file: str, raw: Any
+) -> list[str]:
+    """Validation errors of a theme file, named by rule id where there is one."""
+    out = []
+    for message, error in zip(
+        validation_messages(model, exc, file), exc.errors(include_url=False), strict=True
+    ):
+        loc = error["loc"]
+        if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
+            try:
+                rule_id = raw["rules"][loc[1]].get("id", f"rules[{loc[1]}]")
+            except (KeyError, IndexError, TypeError, AttributeError):
+                rule_id = f"rules[{loc[1]}]"
+            message = message.replace(f"{file}: ", f"{file}: {rule_id}: ", 1)
+        out.append(message)
+    return out
+
+
+def _read_model(path: Path, model: type[BaseModel], errors: list[str]) -> Any:
+    try:
+        raw = read_document(path)
+    except InputError as exc:
+        errors.extend(exc.messages)
+        return None, None
+    try:
+        return model.model_validate(raw), raw
+    except ValidationError as exc:
+        errors.extend(_pydantic_messages(model, exc, str(path), raw))
+        return None, raw
+
+
+def file_digest(paths: Iterable[Path], root: Path) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(str(path.relative_to(root)).encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def load_overlay(path: str | Path) -> tuple[Overlay, str]:
+    path = Path(path)
+    raw = read_document(path)
+    try:
+        overlay = Overlay.model_validate(raw)
+    except ValidationError as exc:
+        raise InputError(validation_messages(Overlay, exc, str(path))) from None
+    return overlay, hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def load_ruleset(
+    rules_dir: str | Path | None = None,
+    overlay: str | Path | None = None,
+    *,
+    messages_catalogue: Messages | None = None,
+) -> Ruleset:
+    """Load and check every rule file; raise RulesetError listing every problem."""
+    root = Path(rules_dir) if rules_dir is not None else default_rules_dir()
+    catalogue = messages_catalogue or messages()
+    errors: list[str] = []
+    if not root.is_dir():
+        raise RulesetError([f"{root}: no such rules directory"])
+
+    header, _ = _read_model(root / HEADER_FILE, RulesetHeader, errors)
+    params_file, _ = _read_model(root / PARAMETERS_FILE, ParametersFile, errors)
+    if header is None or params_file is None:
+        raise RulesetError(errors)
+
+    theme_paths = _theme_paths(root, header, errors)
+    parameters: dict[str, Parameter] = dict(params_file.parameters)
+    params = {name: p.value for name, p in parameters.items()}
+
+    overlay_info = None
+    severities: dict[str, Severity] = {}
+    if overlay is not None:
+        try:
+            overlay_model, overlay_hash = load_overlay(overlay)
+        except InputError as exc:
+            raise RulesetError(exc.messages) from None
+        overlay_info = OverlayInfo(overlay_model.name, overlay_hash, str(overlay))
+        for name, value in overlay_model.parameters.items():
+            if name not in params:
+                errors.append(f"{overlay}: parameters.{name}: unknown parameter")
+            else:
+                params[name] = value
+        severities = dict(overlay_model.severities)
+
+    envs = environments(catalogue)
+    themes: list[Theme] = []
+    rules: list[Rule] = []
+    seen: dict[str, str] = {}
+    for path in theme_paths:
+        theme_file, _ = _read_model(path, ThemeFile, errors)
+        if theme_file is None:
+            continue
+        themes.append(Theme(theme_file.theme, theme_file.title, path.name, theme_file.description))
+        for spec in theme_file.rules:
+            where = f"{path}: {spec.id}"
+            if spec.id in seen:
+                errors.append(f"{where}: duplicate rule id (also in {seen[spec.id]})")
+                continue
+            seen[spec.id] = str(path)
+            rule = _build_rule(
+                spec, theme_file.theme, path, params, severities, catalogue, envs, errors
+            )
+            if rule is not None:
+                rules.append(rule)
+
+    for rule_id in severities:
+        if rule_id not in seen:
+            errors.append(f"{overlay}: severities.{rule_id}: unknown rule")
+    if errors:
+        raise RulesetError(errors)
+
+    sha = file_digest([root / HEADER_FILE, root / PARAMETERS_FILE, *theme_paths], root)
+    return Ruleset(
+        name=header.name,
+        version=header.version,
+        title=header.title,
+        sha256=sha,
+        directory=str(root),
+        themes=tuple(themes),
+        rules=tuple(rules),
+        parameters=parameters,
+        params=params,
+        overlay=overlay_info,
+        header=header,
+    )
+
+
+def _theme_paths(root: Path, header: RulesetHeader, errors: list[str]) -> list[Path]:
+    present = sorted(p for p in root.glob("*.yaml") if p.name not in (HEADER_FILE, PARAMETERS_FILE))
+    if header.themes is None:
+        return present
+    listed = [root / f"{name}.yaml" for name in header.themes]
+    for path in listed:
+        if not path.is_file():
+            errors.append(f"{root / HEADER_FILE}: themes: {path.name} does not exist")
+    for path in present:
+        if path not in listed:
+            errors.append(f"{path}: not listed under 'themes' in {HEADER_FILE}")
+    return [p for p in listed if p.is_file()]
+
+
+def _build_rule(
+    spec: RuleSpec,
+    theme: str,
+    path: Path,
+    params: Mapping[str, Any],
+    severities: Mapping[str, Severity],
+    catalogue: Messages,
+    envs: Mapping[str, Any],
+    errors: list[str],
+) -> Rule | None:
+    where = f"{path}: {spec.id}"
+    before = len(errors)
+    try:
+        condition = parse_condition(spec.when, "when", params)
+    except ConditionError as exc:
+        errors.extend(f"{where}: {message}" for message in exc.messages)
+        condition = None
+    try:
+        texts = RuleTexts(
+            {
+                "explanation": spec.explanation.model_dump(),
+                "suggestion": spec.suggestion.model_dump(),
+            },
+            params,
+            catalogue,
+            envs,
+        )
+    except TemplateError as exc:
+        errors.append(f"{where}: explanation/suggestion: {exc}")
+        texts = None
+    errors.extend(f"{where}: {m}" for m in example_problems(spec))
+    if len(errors) > before or condition is None or texts is None:
+        return None
+    return Rule(
+        spec=spec,
+        theme=theme,
+        file=path.name,
+        condition=condition,
+        evaluate=compile_evaluator(condition, params),
+        texts=texts,
+        severity=severities.get(spec.id, spec.severity),
+    )
+
+
+_NEEDS = {"placement": ("resident", "offer"), "offer": ("offer",), "resident": ("resident",)}
+
+
+def example_problems(spec: RuleSpec) -> list[str]:
+    """Examples must be valid (partial) profiles of the parts the rule's scope reads."""
+    problems = []
+    for label, cases in spec.examples.model_dump().items():
+        for index, case in enumerate(cases):
+            where = f"examples.{label}[{index}]"
+            expected = set(_NEEDS[spec.scope])
+            if set(case) != expected:
+                problems.append(f"{where}: expected exactly {', '.join(sorted(expected))}")
+                continue
+            try:
+                example_profiles(case)
+            except InputError as exc:
+                problems.extend(f"{where}: {m}" for m in exc.messages)
+    return problems
+
+
+def example_profiles(case: Mapping[str, Any]) -> tuple[ResidentProfile | None, OfferProfile | None]:
+    """The profiles of one example, with the case reference filled in."""
+    resident = offer = None
+    if "resident" in case:
+        data = case["resident"]
+        if not isinstance(data, dict):
+            raise InputError("resident: expected a mapping of fields")
+        resident = validate_profile(ResidentProfile, {"id": EXAMPLE_ID, **data}, "resident")
+    if "offer" in case:
+        data = case["offer"]
+        if not isinstance(data, dict):
+            raise InputError("offer: expected a mapping of fields")
+        offer = validate_profile(OfferProfile, {"id": EXAMPLE_ID, **data}, "offer")
+    return resident, offer
