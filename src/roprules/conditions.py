@@ -465,7 +465,7 @@ def explain(node: Condition, facts: Facts, params: Mapping[str, Any]) -> Explana
         value = None if inner.value is None else not inner.value
         return Explanation(value, inner.used, inner.waiting)
     results = [explain(p, facts, params) for p in node.parts]
-    decisive = False if isinstance(node, AllOf) else True
+    decisive = not isinstance(node, AllOf)
     if any(r.value is decisive for r in results):
         chosen = [r for r in results if r.value is decisive]
         return Explanation(decisive, _merge(chosen), frozenset())

@@ -17,6 +17,7 @@ durable_rules 2.0.28 is an unmaintained C library with reproduced crashes
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import threading
@@ -102,10 +103,8 @@ class DurableGroup:
                         f"durable_rules failed in ruleset group {self.label}: {exc}"
                     ) from None
             finally:
-                try:
+                with contextlib.suppress(dre.error):
                     dre.delete_state(self._handle, SESSION_ID)
-                except dre.error:
-                    pass
         return [self.rule_ids[int(name[1:])] for name in fired]
 
 

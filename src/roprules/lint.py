@@ -225,7 +225,7 @@ def text_problems(ruleset: Ruleset) -> Iterator[str]:
                     "not read (it may be unknown when the rule fires)"
                 )
         if (rule.spec.kind == "advice") != (rule.spec.severity == "info"):
-            yield f"{rule.file}: {rule.id}: kind 'advice' goes with severity 'info' and only with it"
+            yield f"{rule.file}: {rule.id}: kind 'advice' is for severity 'info' alone"
 
 
 def lint(ruleset: Ruleset, source: Path | None = None) -> list[str]:
