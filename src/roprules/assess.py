@@ -31,7 +31,7 @@ from roprules.assessment import (
     Undetermined,
     Verdict,
 )
-from roprules.conditions import explain
+from roprules.conditions import explain, undetermined_by
 from roprules.engine import CompiledRule, DurableEngine, EngineError
 from roprules.messages import Messages, messages
 from roprules.profiles import OfferProfile, ResidentProfile, profile_to_facts
@@ -106,13 +106,12 @@ class Assessor:
                 continue
             if rule.fields <= known:
                 continue  # two-valued here: durable_rules' "did not fire" is final
-            result = rule.evaluate(facts)
+            result, waiting = undetermined_by(rule.condition, facts, self.ruleset.params)
             if result is True:
                 raise EngineError(
                     f"rule {rule.id}: durable_rules did not fire but the evaluator says true"
                 )
             if result is None:
-                waiting = explain(rule.condition, facts, self.ruleset.params).waiting
                 undetermined.append((rule, waiting))
         return Outcome(tuple(fired), tuple(undetermined))
 

@@ -39,7 +39,7 @@ from roprules.durable_compile import (
 SENTINEL = "sentinel"
 SENTINEL_PRIORITY = 65535
 SESSION_ID = "assessment"
-MAX_RULES_PER_GROUP = 24
+MAX_RULES_PER_GROUP = 48
 
 _LOCK = threading.Lock()  # one lock for the C library, shared by every engine
 _NAMES = itertools.count()

@@ -140,7 +140,11 @@ class RuleTexts:
                 raw = facts.get(path)
                 value = None if raw is None else self._messages.value_label(path, raw, lang)
             _set_path(context, path, value)
-        return self._templates[(part, lang)].render(context).strip()
+        template = self._templates[(part, lang)]
+        # shared=True: the context holds only the facts; no copy of the globals per render.
+        return "".join(
+            template.root_render_func(template.new_context(context, shared=True))
+        ).strip()
 
 
 def _set_path(context: dict[str, Any], path: str, value: Any) -> None:
