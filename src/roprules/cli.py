@@ -17,7 +17,9 @@ from pathlib import Path
 from roprules.api import Engine
 from roprules.documents import InputError
 from roprules.engine import EngineError
-from roprules.profiles import PROFILE_MODELS
+from roprules.intake import load_offer, load_resident
+from roprules.plain import why_undetermined
+from roprules.profiles import PROFILE_MODELS, profile_to_facts
 from roprules.render import render_assessment, render_ranking
 from roprules.ruleset import RulesetError
 
@@ -134,17 +136,23 @@ def _run(args: argparse.Namespace) -> int:
 
         return run_rules_command(args)
     engine = Engine.load(args.rules, args.overlay)
-    if args.command == "check":
-        assessment = engine.check(args.resident, args.offer, lang=args.lang)
-    elif args.command == "audit":
-        assessment = engine.audit(args.offer, lang=args.lang)
-    elif args.command == "resident":
-        assessment = engine.assess_resident(args.resident, lang=args.lang)
-    else:
+    if args.command == "rank":
         ranking = engine.rank(args.resident, _offer_files(args.offers), lang=args.lang)
         _emit(render_ranking(ranking, args.format, lang=args.lang, color=_color(args)), args.out)
         return EXIT_OK
-    _emit(render_assessment(assessment, args.format, color=_color(args)), args.out)
+    resident = load_resident(args.resident) if args.command != "audit" else None
+    offer = load_offer(args.offer) if args.command != "resident" else None
+    if resident is not None and offer is not None:
+        assessment = engine.check(resident, offer, lang=args.lang)
+    elif offer is not None:
+        assessment = engine.audit(offer, lang=args.lang)
+    else:
+        assessment = engine.assess_resident(resident, lang=args.lang)
+    why = None
+    if args.format in ("markdown", "html"):  # the "why not" view of undetermined rules
+        facts = {**profile_to_facts("resident", resident), **profile_to_facts("offer", offer)}
+        why = why_undetermined(engine.ruleset, assessment, facts)
+    _emit(render_assessment(assessment, args.format, color=_color(args), why=why), args.out)
     return EXIT_OK
 
 

@@ -205,6 +205,8 @@ class _Describer:
         path = leaf.subject if isinstance(leaf.subject, str) else "sum"
         spec = FIELDS.get(path)
         is_bool = spec is not None and spec.kind == "bool"
+        if is_bool and op == "ne" and isinstance(leaf.operand, bool):
+            op, leaf = "eq", Leaf(leaf.subject, "eq", not leaf.operand)  # "is not yes" = "is no"
         subject = self.bool_subject(path) if is_bool else self.subject_of(leaf)
         w = self.w
         if op == "is_set":
