@@ -135,13 +135,15 @@ def _run(args: argparse.Namespace) -> int:
         from roprules.rules_tools import run_rules_command
 
         return run_rules_command(args)
+    # Profiles first: bad input fails fast, before the rule base is loaded.
+    resident = load_resident(args.resident) if args.command != "audit" else None
+    offer = load_offer(args.offer) if args.command in ("check", "audit") else None
+    offers = [load_offer(p) for p in _offer_files(args.offers)] if args.command == "rank" else []
     engine = Engine.load(args.rules, args.overlay)
     if args.command == "rank":
-        ranking = engine.rank(args.resident, _offer_files(args.offers), lang=args.lang)
+        ranking = engine.rank(resident, offers, lang=args.lang)
         _emit(render_ranking(ranking, args.format, lang=args.lang, color=_color(args)), args.out)
         return EXIT_OK
-    resident = load_resident(args.resident) if args.command != "audit" else None
-    offer = load_offer(args.offer) if args.command != "resident" else None
     if resident is not None and offer is not None:
         assessment = engine.check(resident, offer, lang=args.lang)
     elif offer is not None:

@@ -3,7 +3,8 @@
 Profiles and rule files come from people and from other systems, so this module
 treats every file as untrusted: a size limit, UTF-8 only, `yaml.safe_load`
 semantics without anchors or aliases (no "billion laughs"), no duplicate keys,
-and no NaN or infinity in JSON. Every failure is an `InputError` naming the file.
+and no NaN or infinity (refused by the models, with the field path). Every
+failure is an `InputError` naming the file.
 """
 
 from __future__ import annotations
@@ -25,21 +26,19 @@ class InputError(Exception):
         super().__init__("\n".join(self.messages))
 
 
-class _StrictSafeLoader(yaml.SafeLoader):
-    """SafeLoader that refuses anchors, aliases and duplicate keys."""
+_BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
+MAX_DEPTH = 50  # profiles nest three levels; anything deeper is an attack or an accident
+_OPENING = (
+    yaml.BlockMappingStartToken,
+    yaml.BlockSequenceStartToken,
+    yaml.FlowMappingStartToken,
+    yaml.FlowSequenceStartToken,
+)
+_CLOSING = (yaml.BlockEndToken, yaml.FlowMappingEndToken, yaml.FlowSequenceEndToken)
 
-    def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise yaml.constructor.ConstructorError(
-                None, None, "anchors and aliases are not allowed", event.start_mark
-            )
-        event = self.peek_event()
-        if getattr(event, "anchor", None) is not None:
-            raise yaml.constructor.ConstructorError(
-                None, None, "anchors and aliases are not allowed", event.start_mark
-            )
-        return super().compose_node(parent, index)
+
+class _StrictSafeLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """safe_load semantics that also refuse duplicate keys (anchors: see `_check_tokens`)."""
 
     def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
@@ -55,16 +54,34 @@ class _StrictSafeLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+def _check_tokens(text: str) -> None:
+    """Refuse anchors, aliases and deep nesting before anything is composed.
+
+    A token scan is cheap and bounded by the text's length, so a "billion
+    laughs" document is refused before it can expand.
+    """
+    depth = 0
+    for token in yaml.scan(text, Loader=_BaseLoader):
+        if isinstance(token, (yaml.AnchorToken, yaml.AliasToken)):
+            raise yaml.constructor.ConstructorError(
+                None, None, "anchors and aliases are not allowed", token.start_mark
+            )
+        if isinstance(token, _OPENING):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise yaml.constructor.ConstructorError(
+                    None, None, "nested too deeply", token.start_mark
+                )
+        elif isinstance(token, _CLOSING):
+            depth -= 1
+
+
 def _hashable(value: Any) -> bool:
     try:
         hash(value)
     except TypeError:
         return False
     return True
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number this contract accepts")
 
 
 def _json_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -82,18 +99,25 @@ def parse_text(text: str, name: str, *, json_format: bool = False) -> Any:
         raise InputError(f"{name}: the file is empty")
     if json_format:
         try:
-            return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_json_pairs)
+            # NaN and Infinity parse as floats here; the contract models refuse them with
+            # the field path, which is the message a person can act on.
+            return json.loads(text, object_pairs_hook=_json_pairs)
         except (ValueError, RecursionError) as exc:
             raise InputError(f"{name}: not valid JSON: {exc}") from None
     try:
+        _check_tokens(text)
         return yaml.load(text, Loader=_StrictSafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
+        if "nesting depth" in problem:  # libyaml's own limit, worded like ours
+            problem = "nested too deeply"
         raise InputError(f"{name}: not valid YAML{where}: {problem}") from None
     except RecursionError:
         raise InputError(f"{name}: not valid YAML: nested too deeply") from None
+    except ValueError as exc:  # e.g. an impossible date such as 2024-13-45
+        raise InputError(f"{name}: not valid YAML: {exc}") from None
 
 
 def read_document(path: str | Path, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> Any:

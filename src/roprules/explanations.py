@@ -122,12 +122,23 @@ class RuleTexts:
         self._messages = messages
         self.paths: tuple[str, ...] = ()
         found: set[str] = set()
-        self._templates = {}
-        for part, texts in sources.items():
-            for lang in LANGUAGES:
-                found.update(referenced_paths(texts[lang], params))
-                self._templates[(part, lang)] = environments[lang].from_string(texts[lang])
+        self._sources = {
+            (part, lang): texts[lang] for part, texts in sources.items() for lang in LANGUAGES
+        }
+        for text in self._sources.values():
+            found.update(referenced_paths(text, params))
         self.paths = tuple(sorted(found))
+        self._environments = environments
+        self._templates: dict[tuple[str, str], Any] = {}
+
+    def _template(self, part: str, lang: str) -> Any:
+        """Compiled on first use: most rules never fire, and compiling all slows start-up."""
+        key = (part, lang)
+        template = self._templates.get(key)
+        if template is None:
+            template = self._environments[lang].from_string(self._sources[key])
+            self._templates[key] = template
+        return template
 
     def render(
         self, part: str, lang: str, facts: Mapping[str, Any], params: Mapping[str, Any]
@@ -140,7 +151,7 @@ class RuleTexts:
                 raw = facts.get(path)
                 value = None if raw is None else self._messages.value_label(path, raw, lang)
             _set_path(context, path, value)
-        template = self._templates[(part, lang)]
+        template = self._template(part, lang)
         # shared=True: the context holds only the facts; no copy of the globals per render.
         return "".join(
             template.root_render_func(template.new_context(context, shared=True))

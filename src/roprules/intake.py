@@ -55,7 +55,12 @@ def _describe(model: type[BaseModel], error: dict[str, Any]) -> tuple[str, str]:
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         return path, f"expected a mapping of fields; got {type(value).__name__}"
     if kind == "finite_number":
-        return path, "expected a finite number; got NaN or infinity"
+        shown = "NaN" if value != value else "Infinity"
+        return path, f"expected a finite number; got {shown}"
+    if isinstance(value, float) and value != value:
+        value = "NaN"
+    elif isinstance(value, float) and value in (float("inf"), float("-inf")):
+        value = "Infinity" if value > 0 else "-Infinity"
     message = error["msg"]
     if kind == "value_error":
         message = message.removeprefix("Value error, ")
