@@ -169,6 +169,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EngineError as exc:
         print(f"roprules: engine error: {exc}", file=sys.stderr)
         return EXIT_ENGINE
+    except BrokenPipeError:  # e.g. `roprules schema resident | head`
+        sys.stderr.close()
+        return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -1,0 +1,71 @@
+"""Shared fixtures: one Engine per test session, paths to the shipped files.
+
+Loading the engine compiles every rule and registers it with durable_rules, so
+it is done once (`shared_engine`) and reused by every test module. Modules that
+parametrize over the rules at collection time call `shared_engine()` directly.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from roprules import Engine
+from roprules.profiles import OfferProfile, ResidentProfile, profile_to_facts
+
+REPO = Path(__file__).resolve().parents[1]
+RULES_DIR = REPO / "rules"
+PROFILES_DIR = REPO / "profiles"
+RESIDENTS_DIR = PROFILES_DIR / "residents"
+OFFERS_DIR = PROFILES_DIR / "offers"
+SPEC_DIR = Path("/work/shared/spec")
+
+
+@functools.cache
+def shared_engine() -> Engine:
+    """The engine over the shipped rules, loaded once per session."""
+    return Engine.load()
+
+
+@pytest.fixture(scope="session")
+def engine() -> Engine:
+    return shared_engine()
+
+
+@pytest.fixture(scope="session")
+def ruleset(engine: Engine):
+    return engine.ruleset
+
+
+@pytest.fixture(scope="session")
+def assessor(engine: Engine):
+    # The assessor holds one durable_rules engine per rule scope (`durable[scope]`).
+    return engine._assessor
+
+
+def resident_file(prefix: str) -> Path:
+    """The shipped resident profile whose file name starts with `prefix` (e.g. "r01")."""
+    (match,) = sorted(RESIDENTS_DIR.glob(f"{prefix}*.yaml"))
+    return match
+
+
+def offer_file(name: str) -> Path:
+    path = OFFERS_DIR / f"{name}.yaml"
+    assert path.is_file(), path
+    return path
+
+
+def facts_of(
+    resident: ResidentProfile | None = None, offer: OfferProfile | None = None
+) -> dict[str, Any]:
+    """The flat facts the engine reads for a resident and/or an offer."""
+    return {**profile_to_facts("resident", resident), **profile_to_facts("offer", offer)}
+
+
+def comparable(model: Any) -> Mapping[str, Any]:
+    """An assessment or ranking without its timestamp, for equality checks."""
+    return model.model_dump(exclude={"created_at"})
