@@ -633,12 +633,6 @@ def test_assert_collects_every_rule_not_only_the_first(
         assert set(group.fire(facts)) == expected
 
 
-@pytest.mark.xfail(
-    reason="durable_rules activates a rule once per true branch of an `any` ($or), so "
-    "DurableGroup.fire can list a rule id twice; DurableEngine.fire returns a set, so "
-    "assessments are unaffected (reported, not fixed here)",
-    strict=False,
-)
 def test_a_group_lists_each_fired_rule_once(
     engine: Any, worst_cases: dict[str, list[dict[str, Any]]]
 ) -> None:

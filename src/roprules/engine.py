@@ -105,7 +105,8 @@ class DurableGroup:
             finally:
                 with contextlib.suppress(dre.error):
                     dre.delete_state(self._handle, SESSION_ID)
-        return [self.rule_ids[int(name[1:])] for name in fired]
+        # durable_rules activates a rule once per true branch of an `$or`: report it once.
+        return [self.rule_ids[int(name[1:])] for name in dict.fromkeys(fired)]
 
 
 class DurableEngine:
