@@ -8,6 +8,8 @@ parametrize over the rules at collection time call `shared_engine()` directly.
 from __future__ import annotations
 
 import functools
+import shutil
+import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -69,3 +71,32 @@ def facts_of(
 def comparable(model: Any) -> Mapping[str, Any]:
     """An assessment or ranking without its timestamp, for equality checks."""
     return model.model_dump(exclude={"created_at"})
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+needs_chromium = pytest.mark.skipif(
+    not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None,
+    reason="/usr/bin/chromium is not installed (apt-get install chromium to run this test)",
+)
+
+
+def chromium_dump(path: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """Load a file in headless Chromium (flags for this closed network) and dump its DOM."""
+    return subprocess.run(
+        [
+            str(CHROMIUM),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={tmp_path / 'chromium-profile'}",
+            "--dump-dom",
+            path.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-from pathlib import Path
 
 import pytest
 
+from conftest import chromium_dump, needs_chromium
 from roprules.handbook import is_beyond, render_handbook, section_key, write_handbook
 from roprules.ruleset import load_ruleset
-
-CHROMIUM = Path("/usr/bin/chromium")
 
 
 @pytest.fixture(scope="module")
@@ -114,30 +110,10 @@ def test_write_handbook_files(ruleset, tmp_path):
         write_handbook(ruleset, "pdf", "nb", tmp_path)
 
 
-@pytest.mark.skipif(
-    not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None,
-    reason="/usr/bin/chromium is not installed (apt-get install chromium to run this test)",
-)
+@needs_chromium
 def test_handbook_loads_in_chromium(ruleset, tmp_path):
     [path] = write_handbook(ruleset, "html", "nb", tmp_path / "handbook")
-    result = subprocess.run(
-        [
-            str(CHROMIUM),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            f"--user-data-dir={tmp_path / 'chromium-profile'}",
-            "--dump-dom",
-            path.as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = chromium_dump(path, tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     title = f"<title>Regelhåndbok – {ruleset.title.nb}</title>"
     assert title in result.stdout

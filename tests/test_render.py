@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from conftest import chromium_dump, needs_chromium
 from roprules.api import Engine
 from roprules.intake import load_offer, load_resident
 from roprules.plain import why_undetermined
@@ -28,7 +27,6 @@ ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = Path(__file__).resolve().parent / "golden"
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 UPDATE = os.environ.get("ROPRULES_UPDATE_GOLDEN") == "1"
-CHROMIUM = Path("/usr/bin/chromium")
 
 PAIRS = {
     "r01-gaseid": (
@@ -170,31 +168,7 @@ def test_audit_and_resident_scopes_render(engine):
         assert "Resident profile check" in render_assessment(resident, fmt)
 
 
-def chromium_dump(path: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            str(CHROMIUM),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            f"--user-data-dir={tmp_path / 'chromium-profile'}",
-            "--dump-dom",
-            path.as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-@pytest.mark.skipif(
-    not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None,
-    reason="/usr/bin/chromium is not installed (apt-get install chromium to run this test)",
-)
+@needs_chromium
 def test_report_html_loads_in_chromium(engine, tmp_path):
     assessment, why = _assess(engine, "r01-gaseid")
     path = tmp_path / "report.html"
