@@ -7,7 +7,8 @@ import re
 import pytest
 
 from conftest import chromium_dump, needs_chromium
-from roprules.handbook import is_beyond, render_handbook, section_key, write_handbook
+from roprules.handbook import is_beyond, render_handbook, write_handbook
+from roprules.rule_schema import section_key
 from roprules.ruleset import load_ruleset
 
 

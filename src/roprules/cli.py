@@ -17,14 +17,13 @@ from pathlib import Path
 from roprules.api import Engine
 from roprules.documents import InputError
 from roprules.engine import EngineError
-from roprules.intake import load_offer, load_resident
+from roprules.intake import load_offer, load_resident, profile_files
 from roprules.plain import why_undetermined
 from roprules.profiles import PROFILE_MODELS, profile_to_facts
 from roprules.render import render_assessment, render_ranking
 from roprules.ruleset import RulesetError
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_ENGINE = 0, 2, 3
-PROFILE_SUFFIXES = (".yaml", ".yml", ".json")
 
 
 class UsageError(Exception):
@@ -103,7 +102,7 @@ def _offer_files(paths: Sequence[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.suffix.lower() in PROFILE_SUFFIXES)
+            found = profile_files(path)
             if not found:
                 raise InputError(f"{path}: no offer profiles (*.yaml, *.yml, *.json) in directory")
             files.extend(found)

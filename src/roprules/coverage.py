@@ -15,12 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from roprules.assess import Assessor
-from roprules.intake import load_offer, load_resident
+from roprules.intake import load_offer, load_resident, profile_files
 from roprules.lint import example_facts
 from roprules.profiles import profile_to_facts
+from roprules.rule_schema import section_key
 from roprules.ruleset import Ruleset
-
-PROFILE_SUFFIXES = (".yaml", ".yml", ".json")
 
 
 @dataclass
@@ -49,24 +48,10 @@ class Coverage:
         }
 
 
-def section_key(section: str) -> tuple[Any, ...]:
-    """Natural order: Sammendrag first, then 3.3 < 4.1 < 10 < 11.2."""
-    parts = section.split(".")
-    if not all(p.isdigit() for p in parts):
-        return (0, section)
-    return (1, *(int(p) for p in parts))
-
-
-def _profiles(directory: Path) -> list[Path]:
-    if not directory.is_dir():
-        return []
-    return sorted(p for p in directory.iterdir() if p.suffix.lower() in PROFILE_SUFFIXES)
-
-
 def _cases(profiles_dir: Path) -> list[tuple[str, str, Mapping[str, Any]]]:
     """(label, scope, facts) for every shipped placement, audit and resident check."""
-    residents = [load_resident(p) for p in _profiles(profiles_dir / "residents")]
-    offers = [load_offer(p) for p in _profiles(profiles_dir / "offers")]
+    residents = [load_resident(p) for p in profile_files(profiles_dir / "residents")]
+    offers = [load_offer(p) for p in profile_files(profiles_dir / "offers")]
     cases: list[tuple[str, str, Mapping[str, Any]]] = []
     for resident in residents:
         cases.append((resident.id, "resident", profile_to_facts("resident", resident)))

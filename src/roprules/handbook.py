@@ -11,7 +11,6 @@ Used by `roprules rules docs`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 from roprules.messages import messages
 from roprules.plain import describe, ruleset_units
 from roprules.render.reports import _environment, _helpers
+from roprules.rule_schema import section_key
 from roprules.ruleset import Rule, Ruleset
 
 FILES = {"html": "index.html", "markdown": "handbook.md"}
@@ -26,15 +26,6 @@ TEMPLATES = {"html": "handbook.html.j2", "markdown": "handbook.md.j2"}
 VERDICT_ORDER = ("unsuitable", "incomplete", "conditional", "suitable")
 BEYOND = "beyond"
 _EXPECTED = ("fires", "silent", "undetermined")
-
-
-def section_key(section: str) -> tuple[Any, ...]:
-    """Natural order of report sections: Sammendrag first, then 3.3 < 4.1 < 9 < 11.2."""
-    if re.fullmatch(r"\d+(\.\d+)*", section):
-        return (1, tuple(int(part) for part in section.split(".")), "")
-    if section.lower() == "sammendrag":
-        return (0, (), section)
-    return (2, (), section.lower())
 
 
 def _term(lang: str, *keys: str) -> str:

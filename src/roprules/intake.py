@@ -17,6 +17,7 @@ from roprules.fields import strip_annotation
 from roprules.profiles import OfferProfile, ResidentProfile
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+PROFILE_SUFFIXES = (".yaml", ".yml", ".json")
 
 
 def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
@@ -109,3 +110,10 @@ def load_resident(source: str | Path | dict[str, Any] | BaseModel) -> ResidentPr
 
 def load_offer(source: str | Path | dict[str, Any] | BaseModel) -> OfferProfile:
     return load_profile(OfferProfile, source)
+
+
+def profile_files(directory: Path) -> list[Path]:
+    """The profile files of a directory (YAML or JSON), in name order; none if it is absent."""
+    if not directory.is_dir():
+        return []
+    return sorted(p for p in directory.iterdir() if p.suffix.lower() in PROFILE_SUFFIXES)

@@ -9,6 +9,7 @@ the conditions and templates.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -124,3 +125,12 @@ class Overlay(PolicyModel):
     description: str | None = None
     parameters: dict[str, int | float] = Field(default_factory=dict)
     severities: dict[str, Severity] = Field(default_factory=dict)
+
+
+def section_key(section: str) -> tuple[Any, ...]:
+    """Natural order of report sections: Sammendrag first, then 3.3 < 4.1 < 9 < 11.2."""
+    if re.fullmatch(r"\d+(\.\d+)*", section):
+        return (1, tuple(int(part) for part in section.split(".")), "")
+    if section.lower() == "sammendrag":
+        return (0, (), section)
+    return (2, (), section.lower())
