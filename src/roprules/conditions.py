@@ -129,12 +129,6 @@ def fields_of(node: Condition) -> frozenset[str]:
     return frozenset(path for leaf in leaves(node) for path in leaf.fields())
 
 
-def params_of(node: Condition) -> frozenset[str]:
-    return frozenset(
-        leaf.operand.name for leaf in leaves(node) if isinstance(leaf.operand, ParamRef)
-    )
-
-
 # --------------------------------------------------------------------------- parsing
 
 

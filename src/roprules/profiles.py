@@ -17,7 +17,6 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 Level = Literal["low", "moderate", "high"]
 OfferType = Literal["small_house", "co_located", "staffed_base", "institution", "ordinary"]
-OFFER_TYPES: tuple[str, ...] = OfferType.__args__  # type: ignore[attr-defined]
 
 # Eleven digits in a row (optionally "ddmmyy nnnnn") looks like a fødselsnummer.
 _NATIONAL_ID = re.compile(r"(?<!\d)\d{6}\s?\d{5}(?!\d)")
