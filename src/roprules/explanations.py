@@ -140,9 +140,17 @@ class RuleTexts:
             self._templates[key] = template
         return template
 
+    def _static(self, part: str, lang: str) -> str | None:
+        """The text itself when it has no template syntax (most suggestions)."""
+        source = self._sources[(part, lang)]
+        return None if "{" in source else source.strip()
+
     def render(
         self, part: str, lang: str, facts: Mapping[str, Any], params: Mapping[str, Any]
     ) -> str:
+        static = self._static(part, lang)
+        if static is not None:
+            return static
         context: dict[str, Any] = {}
         for path in self.paths:
             if path.startswith("params."):

@@ -74,18 +74,15 @@ class Rule:
     evaluate: Evaluator
     texts: RuleTexts
     severity: Severity  # the spec's severity, or the overlay's
+    # Copied from the spec and the condition once: read on every assessment.
+    id: str = field(init=False)
+    scope: str = field(init=False)
+    fields: frozenset[str] = field(init=False)
 
-    @property
-    def id(self) -> str:
-        return self.spec.id
-
-    @property
-    def scope(self) -> str:
-        return self.spec.scope
-
-    @cached_property
-    def fields(self) -> frozenset[str]:
-        return fields_of(self.condition)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "id", self.spec.id)
+        object.__setattr__(self, "scope", self.spec.scope)
+        object.__setattr__(self, "fields", fields_of(self.condition))
 
 
 @dataclass(frozen=True)
