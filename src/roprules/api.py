@@ -19,8 +19,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from roprules.assess import Assessor, rank_assessments
-from roprules.assessment import Assessment, Ranking
+from roprules.assessment import Assessment, Matrix, Ranking
 from roprules.intake import load_offer, load_resident
+from roprules.matrix import screen
 from roprules.profiles import OfferProfile, ResidentProfile
 from roprules.ruleset import Ruleset, load_ruleset
 
@@ -86,6 +87,16 @@ class Engine:
             for offer in loaded
         ]
         return rank_assessments(person, assessments, self._assessor.ruleset_ref)
+
+    def matrix(self, residents: Iterable[ProfileInput], offers: Iterable[ProfileInput]) -> Matrix:
+        """Screen every resident against every offer: verdicts and rule ids, best first.
+
+        For an allocation round; no texts are rendered. Offer and resident rules
+        run once per profile, placement rules once per pair.
+        """
+        people = [load_resident(r) for r in residents]
+        places = [load_offer(o) for o in offers]
+        return screen(self._assessor, people, places)
 
 
 def _lang(lang: str) -> str:

@@ -240,27 +240,30 @@ class Assessor:
         )
 
 
+def severity_counts(severities: Sequence[str]) -> dict[str, int]:
+    counts = dict.fromkeys(SEVERITY_ORDER, 0)
+    for severity in severities:
+        counts[severity] += 1
+    return counts
+
+
+def rank_key(
+    verdict: str, counts: Mapping[str, int], missing: int, offer_id: str
+) -> tuple[Any, ...]:
+    """Best first: verdict, then fewer and less severe findings, then fewer gaps, then id."""
+    return (VERDICT_RANK[verdict], *(counts[s] for s in SEVERITY_ORDER), missing, offer_id)
+
+
 def rank_assessments(
     resident: ResidentProfile, assessments: Sequence[Assessment], ruleset_ref: RulesetRef
 ) -> Ranking:
-    """Best first: verdict, then fewer and less severe findings, then fewer gaps, then id."""
-
-    def severity_counts(assessment: Assessment) -> dict[str, int]:
-        counts = dict.fromkeys(SEVERITY_ORDER, 0)
-        for finding in assessment.findings:
-            counts[finding.severity] += 1
-        return counts
-
-    def key(assessment: Assessment) -> tuple[Any, ...]:
-        counts = severity_counts(assessment)
-        return (
-            VERDICT_RANK[assessment.verdict],
-            *(counts[s] for s in SEVERITY_ORDER),
-            len(assessment.missing),
-            assessment.offer_id or "",
+    """The assessments of one resident's offers, best first (see `rank_key`)."""
+    counted = [(a, severity_counts([f.severity for f in a.findings])) for a in assessments]
+    counted.sort(
+        key=lambda item: rank_key(
+            item[0].verdict, item[1], len(item[0].missing), item[0].offer_id or ""
         )
-
-    ordered = sorted(assessments, key=key)
+    )
     return Ranking(
         resident_id=resident.id,
         ranking=[
@@ -269,11 +272,11 @@ def rank_assessments(
                 offer_id=a.offer_id or "",
                 offer_name=a.offer_name,
                 verdict=a.verdict,
-                findings_by_severity=severity_counts(a),
+                findings_by_severity=counts,
                 missing=len(a.missing),
                 assessment=a,
             )
-            for index, a in enumerate(ordered, start=1)
+            for index, (a, counts) in enumerate(counted, start=1)
         ],
         ruleset=ruleset_ref,
     )

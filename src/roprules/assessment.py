@@ -112,3 +112,26 @@ class Ranking(OutputModel):
     resident_id: str
     ranking: list[RankedOffer]
     ruleset: RulesetRef
+
+
+class MatrixCell(OutputModel):
+    """One resident in one offer, screened: the verdict and what decided it, no texts."""
+
+    rank: int
+    offer_id: str
+    verdict: Verdict
+    findings_by_severity: dict[str, int]
+    rule_ids: list[str]  # the rules that fired, most severe first
+    missing: int  # unknown fields that block a rule
+
+
+class MatrixRow(OutputModel):
+    resident_id: str
+    ranking: list[MatrixCell]
+
+
+class Matrix(OutputModel):
+    """Every resident against every offer, each row best first."""
+
+    rows: list[MatrixRow]
+    ruleset: RulesetRef

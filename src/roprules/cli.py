@@ -20,7 +20,7 @@ from roprules.engine import EngineError
 from roprules.intake import load_offer, load_resident, profile_files
 from roprules.plain import why_undetermined
 from roprules.profiles import PROFILE_MODELS, profile_to_facts
-from roprules.render import render_assessment, render_ranking
+from roprules.render import render_assessment, render_matrix, render_ranking
 from roprules.ruleset import RulesetError
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_ENGINE = 0, 2, 3
@@ -78,6 +78,16 @@ def build_parser() -> argparse.ArgumentParser:
     _output_options(rank, report_formats)
     _rules_options(rank)
 
+    matrix = commands.add_parser(
+        "matrix", help="screen every resident against every offer (verdicts, no texts)"
+    )
+    matrix.add_argument("--residents", nargs="+", required=True, type=Path, metavar="FILE_OR_DIR")
+    matrix.add_argument("--offers", nargs="+", required=True, type=Path, metavar="FILE_OR_DIR")
+    matrix.add_argument("--format", choices=("text", "json"), default="text")
+    matrix.add_argument("--lang", choices=("nb", "en"), default="nb", help="language (nb)")
+    matrix.add_argument("--out", type=Path, help="write to this file instead of stdout")
+    _rules_options(matrix)
+
     schema = commands.add_parser("schema", help="print the JSON Schema of a profile")
     schema.add_argument("kind", choices=("resident", "offer"))
 
@@ -98,13 +108,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _offer_files(paths: Sequence[Path]) -> list[Path]:
+def _profile_files(paths: Sequence[Path], kind: str = "offer") -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
             found = profile_files(path)
             if not found:
-                raise InputError(f"{path}: no offer profiles (*.yaml, *.yml, *.json) in directory")
+                raise InputError(f"{path}: no {kind} profiles (*.yaml, *.yml, *.json) in directory")
             files.extend(found)
         else:
             files.append(path)
@@ -134,10 +144,16 @@ def _run(args: argparse.Namespace) -> int:
         from roprules.rules_tools import run_rules_command
 
         return run_rules_command(args)
+    if args.command == "matrix":
+        residents = [load_resident(p) for p in _profile_files(args.residents, "resident")]
+        offers = [load_offer(p) for p in _profile_files(args.offers, "offer")]
+        result = Engine.load(args.rules, args.overlay).matrix(residents, offers)
+        _emit(render_matrix(result, args.format, lang=args.lang), args.out)
+        return EXIT_OK
     # Profiles first: bad input fails fast, before the rule base is loaded.
     resident = load_resident(args.resident) if args.command != "audit" else None
     offer = load_offer(args.offer) if args.command in ("check", "audit") else None
-    offers = [load_offer(p) for p in _offer_files(args.offers)] if args.command == "rank" else []
+    offers = [load_offer(p) for p in _profile_files(args.offers)] if args.command == "rank" else []
     engine = Engine.load(args.rules, args.overlay)
     if args.command == "rank":
         ranking = engine.rank(resident, offers, lang=args.lang)

@@ -5,6 +5,6 @@ labels from the message catalogue. Templates are Jinja2 files in `templates/`,
 rendered in a sandbox, with autoescaping for HTML.
 """
 
-from roprules.render.reports import FORMATS, render_assessment, render_ranking
+from roprules.render.reports import FORMATS, render_assessment, render_matrix, render_ranking
 
-__all__ = ["FORMATS", "render_assessment", "render_ranking"]
+__all__ = ["FORMATS", "render_assessment", "render_matrix", "render_ranking"]

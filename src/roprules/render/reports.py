@@ -12,7 +12,7 @@ from typing import Any
 from jinja2 import PackageLoader, StrictUndefined, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
 
-from roprules.assessment import Assessment, Finding, Ranking
+from roprules.assessment import Assessment, Finding, Matrix, Ranking
 from roprules.messages import messages
 from roprules.rule_schema import SEVERITY_ORDER
 
@@ -147,3 +147,11 @@ def render_ranking(
     return template.render(
         r=ranking, color=color and fmt == "text", **_helpers(lang, color and fmt == "text")
     )
+
+
+def render_matrix(matrix: Matrix, fmt: str = "text", *, lang: str = "nb") -> str:
+    """A screening matrix: JSON, or a text table with one block per resident."""
+    if fmt == "json":
+        return json.dumps(matrix.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+    template = _environment().get_template("matrix.txt.j2")
+    return template.render(m=matrix, **_helpers(lang, False))

@@ -1,0 +1,63 @@
+"""Screening many residents against many offers: verdicts without texts.
+
+A municipality's allocation round can be hundreds of residents against
+hundreds of offers. The offer rules depend on the offer alone and the resident
+rules on the resident alone, so each runs once per profile; only the placement
+rules run per pair. No explanation is rendered: open a pair with
+`Engine.check` to read its findings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from roprules.assess import Assessor, Outcome, rank_key, severity_counts, verdict_of
+from roprules.assessment import Matrix, MatrixCell, MatrixRow
+from roprules.profiles import OfferProfile, ResidentProfile, profile_to_facts
+from roprules.rule_schema import SEVERITY_ORDER
+
+
+def _merge(*outcomes: Outcome) -> Outcome:
+    return Outcome(
+        tuple(r for o in outcomes for r in o.fired),
+        tuple(u for o in outcomes for u in o.undetermined),
+    )
+
+
+def _cell(offer_id: str, outcome: Outcome) -> tuple[tuple[object, ...], MatrixCell]:
+    severities = [r.severity for r in outcome.fired]
+    verdict = verdict_of(severities, [r.severity for r, _ in outcome.undetermined])
+    counts = severity_counts(severities)
+    missing = len({path for _, waiting in outcome.undetermined for path in waiting})
+    fired = sorted(outcome.fired, key=lambda r: (SEVERITY_ORDER[r.severity], r.id))
+    cell = MatrixCell(
+        rank=0,
+        offer_id=offer_id,
+        verdict=verdict,
+        findings_by_severity=counts,
+        rule_ids=[r.id for r in fired],
+        missing=missing,
+    )
+    return rank_key(verdict, counts, missing, offer_id), cell
+
+
+def screen(
+    assessor: Assessor, residents: Sequence[ResidentProfile], offers: Sequence[OfferProfile]
+) -> Matrix:
+    offer_facts = [profile_to_facts("offer", offer) for offer in offers]
+    offer_outcomes = [assessor.run("offer", facts) for facts in offer_facts]
+    rows = []
+    for resident in residents:
+        resident_facts = profile_to_facts("resident", resident)
+        resident_outcome = assessor.run("resident", resident_facts)
+        cells = []
+        for offer, facts, offer_outcome in zip(offers, offer_facts, offer_outcomes, strict=True):
+            placement = assessor.run("placement", {**resident_facts, **facts})
+            cells.append(_cell(offer.id, _merge(placement, offer_outcome, resident_outcome)))
+        cells.sort(key=lambda item: item[0])
+        ranking = [
+            cell.model_copy(update={"rank": index})
+            for index, (_, cell) in enumerate(cells, start=1)
+        ]
+        rows.append(MatrixRow(resident_id=resident.id, ranking=ranking))
+    return Matrix(rows=rows, ruleset=assessor.ruleset_ref)
