@@ -101,12 +101,13 @@ class Assessor:
                 continue
             if rule.fields <= known:
                 continue  # two-valued here: durable_rules' "did not fire" is final
-            result, waiting = undetermined_by(rule.condition, facts, self.ruleset.params)
+            result = rule.evaluate(facts)  # the compiled closure: cheap when it is false
             if result is True:
                 raise EngineError(
                     f"rule {rule.id}: durable_rules did not fire but the evaluator says true"
                 )
             if result is None:
+                _, waiting = undetermined_by(rule.condition, facts, self.ruleset.params)
                 undetermined.append((rule, waiting))
         return Outcome(tuple(fired), tuple(undetermined))
 

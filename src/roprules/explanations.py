@@ -24,6 +24,7 @@ from roprules.fields import RULE_FIELDS
 from roprules.messages import LANGUAGES, Messages
 
 ROOTS = ("resident", "offer", "params")
+RENDER_CACHE_SIZE = 4096  # per rule; cleared when full
 _ALLOWED_NODES = (
     nodes.Template,
     nodes.Output,
@@ -130,6 +131,7 @@ class RuleTexts:
         self.paths = tuple(sorted(found))
         self._environments = environments
         self._templates: dict[tuple[str, str], Any] = {}
+        self._rendered: dict[tuple[Any, ...], str] = {}
 
     def _template(self, part: str, lang: str) -> Any:
         """Compiled on first use: most rules never fire, and compiling all slows start-up."""
@@ -151,6 +153,20 @@ class RuleTexts:
         static = self._static(part, lang)
         if static is not None:
             return static
+        # A text depends only on the few values it names, which repeat across
+        # assessments (mostly enum labels): remember recent renderings.
+        key = (part, lang, *(_value(path, facts, params) for path in self.paths))
+        text = self._rendered.get(key)
+        if text is None:
+            text = self._render(part, lang, facts, params)
+            if len(self._rendered) >= RENDER_CACHE_SIZE:
+                self._rendered.clear()
+            self._rendered[key] = text
+        return text
+
+    def _render(
+        self, part: str, lang: str, facts: Mapping[str, Any], params: Mapping[str, Any]
+    ) -> str:
         context: dict[str, Any] = {}
         for path in self.paths:
             if path.startswith("params."):
@@ -164,6 +180,12 @@ class RuleTexts:
         return "".join(
             template.root_render_func(template.new_context(context, shared=True))
         ).strip()
+
+
+def _value(path: str, facts: Mapping[str, Any], params: Mapping[str, Any]) -> Any:
+    if path.startswith("params."):
+        return params.get(path.removeprefix("params."))
+    return facts.get(path)
 
 
 def _set_path(context: dict[str, Any], path: str, value: Any) -> None:

@@ -233,19 +233,24 @@ def profile_to_facts(prefix: str, profile: BaseModel | None) -> dict[str, Any]:
     """Flatten a profile into `{"offer.building.sprinkler": "none", ...}`.
 
     Unknown fields are left out: a fact that is absent is unknown. Lists become
-    tuples and dates ISO strings, so facts are hashable and JSON-ready.
+    tuples and dates ISO strings, so facts are hashable and JSON-ready. Reads
+    the validated attributes directly: this runs on every assessment.
     """
     facts: dict[str, Any] = {}
-    if profile is None:
-        return facts
-    _flatten(prefix, profile.model_dump(exclude_none=True, exclude={"id", "name"}), facts)
+    if profile is not None:
+        _flatten(prefix, profile, facts)
     return facts
 
 
-def _flatten(prefix: str, data: dict[str, Any], into: dict[str, Any]) -> None:
-    for key, value in data.items():
+_NOT_FACTS = frozenset({"id", "name"})
+
+
+def _flatten(prefix: str, model: BaseModel, into: dict[str, Any]) -> None:
+    for key, value in model.__dict__.items():
+        if value is None or key in _NOT_FACTS:
+            continue
         path = f"{prefix}.{key}"
-        if isinstance(value, dict):
+        if isinstance(value, BaseModel):
             _flatten(path, value, into)
         elif isinstance(value, list):
             into[path] = tuple(value)
