@@ -137,7 +137,11 @@ def _compile_reference(key: str, op: str, operand: FieldRef) -> Expr:
 
 
 class FactEncoder:
-    """Encodes the facts one durable ruleset reads, in the form its rules expect."""
+    """Encodes the facts one durable ruleset reads, in the form its rules expect.
+
+    Every key is computed once, here: encoding runs for every group of every
+    assessment.
+    """
 
     def __init__(self, conditions: Iterable[Condition]):
         paths: set[str] = set()
@@ -148,44 +152,41 @@ class FactEncoder:
                 if isinstance(leaf.subject, Sum):
                     sums.add(leaf.subject)
         self.paths = tuple(sorted(paths))
-        self.sums = tuple(sorted(sums, key=lambda s: s.paths))
-        self._plan = tuple(
-            (
-                path,
-                fact_key(path),
-                RULE_FIELDS[path].values if RULE_FIELDS[path].kind == "list" else None,
-            )
+        self.sums = tuple((s, sum_key(s)) for s in sorted(sums, key=lambda s: s.paths))
+        self._scalars = tuple(
+            (path, fact_key(path)) for path in self.paths if RULE_FIELDS[path].kind != "list"
+        )
+        self._lists = tuple(
+            (path, len_key(path), tuple((v, has_key(path, v)) for v in RULE_FIELDS[path].values))
             for path in self.paths
+            if RULE_FIELDS[path].kind == "list"
         )
 
     def keys(self) -> list[str]:
         """Every key this encoder can emit (for the hash-collision check)."""
-        keys = [GUARD_KEY]
-        for path, key, domain in self._plan:
-            if domain is None:
-                keys.append(key)
-            else:
-                keys.append(len_key(path))
-                keys.extend(has_key(path, v) for v in domain)
-        keys.extend(sum_key(s) for s in self.sums)
+        keys = [GUARD_KEY, *(key for _, key in self._scalars)]
+        for _, length, members in self._lists:
+            keys.append(length)
+            keys.extend(key for _, key in members)
+        keys.extend(key for _, key in self.sums)
         return keys
 
     def encode(self, facts: Mapping[str, Any]) -> dict[str, Any]:
         encoded: dict[str, Any] = {GUARD_KEY: GUARD_VALUE}
-        for path, key, domain in self._plan:
+        for path, key in self._scalars:
             value = facts.get(path)
-            if value is None:
-                continue
-            if domain is None:
+            if value is not None:
                 encoded[key] = _encode_scalar(value)
-            else:
-                encoded[len_key(path)] = len(value)
-                for item in domain:
-                    encoded[has_key(path, item)] = "true" if item in value else "false"
-        for subject in self.sums:
+        for path, length, members in self._lists:
+            value = facts.get(path)
+            if value is not None:
+                encoded[length] = len(value)
+                for item, key in members:
+                    encoded[key] = "true" if item in value else "false"
+        for subject, key in self.sums:
             values = [facts.get(p) for p in subject.paths]
             if all(v is not None for v in values):
-                encoded[sum_key(subject)] = sum(values)
+                encoded[key] = sum(values)
         return encoded
 
 
