@@ -12,7 +12,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import yaml
+from roprules.documents import parse_text
 
 LANGUAGES = ("nb", "en")
 
@@ -65,7 +65,7 @@ class Messages:
 
 def _read(name: str) -> dict[str, Any]:
     text = resources.files("roprules").joinpath("messages", name).read_text(encoding="utf-8")
-    return yaml.safe_load(text) or {}
+    return parse_text(text, name) or {}
 
 
 @cache
