@@ -15,6 +15,7 @@ shows `round_the_clock` to a Norwegian reader; an unknown value renders as
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from jinja2 import TemplateSyntaxError, nodes
@@ -24,7 +25,6 @@ from roprules.fields import RULE_FIELDS
 from roprules.messages import LANGUAGES, Messages
 
 ROOTS = ("resident", "offer", "params")
-RENDER_CACHE_SIZE = 4096  # per rule; cleared when full
 _ALLOWED_NODES = (
     nodes.Template,
     nodes.Output,
@@ -111,7 +111,14 @@ def referenced_paths(source: str, params: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 class RuleTexts:
-    """One rule's explanation and suggestion, compiled for each language."""
+    """One rule's explanation and suggestion, ready to render in each language.
+
+    Each text is kept in the cheapest form that renders it exactly as the
+    sandboxed Jinja2 template would: a plain string when it has no template
+    syntax, a list of literal pieces and field paths when it only substitutes
+    values (`{{ offer.staffing }}`), and the compiled sandboxed template for
+    anything else (`{% if %}`). A test holds the fast forms to Jinja2's output.
+    """
 
     def __init__(
         self,
@@ -121,17 +128,17 @@ class RuleTexts:
         environments: Mapping[str, SandboxedEnvironment],
     ):
         self._messages = messages
-        self.paths: tuple[str, ...] = ()
         found: set[str] = set()
         self._sources = {
             (part, lang): texts[lang] for part, texts in sources.items() for lang in LANGUAGES
         }
-        for text in self._sources.values():
+        self._pieces: dict[tuple[str, str], tuple[str | _Path, ...] | None] = {}
+        for key, text in self._sources.items():
             found.update(referenced_paths(text, params))
+            self._pieces[key] = substitution_pieces(text)
         self.paths = tuple(sorted(found))
         self._environments = environments
         self._templates: dict[tuple[str, str], Any] = {}
-        self._rendered: dict[tuple[Any, ...], str] = {}
 
     def _template(self, part: str, lang: str) -> Any:
         """Compiled on first use: most rules never fire, and compiling all slows start-up."""
@@ -142,39 +149,38 @@ class RuleTexts:
             self._templates[key] = template
         return template
 
-    def _static(self, part: str, lang: str) -> str | None:
-        """The text itself when it has no template syntax (most suggestions)."""
-        source = self._sources[(part, lang)]
-        return None if "{" in source else source.strip()
+    def _shown(
+        self, path: str, lang: str, facts: Mapping[str, Any], params: Mapping[str, Any]
+    ) -> Any:
+        """A value as the template sees it: a parameter, or a fact's label; None if unknown."""
+        if path.startswith("params."):
+            return params.get(path.removeprefix("params."))
+        raw = facts.get(path)
+        return None if raw is None else self._messages.value_label(path, raw, lang)
 
     def render(
         self, part: str, lang: str, facts: Mapping[str, Any], params: Mapping[str, Any]
     ) -> str:
-        static = self._static(part, lang)
-        if static is not None:
-            return static
-        # A text depends only on the few values it names, which repeat across
-        # assessments (mostly enum labels): remember recent renderings.
-        key = (part, lang, *(_value(path, facts, params) for path in self.paths))
-        text = self._rendered.get(key)
-        if text is None:
-            text = self._render(part, lang, facts, params)
-            if len(self._rendered) >= RENDER_CACHE_SIZE:
-                self._rendered.clear()
-            self._rendered[key] = text
-        return text
+        pieces = self._pieces[(part, lang)]
+        if pieces is not None:
+            unknown = self._messages.term("booleans", "unknown", lang)
+            out = []
+            for piece in pieces:
+                if isinstance(piece, _Path):
+                    value = self._shown(piece.path, lang, facts, params)
+                    out.append(unknown if value is None else str(value))
+                else:
+                    out.append(piece)
+            return "".join(out).strip()
+        return self.render_jinja(part, lang, facts, params)
 
-    def _render(
+    def render_jinja(
         self, part: str, lang: str, facts: Mapping[str, Any], params: Mapping[str, Any]
     ) -> str:
+        """The text through its sandboxed Jinja2 template (the reference rendering)."""
         context: dict[str, Any] = {}
         for path in self.paths:
-            if path.startswith("params."):
-                value = params.get(path.removeprefix("params."))
-            else:
-                raw = facts.get(path)
-                value = None if raw is None else self._messages.value_label(path, raw, lang)
-            _set_path(context, path, value)
+            _set_path(context, path, self._shown(path, lang, facts, params))
         template = self._template(part, lang)
         # shared=True: the context holds only the facts; no copy of the globals per render.
         return "".join(
@@ -182,10 +188,25 @@ class RuleTexts:
         ).strip()
 
 
-def _value(path: str, facts: Mapping[str, Any], params: Mapping[str, Any]) -> Any:
-    if path.startswith("params."):
-        return params.get(path.removeprefix("params."))
-    return facts.get(path)
+@dataclass(frozen=True)
+class _Path:
+    path: str
+
+
+def substitution_pieces(source: str) -> tuple[str | _Path, ...] | None:
+    """Literal text and `{{ a.b.c }}` paths, or None when the text needs Jinja2 itself."""
+    tree = SandboxedEnvironment().parse(source)
+    if len(tree.body) > 1 or (tree.body and not isinstance(tree.body[0], nodes.Output)):
+        return None
+    pieces: list[str | _Path] = []
+    for node in tree.body[0].nodes if tree.body else []:
+        if isinstance(node, nodes.TemplateData):
+            pieces.append(node.data)
+        elif isinstance(node, nodes.Getattr) and (path := _chain(node)) is not None:
+            pieces.append(_Path(path))
+        else:
+            return None
+    return tuple(pieces)
 
 
 def _set_path(context: dict[str, Any], path: str, value: Any) -> None:
