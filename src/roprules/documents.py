@@ -44,8 +44,14 @@ class _StrictSafeLoader(_BaseLoader):  # type: ignore[misc, valid-type]
         seen: set[Any] = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
-            if not _hashable(key):
-                continue
+            if not isinstance(key, str):
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"keys must be text; {key_node.value!r} was read as {key!r} "
+                    "(YAML reads unquoted on/off/yes/no as booleans: quote the key)",
+                    key_node.start_mark,
+                )
             if key in seen:
                 raise yaml.constructor.ConstructorError(
                     None, None, f"duplicate key {key!r}", key_node.start_mark
@@ -74,14 +80,6 @@ def _check_tokens(text: str) -> None:
                 )
         elif isinstance(token, _CLOSING):
             depth -= 1
-
-
-def _hashable(value: Any) -> bool:
-    try:
-        hash(value)
-    except TypeError:
-        return False
-    return True
 
 
 def _json_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
