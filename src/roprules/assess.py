@@ -29,7 +29,13 @@ from roprules.assessment import (
 from roprules.conditions import explain, undetermined_by
 from roprules.engine import CompiledRule, DurableEngine, EngineError
 from roprules.messages import Messages, messages
-from roprules.profiles import OfferProfile, ResidentProfile, profile_to_facts
+from roprules.profiles import (
+    OfferProfile,
+    ResidentProfile,
+    deprecations,
+    derived_fields,
+    profile_to_facts,
+)
 from roprules.rule_schema import SEVERITY_ORDER
 from roprules.ruleset import Rule, Ruleset
 
@@ -151,8 +157,9 @@ class Assessor:
         One validation of the whole tree is several times cheaper than building
         each finding, fact and question as its own model.
         """
+        derived = derived_fields(facts, resident)
         findings = sorted(
-            (self.finding(rule, facts, lang) for rule in outcome.fired),
+            (self.finding(rule, facts, lang, derived) for rule in outcome.fired),
             key=lambda f: (SEVERITY_ORDER[f["severity"]], f["rule_id"]),
         )
         undetermined = sorted(
@@ -184,10 +191,24 @@ class Assessor:
                 "offer_type": offer.type if offer else None,
                 "lang": lang,
                 "created_at": now or datetime.now(UTC).replace(microsecond=0),
+                "notices": [
+                    {
+                        "field": d.field,
+                        "message": self.messages.notice(d.key, lang),
+                        "replacement": d.replacement,
+                    }
+                    for d in deprecations(resident, offer)
+                ],
             }
         )
 
-    def finding(self, rule: Rule, facts: Mapping[str, Any], lang: str) -> dict[str, Any]:
+    def finding(
+        self,
+        rule: Rule,
+        facts: Mapping[str, Any],
+        lang: str,
+        derived: frozenset[str] = frozenset(),
+    ) -> dict[str, Any]:
         params = self.ruleset.params
         why = explain(rule.condition, facts, params)
         if why.value is not True:
@@ -199,7 +220,10 @@ class Assessor:
             "severity": rule.severity,
             "title": spec.title.get(lang),
             "explanation": rule.texts.render("explanation", lang, facts, params),
-            "facts": [self.fact(path, value, lang) for path, value in sorted(why.used.items())],
+            "facts": [
+                self.fact(path, value, lang, path in derived)
+                for path, value in sorted(why.used.items())
+            ],
             "sources": [
                 {"section": s.section, "quote": s.quote, "title": s.title, "url": s.url}
                 for s in spec.sources
@@ -209,7 +233,7 @@ class Assessor:
             "theme": rule.theme,
         }
 
-    def fact(self, path: str, value: Any, lang: str) -> dict[str, Any]:
+    def fact(self, path: str, value: Any, lang: str, derived: bool = False) -> dict[str, Any]:
         if isinstance(value, tuple):
             value = list(value)
         return {
@@ -217,6 +241,7 @@ class Assessor:
             "value": value,
             "label": self.messages.field_label(path, lang),
             "display": self.messages.value_label(path, value, lang),
+            "derived": derived,
         }
 
     def missing(self, outcome: Outcome, lang: str) -> list[dict[str, Any]]:
