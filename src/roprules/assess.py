@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from roprules.assessment import (
@@ -26,7 +26,7 @@ from roprules.assessment import (
     RulesetRef,
     Verdict,
 )
-from roprules.conditions import explain, undetermined_by
+from roprules.conditions import AS_OF, explain, undetermined_by
 from roprules.engine import CompiledRule, DurableEngine, EngineError
 from roprules.messages import Messages, messages
 from roprules.profiles import (
@@ -136,10 +136,12 @@ class Assessor:
         lang: str = "nb",
         *,
         now: datetime | None = None,
+        as_of: date | None = None,
     ) -> Assessment:
-        facts = {**profile_to_facts("resident", resident), **profile_to_facts("offer", offer)}
+        as_of = as_of or (now.date() if now else date.today())
+        facts = assessment_facts(resident, offer, as_of)
         outcome = self.outcome(scope, facts)
-        return self.build(scope, outcome, facts, resident, offer, lang, now=now)
+        return self.build(scope, outcome, facts, resident, offer, lang, now=now, as_of=as_of)
 
     def build(
         self,
@@ -151,6 +153,7 @@ class Assessor:
         lang: str,
         *,
         now: datetime | None = None,
+        as_of: date | None = None,
     ) -> Assessment:
         """The Assessment, assembled as plain data and validated once.
 
@@ -191,6 +194,7 @@ class Assessor:
                 "offer_type": offer.type if offer else None,
                 "lang": lang,
                 "created_at": now or datetime.now(UTC).replace(microsecond=0),
+                "as_of": as_of or date.fromisoformat(facts[AS_OF]),
                 "notices": [
                     {
                         "field": d.field,
@@ -264,6 +268,17 @@ class Assessor:
         return sorted(
             entries, key=lambda m: (SEVERITY_ORDER[m["severity"]], -len(m["rules"]), m["field"])
         )
+
+
+def assessment_facts(
+    resident: ResidentProfile | None, offer: OfferProfile | None, as_of: date
+) -> dict[str, Any]:
+    """The flat facts of one assessment: both profiles and the assessment date."""
+    return {
+        **profile_to_facts("resident", resident),
+        **profile_to_facts("offer", offer),
+        AS_OF: as_of.isoformat(),
+    }
 
 
 def severity_counts(severities: Sequence[str]) -> dict[str, int]:

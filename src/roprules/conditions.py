@@ -19,6 +19,10 @@ from roprules.fields import RULE_FIELDS, FieldSpec
 Truth = bool | None  # None = unknown
 Facts = Mapping[str, Any]
 
+# The fact key of the assessment date (ISO string): the one non-contract fact,
+# read only by `months_since` leaves. Without it a date comparison is unknown.
+AS_OF = "as_of"
+
 COMPARISONS = ("lt", "lte", "gt", "gte")
 EQUALITY = ("eq", "ne")
 MEMBERSHIP = ("in", "not_in")
