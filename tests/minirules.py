@@ -37,7 +37,7 @@ def rule(rule_id: str, when: Any, **changes: Any) -> dict[str, Any]:
 
 
 def write_rules(tmp_path: Path, rules: list[dict[str, Any]], **header: Any) -> Path:
-    """A rules directory holding `rules` in one theme, with the shipped parameters."""
+    """A rules directory holding `rules` in one theme folder, with the shipped parameters."""
     root = tmp_path / "minirules"
     root.mkdir()
     shutil.copy(RULES_DIR / "parameters.yaml", root / "parameters.yaml")
@@ -45,14 +45,16 @@ def write_rules(tmp_path: Path, rules: list[dict[str, Any]], **header: Any) -> P
         "name": "test-rules",
         "version": "0.0.1",
         "title": {"nb": "Testregler", "en": "Test rules"},
-        "themes": [THEME],
+        "themes": [{"id": THEME, "title": {"nb": "Test", "en": "Test"}}],
         **header,
     }
     dump(root / "ruleset.yaml", document)
-    dump(
-        root / f"{THEME}.yaml",
-        {"theme": THEME, "title": {"nb": "Test", "en": "Test"}, "rules": rules},
-    )
+    (root / THEME).mkdir()
+    by_prefix: dict[str, list[dict[str, Any]]] = {}
+    for item in rules:  # one file per id prefix (docs/rule-format.md, Layout)
+        by_prefix.setdefault(str(item["id"]).split(".", 1)[0], []).append(item)
+    for prefix, items in by_prefix.items():
+        dump(root / THEME / f"{prefix}.yaml", {"rules": items})
     return root
 
 
