@@ -167,6 +167,7 @@ def handbook_context(ruleset: Ruleset, lang: str) -> dict[str, Any]:
             "version": ruleset.version,
             "sha256": ruleset.sha256,
             "title": ruleset.title.get(lang),
+            "law_as_of": ruleset.law_as_of,
         },
         "source": source,
         "overlay": (
@@ -174,10 +175,17 @@ def handbook_context(ruleset: Ruleset, lang: str) -> dict[str, Any]:
             if overlay
             else None
         ),
+        # Every local change of the overlay, with its reason and approver
+        # (a switched-off rule has "to": None and is not in the rule list).
         "severity_changes": [
-            {"id": r.id, "from": r.spec.severity, "to": r.severity}
-            for r in ruleset.rules
-            if r.severity != r.spec.severity
+            {
+                "id": c.rule_id,
+                "from": c.original_severity,
+                "to": c.severity,
+                "reason": c.reason,
+                "approved_by": c.approved_by,
+            }
+            for c in ruleset.local_changes
         ],
         "verdicts": [
             {

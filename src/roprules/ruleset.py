@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cached_property
 from importlib import resources
@@ -42,11 +42,13 @@ from roprules.rule_schema import (
     Overlay,
     Parameter,
     ParametersFile,
+    RuleChange,
     RuleFile,
     RulesetHeader,
     RuleSpec,
     Severity,
     ThemeHeader,
+    value_problem,
 )
 
 HEADER_FILE = "ruleset.yaml"
@@ -70,6 +72,17 @@ class Theme:
     description: Localized | None = None
 
 
+@dataclass(frozen=True)
+class LocalChange:
+    """An overlay's change to one rule: its new severity (None = switched off)."""
+
+    rule_id: str
+    original_severity: Severity
+    severity: Severity | None
+    reason: str
+    approved_by: str
+
+
 @dataclass(frozen=True, eq=False)
 class Rule:
     """One rule, ready to run: its spec, parsed condition, compiled texts."""
@@ -81,6 +94,7 @@ class Rule:
     evaluate: Evaluator
     texts: RuleTexts
     severity: Severity  # the spec's severity, or the overlay's
+    local_change: LocalChange | None = None  # set when an overlay changed the severity
     # Copied from the spec and the condition once: read on every assessment.
     id: str = field(init=False)
     scope: str = field(init=False)
@@ -113,6 +127,8 @@ class Ruleset:
     overlay: OverlayInfo | None = None
     header: RulesetHeader | None = field(default=None, repr=False)
     law_as_of: date | None = None  # when the legal statements of the texts were checked
+    # Every rule an overlay changed or switched off (switched-off rules are not in `rules`).
+    local_changes: tuple[LocalChange, ...] = ()
 
     def rule(self, rule_id: str) -> Rule:
         return self._by_id[rule_id]
@@ -203,7 +219,7 @@ def load_ruleset(
     params = {name: p.value for name, p in parameters.items()}
 
     overlay_info = None
-    severities: dict[str, Severity] = {}
+    changes: dict[str, RuleChange] = {}
     if overlay is not None:
         try:
             overlay_model, overlay_hash = load_overlay(overlay)
@@ -213,9 +229,12 @@ def load_ruleset(
         for name, value in overlay_model.parameters.items():
             if name not in params:
                 errors.append(f"{overlay}: parameters.{name}: unknown parameter")
+            elif problem := value_problem(parameters[name], value):
+                errors.append(f"{overlay}: parameters.{name}: {problem}")
             else:
                 params[name] = value
-        severities = dict(overlay_model.severities)
+        changes = dict(overlay_model.rules)
+    severities = {rid: c.severity for rid, c in changes.items() if c.severity is not None}
 
     envs = environments(catalogue)
     themes: list[Theme] = []
@@ -256,12 +275,23 @@ def load_ruleset(
                 if rule is not None:
                     rules.append(rule)
 
-    for rule_id in severities:
+    for rule_id in changes:
         if rule_id not in seen:
-            errors.append(f"{overlay}: severities.{rule_id}: unknown rule")
+            errors.append(f"{overlay}: rules.{rule_id}: unknown rule")
     errors.extend(supersedes_problems(rules))
     if errors:
         raise RulesetError(errors)
+    local_changes = tuple(
+        LocalChange(rule.id, rule.spec.severity, change.severity, change.reason, change.approved_by)
+        for rule in rules
+        if (change := changes.get(rule.id)) is not None
+    )
+    by_rule = {change.rule_id: change for change in local_changes}
+    rules = [
+        replace(rule, local_change=by_rule.get(rule.id))
+        for rule in rules
+        if rule.id not in by_rule or by_rule[rule.id].severity is not None
+    ]
 
     rule_paths = [path for _, paths in theme_paths for path in paths]
     sha = file_digest([root / HEADER_FILE, root / PARAMETERS_FILE, *rule_paths], root)
@@ -278,6 +308,7 @@ def load_ruleset(
         overlay=overlay_info,
         header=header,
         law_as_of=header.law_as_of,
+        local_changes=local_changes,
     )
 
 
