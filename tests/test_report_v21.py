@@ -93,3 +93,10 @@ def test_json_keeps_the_superseded_finding(paired):
     by_id = {f["rule_id"]: f for f in data["findings"]}
     assert by_id["test.weak"]["superseded_by"] == ["test.strong"]
     assert data["schema_version"] == "2.0"
+
+
+@pytest.mark.parametrize("fmt", ["html", "markdown"])
+def test_handbook_shows_worked_examples_not_template_code(engine, fmt):
+    text = render_handbook(engine.ruleset, fmt, "nb")
+    assert "{{" not in text and "{%" not in text
+    assert "Forklaring (med det første eksempelet)" in text
