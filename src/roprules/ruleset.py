@@ -32,6 +32,13 @@ from roprules.conditions import (
     parse_condition,
 )
 from roprules.documents import InputError, read_document
+from roprules.durable_compile import (
+    GUARD_KEY,
+    GUARD_VALUE,
+    ExpressionTooLarge,
+    compile_condition,
+    durable_expressions,
+)
 from roprules.explanations import RuleTexts, TemplateError, environments
 from roprules.intake import check_dates, validate_profile, validation_messages
 from roprules.messages import Messages, messages
@@ -51,6 +58,7 @@ from roprules.rule_schema import (
     value_problem,
 )
 
+DURABLE_GUARD = {GUARD_KEY: GUARD_VALUE}
 HEADER_FILE = "ruleset.yaml"
 PARAMETERS_FILE = "parameters.yaml"
 EXAMPLE_ID = "example"
@@ -386,6 +394,14 @@ def _build_rule(
     except ConditionError as exc:
         errors.extend(f"{where}: {message}" for message in exc.messages)
         condition = None
+    else:
+        # Checked here, before durable_rules ever sees it: a condition that cannot be
+        # split into expressions within the C library's limits is refused at load.
+        try:
+            durable_expressions(compile_condition(condition, params), DURABLE_GUARD)
+        except ExpressionTooLarge as exc:
+            errors.append(f"{where}: when: the condition is {exc}")
+            condition = None
     try:
         texts = RuleTexts(
             {
