@@ -249,7 +249,17 @@ def test_facts_under_which_no_rule_fires(engine: Any, assessor: Any) -> None:
     params = engine.ruleset.params
     for _, group in all_groups(assessor):
         rules = rules_of(engine, group)
-        facts = known(greedy(rules, False, params, seed=0))
+        # The greedy search is a heuristic: the first shuffle that finds such facts serves.
+        facts = next(
+            (
+                found
+                for seed in range(20)
+                if not expected_fired(
+                    rules, found := known(greedy(rules, False, params, seed=seed))
+                )
+            ),
+            {},
+        )
         assert expected_fired(rules, facts) == set(), group.label
         for _ in range(50):
             assert group.fire(facts) == []
