@@ -11,13 +11,15 @@ import functools
 import shutil
 import subprocess
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from roprules import Engine
-from roprules.profiles import OfferProfile, ResidentProfile, profile_to_facts
+from roprules.assess import assessment_facts
+from roprules.profiles import OfferProfile, ResidentProfile
 
 REPO = Path(__file__).resolve().parents[1]
 RULES_DIR = REPO / "rules"
@@ -62,10 +64,12 @@ def offer_file(name: str) -> Path:
 
 
 def facts_of(
-    resident: ResidentProfile | None = None, offer: OfferProfile | None = None
+    resident: ResidentProfile | None = None,
+    offer: OfferProfile | None = None,
+    as_of: date | None = None,
 ) -> dict[str, Any]:
-    """The flat facts the engine reads for a resident and/or an offer."""
-    return {**profile_to_facts("resident", resident), **profile_to_facts("offer", offer)}
+    """The flat facts the engine reads for a resident and/or an offer, as of a date (today)."""
+    return assessment_facts(resident, offer, as_of or date.today())
 
 
 def comparable(model: Any) -> Mapping[str, Any]:

@@ -30,6 +30,9 @@ IDENTIFIERS = ("id", "name", "municipality")
 # Upper bound for fields the contract leaves open (int ≥ 0 or ≥ 1), unless a rule
 # compares the field with a larger number.
 DEFAULT_MAX = 400
+# Profile dates may not lie after the assessment date (today by default), so
+# generated dates end at the day law_as_of was set for catalogue v2.1.
+LATEST_DATE = date(2026, 11, 30)
 
 
 # --------------------------------------------------------------------------- bounds
@@ -151,7 +154,7 @@ def value_strategy(spec: FieldSpec) -> st.SearchStrategy[Any]:
     if spec.kind in ("int", "number"):
         return number_strategy(spec)
     if spec.kind == "date":
-        return st.dates(min_value=date(2000, 1, 1), max_value=date(2035, 12, 31))
+        return st.dates(min_value=date(2000, 1, 1), max_value=LATEST_DATE)
     if spec.kind == "text":
         return st.sampled_from(["Botilbud A", "Trondheim", "Småhus på Ø", "X"])
     raise AssertionError(f"no strategy for {spec}")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from roprules.assessment import (
@@ -26,10 +26,16 @@ from roprules.assessment import (
     RulesetRef,
     Verdict,
 )
-from roprules.conditions import explain, undetermined_by
+from roprules.conditions import AS_OF, explain, undetermined_by
 from roprules.engine import CompiledRule, DurableEngine, EngineError
 from roprules.messages import Messages, messages
-from roprules.profiles import OfferProfile, ResidentProfile, profile_to_facts
+from roprules.profiles import (
+    OfferProfile,
+    ResidentProfile,
+    deprecations,
+    derived_fields,
+    profile_to_facts,
+)
 from roprules.rule_schema import SEVERITY_ORDER
 from roprules.ruleset import Rule, Ruleset
 
@@ -130,10 +136,12 @@ class Assessor:
         lang: str = "nb",
         *,
         now: datetime | None = None,
+        as_of: date | None = None,
     ) -> Assessment:
-        facts = {**profile_to_facts("resident", resident), **profile_to_facts("offer", offer)}
+        as_of = as_of or (now.date() if now else date.today())
+        facts = assessment_facts(resident, offer, as_of)
         outcome = self.outcome(scope, facts)
-        return self.build(scope, outcome, facts, resident, offer, lang, now=now)
+        return self.build(scope, outcome, facts, resident, offer, lang, now=now, as_of=as_of)
 
     def build(
         self,
@@ -145,14 +153,16 @@ class Assessor:
         lang: str,
         *,
         now: datetime | None = None,
+        as_of: date | None = None,
     ) -> Assessment:
         """The Assessment, assembled as plain data and validated once.
 
         One validation of the whole tree is several times cheaper than building
         each finding, fact and question as its own model.
         """
+        derived = derived_fields(facts, resident)
         findings = sorted(
-            (self.finding(rule, facts, lang) for rule in outcome.fired),
+            (self.finding(rule, facts, lang, derived) for rule in outcome.fired),
             key=lambda f: (SEVERITY_ORDER[f["severity"]], f["rule_id"]),
         )
         undetermined = sorted(
@@ -184,10 +194,25 @@ class Assessor:
                 "offer_type": offer.type if offer else None,
                 "lang": lang,
                 "created_at": now or datetime.now(UTC).replace(microsecond=0),
+                "as_of": as_of or date.fromisoformat(facts[AS_OF]),
+                "notices": [
+                    {
+                        "field": d.field,
+                        "message": self.messages.notice(d.key, lang),
+                        "replacement": d.replacement,
+                    }
+                    for d in deprecations(resident, offer)
+                ],
             }
         )
 
-    def finding(self, rule: Rule, facts: Mapping[str, Any], lang: str) -> dict[str, Any]:
+    def finding(
+        self,
+        rule: Rule,
+        facts: Mapping[str, Any],
+        lang: str,
+        derived: frozenset[str] = frozenset(),
+    ) -> dict[str, Any]:
         params = self.ruleset.params
         why = explain(rule.condition, facts, params)
         if why.value is not True:
@@ -199,7 +224,10 @@ class Assessor:
             "severity": rule.severity,
             "title": spec.title.get(lang),
             "explanation": rule.texts.render("explanation", lang, facts, params),
-            "facts": [self.fact(path, value, lang) for path, value in sorted(why.used.items())],
+            "facts": [
+                self.fact(path, value, lang, path in derived)
+                for path, value in sorted(why.used.items())
+            ],
             "sources": [
                 {"section": s.section, "quote": s.quote, "title": s.title, "url": s.url}
                 for s in spec.sources
@@ -209,7 +237,7 @@ class Assessor:
             "theme": rule.theme,
         }
 
-    def fact(self, path: str, value: Any, lang: str) -> dict[str, Any]:
+    def fact(self, path: str, value: Any, lang: str, derived: bool = False) -> dict[str, Any]:
         if isinstance(value, tuple):
             value = list(value)
         return {
@@ -217,6 +245,7 @@ class Assessor:
             "value": value,
             "label": self.messages.field_label(path, lang),
             "display": self.messages.value_label(path, value, lang),
+            "derived": derived,
         }
 
     def missing(self, outcome: Outcome, lang: str) -> list[dict[str, Any]]:
@@ -239,6 +268,17 @@ class Assessor:
         return sorted(
             entries, key=lambda m: (SEVERITY_ORDER[m["severity"]], -len(m["rules"]), m["field"])
         )
+
+
+def assessment_facts(
+    resident: ResidentProfile | None, offer: OfferProfile | None, as_of: date
+) -> dict[str, Any]:
+    """The flat facts of one assessment: both profiles and the assessment date."""
+    return {
+        **profile_to_facts("resident", resident),
+        **profile_to_facts("offer", offer),
+        AS_OF: as_of.isoformat(),
+    }
 
 
 def severity_counts(severities: Sequence[str]) -> dict[str, int]:

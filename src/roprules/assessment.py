@@ -6,12 +6,15 @@ the contract (`undetermined`, `summary`, labels) are optional additions.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from roprules.rule_schema import Kind, Severity
+
+# The version of this JSON contract; every JSON output carries it.
+SCHEMA_VERSION = "2.0"
 
 Verdict = Literal["unsuitable", "incomplete", "conditional", "suitable"]
 AssessmentScope = Literal["placement", "offer", "resident"]
@@ -31,7 +34,7 @@ class Fact(OutputModel):
     value: Any  # as in the profile; None = unknown
     label: str | None = None  # the field's label in the requested language
     display: str | None = None  # the value as a reader sees it
-    derived: bool = False  # derived (e.g. from BrukerPlan), not entered by the team
+    derived: bool = False  # derived (e.g. from a deprecated field), not entered by the team
 
 
 class Citation(OutputModel):
@@ -39,6 +42,28 @@ class Citation(OutputModel):
     quote: str | None = None
     title: str | None = None
     url: str | None = None
+
+
+class LocalChange(OutputModel):
+    """A municipality's overlay changed this rule's severity (with its reason and approver)."""
+
+    original_severity: Severity
+    severity: Severity
+    reason: str
+    approved_by: str  # a role, not a name
+
+
+class Notice(OutputModel):
+    """A deprecated field or value the profiles used, and what replaces it."""
+
+    field: str
+    message: str  # in the requested language
+    replacement: str | None = None
+
+
+class BackendRef(OutputModel):
+    name: Literal["durable", "evaluator"]
+    version: str
 
 
 class Finding(OutputModel):
@@ -52,6 +77,10 @@ class Finding(OutputModel):
     suggestions: list[str]
     topics: list[str]
     theme: str | None = None
+    # Ids of fired findings that supersede this one (criteria.md, Supersedes):
+    # renderers show it only inside those; it still counts for the verdict.
+    superseded_by: list[str] = []
+    local_change: LocalChange | None = None
 
 
 class MissingInfo(OutputModel):
@@ -81,6 +110,7 @@ class RulesetRef(OutputModel):
     version: str
     sha256: str
     overlay: OverlayRef | None = None
+    law_as_of: date | None = None  # the date the legal statements were checked
 
 
 class Assessment(OutputModel):
@@ -96,6 +126,10 @@ class Assessment(OutputModel):
     offer_type: str | None = None
     lang: Literal["nb", "en"] = "nb"
     created_at: datetime | None = None
+    as_of: date | None = None  # the assessment date every date rule is measured from
+    notices: list[Notice] = []
+    schema_version: str = SCHEMA_VERSION
+    backend: BackendRef | None = None
 
 
 class RankedOffer(OutputModel):
@@ -112,6 +146,7 @@ class Ranking(OutputModel):
     resident_id: str
     ranking: list[RankedOffer]
     ruleset: RulesetRef
+    schema_version: str = SCHEMA_VERSION
 
 
 class MatrixCell(OutputModel):
@@ -135,3 +170,5 @@ class Matrix(OutputModel):
 
     rows: list[MatrixRow]
     ruleset: RulesetRef
+    schema_version: str = SCHEMA_VERSION
+    as_of: date | None = None

@@ -12,14 +12,16 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
-from roprules.api import Engine
+from roprules.api import Engine, assessment_date
+from roprules.assess import assessment_facts
 from roprules.documents import InputError
 from roprules.engine import EngineError
-from roprules.intake import load_offer, load_resident, profile_files
+from roprules.intake import check_dates, load_offer, load_resident, profile_files
 from roprules.plain import why_undetermined
-from roprules.profiles import PROFILE_MODELS, profile_to_facts
+from roprules.profiles import PROFILE_MODELS
 from roprules.render import render_assessment, render_matrix, render_ranking
 from roprules.ruleset import RulesetError
 
@@ -42,6 +44,23 @@ def _output_options(parser: argparse.ArgumentParser, formats: Sequence[str]) -> 
     parser.add_argument("--out", type=Path, help="write to this file instead of stdout")
 
 
+def _as_of(text: str) -> date:
+    try:
+        return assessment_date(text)
+    except InputError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD; got {text[:20]!r}") from None
+
+
+def _as_of_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--as-of",
+        type=_as_of,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="the assessment date every date rule is measured from (default: today)",
+    )
+
+
 def _rules_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rules", type=Path, help="rules directory (default: shipped rules)")
     parser.add_argument("--overlay", type=Path, help="municipality overlay file")
@@ -61,22 +80,26 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--offer", required=True, type=Path)
     _output_options(check, report_formats)
     _rules_options(check)
+    _as_of_option(check)
 
     audit = commands.add_parser("audit", help="audit an offer on its own")
     audit.add_argument("--offer", required=True, type=Path)
     _output_options(audit, report_formats)
     _rules_options(audit)
+    _as_of_option(audit)
 
     resident = commands.add_parser("resident", help="check a resident profile on its own")
     resident.add_argument("--resident", required=True, type=Path)
     _output_options(resident, report_formats)
     _rules_options(resident)
+    _as_of_option(resident)
 
     rank = commands.add_parser("rank", help="rank several offers for one resident")
     rank.add_argument("--resident", required=True, type=Path)
     rank.add_argument("offers", nargs="+", type=Path, metavar="OFFER_FILE_OR_DIR")
     _output_options(rank, report_formats)
     _rules_options(rank)
+    _as_of_option(rank)
 
     matrix = commands.add_parser(
         "matrix", help="screen every resident against every offer (verdicts, no texts)"
@@ -87,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     matrix.add_argument("--lang", choices=("nb", "en"), default="nb", help="language (nb)")
     matrix.add_argument("--out", type=Path, help="write to this file instead of stdout")
     _rules_options(matrix)
+    _as_of_option(matrix)
 
     schema = commands.add_parser("schema", help="print the JSON Schema of a profile")
     schema.add_argument("kind", choices=("resident", "offer"))
@@ -144,30 +168,43 @@ def _run(args: argparse.Namespace) -> int:
         from roprules.rules_tools import run_rules_command
 
         return run_rules_command(args)
+    as_of = assessment_date(args.as_of)
     if args.command == "matrix":
-        residents = [load_resident(p) for p in _profile_files(args.residents, "resident")]
-        offers = [load_offer(p) for p in _profile_files(args.offers, "offer")]
-        result = Engine.load(args.rules, args.overlay).matrix(residents, offers)
+        residents = [
+            check_dates(load_resident(p), as_of, str(p))
+            for p in _profile_files(args.residents, "resident")
+        ]
+        offers = [
+            check_dates(load_offer(p), as_of, str(p)) for p in _profile_files(args.offers, "offer")
+        ]
+        result = Engine.load(args.rules, args.overlay).matrix(residents, offers, as_of=as_of)
         _emit(render_matrix(result, args.format, lang=args.lang), args.out)
         return EXIT_OK
     # Profiles first: bad input fails fast, before the rule base is loaded.
-    resident = load_resident(args.resident) if args.command != "audit" else None
-    offer = load_offer(args.offer) if args.command in ("check", "audit") else None
-    offers = [load_offer(p) for p in _profile_files(args.offers)] if args.command == "rank" else []
+    resident = offer = None
+    if args.command != "audit":
+        resident = check_dates(load_resident(args.resident), as_of, str(args.resident))
+    if args.command in ("check", "audit"):
+        offer = check_dates(load_offer(args.offer), as_of, str(args.offer))
+    offers = (
+        [check_dates(load_offer(p), as_of, str(p)) for p in _profile_files(args.offers)]
+        if args.command == "rank"
+        else []
+    )
     engine = Engine.load(args.rules, args.overlay)
     if args.command == "rank":
-        ranking = engine.rank(resident, offers, lang=args.lang)
+        ranking = engine.rank(resident, offers, lang=args.lang, as_of=as_of)
         _emit(render_ranking(ranking, args.format, lang=args.lang, color=_color(args)), args.out)
         return EXIT_OK
     if resident is not None and offer is not None:
-        assessment = engine.check(resident, offer, lang=args.lang)
+        assessment = engine.check(resident, offer, lang=args.lang, as_of=as_of)
     elif offer is not None:
-        assessment = engine.audit(offer, lang=args.lang)
+        assessment = engine.audit(offer, lang=args.lang, as_of=as_of)
     else:
-        assessment = engine.assess_resident(resident, lang=args.lang)
+        assessment = engine.assess_resident(resident, lang=args.lang, as_of=as_of)
     why = None
     if args.format in ("markdown", "html"):  # the "why not" view of undetermined rules
-        facts = {**profile_to_facts("resident", resident), **profile_to_facts("offer", offer)}
+        facts = assessment_facts(resident, offer, as_of)
         why = why_undetermined(engine.ruleset, assessment, facts)
     _emit(render_assessment(assessment, args.format, color=_color(args), why=why), args.out)
     return EXIT_OK

@@ -10,14 +10,27 @@ decides what fires. Tests hold the two to the same answers.
 
 from __future__ import annotations
 
+import calendar
+import itertools
+import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Union
 
 from roprules.fields import RULE_FIELDS, FieldSpec
 
 Truth = bool | None  # None = unknown
 Facts = Mapping[str, Any]
+
+# durable_rules receives `at_least` as an `$or` of every combination of parts
+# that decides it; this bounds that expansion (C(10, 5) = 252) so that a rule
+# cannot make the compiled definition explode.
+MAX_AT_LEAST_COMBINATIONS = 252
+
+# The fact key of the assessment date (ISO string): the one non-contract fact,
+# read only by `months_since` leaves. Without it a date comparison is unknown.
+AS_OF = "as_of"
 
 COMPARISONS = ("lt", "lte", "gt", "gte")
 EQUALITY = ("eq", "ne")
@@ -83,14 +96,56 @@ class Sum:
 
 
 @dataclass(frozen=True)
+class MonthsSince:
+    """A subject that counts calendar months from a date fact to the assessment date.
+
+    `months_since: resident.danger_assessment_date` with `gt: 6` is true if the
+    date six calendar months after the fact lies before `as_of` (criteria.md,
+    Conventions). Unknown if the date (or the assessment date) is.
+    """
+
+    path: str
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return (self.path,)
+
+    @property
+    def key(self) -> str:
+        return f"months_since({self.path})"
+
+
+def add_months(day: date, months: int) -> date:
+    """`day` plus whole calendar months; a day the target month lacks becomes its last day."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return date(year, month + 1, min(day.day, last))
+
+
+def months_value(day: date, as_of: date) -> float:
+    """The months from `day` to `as_of` as one number that compares like the convention.
+
+    The whole calendar months m with `add_months(day, m) <= as_of`, plus 0.5 when
+    that date is before `as_of`. Against an integer N: value >= N exactly when
+    add_months(day, N) <= as_of, and value > N exactly when add_months(day, N) < as_of,
+    so one number serves the evaluator and durable_rules alike.
+    """
+    months = (as_of.year - day.year) * 12 + as_of.month - day.month
+    if add_months(day, months) > as_of:
+        months -= 1
+    return months if add_months(day, months) == as_of else months + 0.5
+
+
+@dataclass(frozen=True)
 class Leaf:
-    subject: str | Sum
+    subject: str | Sum | MonthsSince
     op: str
     operand: Any  # constant, tuple of constants, FieldRef or ParamRef
 
     def fields(self) -> tuple[str, ...]:
         """The fact paths this leaf reads."""
-        own = self.subject.paths if isinstance(self.subject, Sum) else (self.subject,)
+        own = self.subject.paths if not isinstance(self.subject, str) else (self.subject,)
         if isinstance(self.operand, FieldRef):
             return (*own, self.operand.path)
         return own
@@ -107,11 +162,26 @@ class AnyOf:
 
 
 @dataclass(frozen=True)
+class AtLeast:
+    """True if at least `n` parts are true; false if fewer than `n` are true or unknown."""
+
+    n: int
+    parts: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
 class NotOf:
     part: Condition
 
 
-Condition = Union[Leaf, AllOf, AnyOf, NotOf]  # noqa: UP007 - a recursive alias
+Condition = Union[Leaf, AllOf, AnyOf, AtLeast, NotOf]  # noqa: UP007 - a recursive alias
+
+
+def at_least_combinations(node: AtLeast, positive: bool) -> list[tuple[Condition, ...]]:
+    """The sets of parts that decide an `at_least`: n true parts make it true,
+    k - n + 1 false parts make it false (fewer than n can then be true or unknown)."""
+    size = node.n if positive else len(node.parts) - node.n + 1
+    return list(itertools.combinations(node.parts, size))
 
 
 def leaves(node: Condition) -> Iterator[Leaf]:
@@ -144,6 +214,8 @@ class _Parser:
         if not isinstance(data, dict) or not data:
             self.fail(where, f"expected a condition mapping; got {data!r}")
             return None
+        if "at_least" in data:
+            return self.at_least(data, where)
         combinators = {"all", "any", "not"} & data.keys()
         if combinators:
             if len(data) != 1:
@@ -162,6 +234,8 @@ class _Parser:
             return (AllOf if key == "all" else AnyOf)(tuple(parts))  # type: ignore[arg-type]
         if "sum" in data:
             return self.sum_leaf(data, where)
+        if "months_since" in data:
+            return self.months_leaf(data, where)
         if len(data) != 1:
             self.fail(where, f"a leaf names exactly one field; got {sorted(data)}")
             return None
@@ -173,6 +247,64 @@ class _Parser:
         if op is None:
             return None
         return self.leaf(spec, op, operand, f"{where}.{path}")
+
+    def at_least(self, data: dict[str, Any], where: str) -> AtLeast | None:
+        if len(data) != 1:
+            self.fail(where, "'at_least' must stand alone in its mapping")
+            return None
+        body = data["at_least"]
+        if not isinstance(body, dict) or set(body) != {"n", "of"}:
+            self.fail(where, "'at_least' expects {n: NUMBER, of: [COND, ...]}")
+            return None
+        n, items = body["n"], body["of"]
+        if not isinstance(items, list) or not items:
+            self.fail(where, "'at_least.of' expects a non-empty list of conditions")
+            return None
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= len(items):
+            self.fail(where, f"'at_least.n' must be a whole number from 1 to {len(items)}")
+            return None
+        k = len(items)
+        if math.comb(k, n) + math.comb(k, k - n + 1) > MAX_AT_LEAST_COMBINATIONS:
+            self.fail(
+                where,
+                f"'at_least' {n} of {k} expands to more than {MAX_AT_LEAST_COMBINATIONS} "
+                "combinations; split the rule",
+            )
+            return None
+        parts = [self.node(item, f"{where}.at_least.of[{i}]") for i, item in enumerate(items)]
+        if any(p is None for p in parts):
+            return None
+        return AtLeast(n, tuple(parts))  # type: ignore[arg-type]
+
+    def months_leaf(self, data: dict[str, Any], where: str) -> Leaf | None:
+        path = data["months_since"]
+        ops = {k: v for k, v in data.items() if k != "months_since"}
+        spec = self.field(path, f"{where}.months_since")
+        if spec is None:
+            return None
+        if spec.kind != "date":
+            self.fail(f"{where}.months_since", f"{path} is not a date field")
+            return None
+        op, operand = self.single_op(ops, f"{where}.months_since")
+        if op is None:
+            return None
+        if op not in COMPARISONS:
+            self.fail(where, f"'months_since' supports {', '.join(COMPARISONS)}; got {op!r}")
+            return None
+        if isinstance(operand, dict) and set(operand) == {"param"}:
+            name = operand["param"]
+            if name not in self.params:
+                self.fail(where, f"unknown parameter {name!r}")
+                return None
+            value = self.params[name]
+            if isinstance(value, bool) or not isinstance(value, int):
+                self.fail(where, f"parameter {name!r} must be a whole number of months")
+                return None
+            return Leaf(MonthsSince(path), op, ParamRef(name))
+        if isinstance(operand, bool) or not isinstance(operand, int) or operand < 0:
+            self.fail(where, f"'months_since' compares with whole months; got {operand!r}")
+            return None
+        return Leaf(MonthsSince(path), op, operand)
 
     def field(self, path: Any, where: str) -> FieldSpec | None:
         spec = RULE_FIELDS.get(path) if isinstance(path, str) else None
@@ -306,11 +438,25 @@ def parse_condition(data: Any, where: str, params: Mapping[str, Any]) -> Conditi
 # --------------------------------------------------------------------------- evaluation
 
 
-def _subject_value(subject: str | Sum, facts: Facts) -> Any:
+def _subject_value(subject: str | Sum | MonthsSince, facts: Facts) -> Any:
+    if isinstance(subject, str):
+        return facts.get(subject)
     if isinstance(subject, Sum):
         values = [facts.get(p) for p in subject.paths]
         return None if any(v is None for v in values) else sum(values)
-    return facts.get(subject)
+    return months_since_value(subject, facts)
+
+
+def months_since_value(subject: MonthsSince, facts: Facts) -> float | None:
+    """`months_value` of the date fact against the assessment date; None if either is unknown."""
+    day, as_of = facts.get(subject.path), facts.get(AS_OF)
+    if day is None or as_of is None:
+        return None
+    return months_value(_as_date(day), _as_date(as_of))
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
 
 
 def _operand_value(operand: Any, facts: Facts, params: Mapping[str, Any]) -> Any:
@@ -377,6 +523,22 @@ def compile_evaluator(node: Condition, params: Mapping[str, Any]) -> Evaluator:
 
         return negate
     parts = tuple(compile_evaluator(p, params) for p in node.parts)
+    if isinstance(node, AtLeast):
+        needed = node.n
+
+        def at_least(facts: Facts) -> Truth:
+            true = unknown = 0
+            for part in parts:
+                value = part(facts)
+                if value is True:
+                    true += 1
+                    if true >= needed:
+                        return True
+                elif value is None:
+                    unknown += 1
+            return None if true + unknown >= needed else False
+
+        return at_least
     if isinstance(node, AllOf):
 
         def all_of(facts: Facts) -> Truth:
@@ -407,7 +569,7 @@ def compile_evaluator(node: Condition, params: Mapping[str, Any]) -> Evaluator:
 def _compile_leaf(leaf: Leaf, params: Mapping[str, Any]) -> Evaluator:
     subject, op = leaf.subject, leaf.op
     if (
-        isinstance(subject, Sum)
+        not isinstance(subject, str)
         or isinstance(leaf.operand, FieldRef)
         or op
         in (
@@ -459,6 +621,15 @@ def explain(node: Condition, facts: Facts, params: Mapping[str, Any]) -> Explana
         value = None if inner.value is None else not inner.value
         return Explanation(value, inner.used, inner.waiting)
     results = [explain(p, facts, params) for p in node.parts]
+    if isinstance(node, AtLeast):
+        true = [r for r in results if r.value is True]
+        unknown = [r for r in results if r.value is None]
+        if len(true) >= node.n:
+            return Explanation(True, _merge(true), frozenset())
+        if len(true) + len(unknown) < node.n:
+            return Explanation(False, _merge([r for r in results if r.value is False]), frozenset())
+        waiting = frozenset().union(*(r.waiting for r in unknown))
+        return Explanation(None, _merge([r for r in results if r.value is not None]), waiting)
     decisive = not isinstance(node, AllOf)
     if any(r.value is decisive for r in results):
         chosen = [r for r in results if r.value is decisive]
@@ -486,6 +657,21 @@ def undetermined_by(
     if isinstance(node, NotOf):
         value, waiting = undetermined_by(node.part, facts, params)
         return (None if value is None else not value), waiting
+    if isinstance(node, AtLeast):
+        true = unknown_parts = 0
+        blocked: set[str] = set()
+        for part in node.parts:
+            value, blocking = undetermined_by(part, facts, params)
+            if value is True:
+                true += 1
+            elif value is None:
+                unknown_parts += 1
+                blocked.update(blocking)
+        if true >= node.n:
+            return True, frozenset()
+        if true + unknown_parts < node.n:
+            return False, frozenset()
+        return None, frozenset(blocked)
     decisive = isinstance(node, AnyOf)
     waiting: set[str] = set()
     unknown = False

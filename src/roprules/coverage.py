@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from roprules.assess import Assessor
+from roprules.assess import Assessor, assessment_facts
 from roprules.intake import load_offer, load_resident, profile_files
 from roprules.lint import example_facts
-from roprules.profiles import profile_to_facts
 from roprules.rule_schema import section_key
 from roprules.ruleset import Ruleset
 
@@ -53,13 +53,14 @@ def _cases(profiles_dir: Path) -> list[tuple[str, str, Mapping[str, Any]]]:
     residents = [load_resident(p) for p in profile_files(profiles_dir / "residents")]
     offers = [load_offer(p) for p in profile_files(profiles_dir / "offers")]
     cases: list[tuple[str, str, Mapping[str, Any]]] = []
+    today = date.today()  # coverage shows where rules fire now
     for resident in residents:
-        cases.append((resident.id, "resident", profile_to_facts("resident", resident)))
+        cases.append((resident.id, "resident", assessment_facts(resident, None, today)))
     for offer in offers:
-        cases.append((offer.id, "offer", profile_to_facts("offer", offer)))
+        cases.append((offer.id, "offer", assessment_facts(None, offer, today)))
     for resident in residents:
         for offer in offers:
-            facts = {**profile_to_facts("resident", resident), **profile_to_facts("offer", offer)}
+            facts = assessment_facts(resident, offer, today)
             cases.append((f"{resident.id} → {offer.id}", "placement", facts))
     return cases
 

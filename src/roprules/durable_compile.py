@@ -11,7 +11,13 @@ Facts are flattened for durable_rules:
   booleans cannot change a result;
 - a list field becomes one "true"/"false" key per possible value plus its length,
   so `contains` and `in {field: list}` need no array operators;
-- a `sum` subject becomes a derived key, present only when every part is known.
+- a `sum` subject becomes a derived key, present only when every part is known;
+- durable_rules knows no dates: a `months_since` subject becomes a derived
+  number computed per assessment from the date fact and the assessment date
+  (`conditions.months_value`), present only when both are known;
+- `at_least n of k` becomes an `$or` over every n parts (`$and` of their true
+  forms); its false form an `$or` over every k - n + 1 parts (`$and` of their
+  false forms), the parser bounding the number of combinations.
 """
 
 from __future__ import annotations
@@ -22,13 +28,17 @@ from typing import Any
 from roprules.conditions import (
     NEGATED,
     AllOf,
+    AtLeast,
     Condition,
     FieldRef,
     Leaf,
+    MonthsSince,
     NotOf,
     ParamRef,
     Sum,
+    at_least_combinations,
     leaves,
+    months_since_value,
 )
 from roprules.fields import RULE_FIELDS
 
@@ -61,6 +71,10 @@ def sum_key(subject: Sum) -> str:
     return "s_" + "_".join(_SHORT[p] for p in subject.paths)
 
 
+def months_key(subject: MonthsSince) -> str:
+    return "m_" + _SHORT[subject.path]
+
+
 def _encode_scalar(value: Any) -> Any:
     if value is True:
         return "true"
@@ -69,12 +83,87 @@ def _encode_scalar(value: Any) -> Any:
     return value
 
 
+def _splice(kind: str, parts: list[Expr]) -> list[Expr]:
+    """`$and` inside `$and` (and `$or` inside `$or`) spliced into its parent: the
+    same meaning with fewer combinator nodes, which durable_rules limits."""
+    out: list[Expr] = []
+    for part in parts:
+        if set(part) == {kind}:
+            out.extend(part[kind])
+        else:
+            out.append(part)
+    return out
+
+
 def _and(parts: list[Expr]) -> Expr:
+    parts = _splice("$and", parts)
     return parts[0] if len(parts) == 1 else {"$and": parts}
 
 
 def _or(parts: list[Expr]) -> Expr:
+    parts = _splice("$or", parts)
     return parts[0] if len(parts) == 1 else {"$or": parts}
+
+
+# durable_rules refuses a rule whose expression holds more than 15 `$and`/`$or`
+# nodes (error 113, "expression limit exceeded"; measured on 2.0.28: an `$or` of
+# 14 two-leaf `$and`s under the guard fails, 13 pass). A larger condition is
+# split into disjuncts, each registered as its own durable rule under the same
+# rule id, and the rule fires when any of them does.
+MAX_COMBINATOR_NODES = 15
+# More disjuncts than this for one rule: refused at load rather than registered.
+MAX_DISJUNCTS = 64
+
+
+class ExpressionTooLarge(ValueError):
+    """A condition that cannot be split into durable_rules expressions within the limits."""
+
+
+def combinator_nodes(expr: Any) -> int:
+    if isinstance(expr, list):
+        return sum(combinator_nodes(e) for e in expr)
+    if not isinstance(expr, dict):
+        return 0
+    own = 1 if set(expr) <= {"$and", "$or"} and expr else 0
+    return own + sum(combinator_nodes(v) for v in expr.values() if isinstance(v, (list, dict)))
+
+
+def guarded(expr: Expr, guard: Expr) -> Expr:
+    """The rule's `m` expression: the constant guard term and the condition."""
+    return _and([guard, expr])
+
+
+def durable_expressions(expr: Expr, guard: Expr) -> list[Expr]:
+    """Guarded expressions whose disjunction is `expr`, each within durable's limits.
+
+    Only as much of the condition is distributed into disjunctive form as the
+    limit needs: an `$or` is split into its branches, and an `$and` over an
+    `$or` into one `$and` per branch of it.
+    """
+    out: list[Expr] = []
+    pending = [expr]
+    while pending:
+        current = pending.pop(0)
+        whole = guarded(current, guard)
+        if combinator_nodes(whole) <= MAX_COMBINATOR_NODES:
+            out.append(whole)
+        elif set(current) == {"$or"}:
+            pending[:0] = current["$or"]
+        elif set(current) == {"$and"}:
+            parts = current["$and"]
+            branching = [i for i, p in enumerate(parts) if set(p) == {"$or"}]
+            if not branching:
+                raise ExpressionTooLarge("a conjunction too deep for durable_rules")
+            index = max(branching, key=lambda i: combinator_nodes(parts[i]))
+            rest = parts[:index] + parts[index + 1 :]
+            pending[:0] = [_and([*rest, branch]) for branch in parts[index]["$or"]]
+        else:
+            raise ExpressionTooLarge("a leaf too large for durable_rules")
+        if len(out) + len(pending) > MAX_DISJUNCTS:
+            raise ExpressionTooLarge(
+                f"more than {MAX_DISJUNCTS} parts once split for durable_rules"
+            )
+    return out
 
 
 def compile_condition(node: Condition, params: Mapping[str, Any], positive: bool = True) -> Expr:
@@ -83,13 +172,24 @@ def compile_condition(node: Condition, params: Mapping[str, Any], positive: bool
         return compile_condition(node.part, params, not positive)
     if isinstance(node, Leaf):
         return _compile_leaf(node, params, positive)
+    if isinstance(node, AtLeast):
+        return _or(
+            [
+                _and([compile_condition(p, params, positive) for p in combination])
+                for combination in at_least_combinations(node, positive)
+            ]
+        )
     parts = [compile_condition(p, params, positive) for p in node.parts]
     conjunctive = isinstance(node, AllOf) == positive
     return _and(parts) if conjunctive else _or(parts)
 
 
-def _subject_key(subject: str | Sum) -> str:
-    return sum_key(subject) if isinstance(subject, Sum) else fact_key(subject)
+def _subject_key(subject: str | Sum | MonthsSince) -> str:
+    if isinstance(subject, Sum):
+        return sum_key(subject)
+    if isinstance(subject, MonthsSince):
+        return months_key(subject)
+    return fact_key(subject)
 
 
 def _compile_leaf(leaf: Leaf, params: Mapping[str, Any], positive: bool) -> Expr:
@@ -146,13 +246,18 @@ class FactEncoder:
     def __init__(self, conditions: Iterable[Condition]):
         paths: set[str] = set()
         sums: set[Sum] = set()
+        months: set[MonthsSince] = set()
         for condition in conditions:
             for leaf in leaves(condition):
+                if isinstance(leaf.subject, MonthsSince):
+                    months.add(leaf.subject)  # a date is never sent as itself
+                    continue
                 paths.update(leaf.fields())
                 if isinstance(leaf.subject, Sum):
                     sums.add(leaf.subject)
         self.paths = tuple(sorted(paths))
         self.sums = tuple((s, sum_key(s)) for s in sorted(sums, key=lambda s: s.paths))
+        self.months = tuple((m, months_key(m)) for m in sorted(months, key=lambda m: m.path))
         self._scalars = tuple(
             (path, fact_key(path)) for path in self.paths if RULE_FIELDS[path].kind != "list"
         )
@@ -169,6 +274,7 @@ class FactEncoder:
             keys.append(length)
             keys.extend(key for _, key in members)
         keys.extend(key for _, key in self.sums)
+        keys.extend(key for _, key in self.months)
         return keys
 
     def encode(self, facts: Mapping[str, Any]) -> dict[str, Any]:
@@ -187,6 +293,10 @@ class FactEncoder:
             values = [facts.get(p) for p in subject.paths]
             if all(v is not None for v in values):
                 encoded[key] = sum(values)
+        for subject, key in self.months:
+            value = months_since_value(subject, facts)
+            if value is not None:
+                encoded[key] = value
         return encoded
 
 

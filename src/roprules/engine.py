@@ -31,8 +31,10 @@ from roprules.conditions import Condition
 from roprules.durable_compile import (
     GUARD_KEY,
     GUARD_VALUE,
+    ExpressionTooLarge,
     FactEncoder,
     compile_condition,
+    durable_expressions,
     hash_collisions,
 )
 
@@ -70,8 +72,14 @@ class DurableGroup:
         guard = {GUARD_KEY: GUARD_VALUE}
         definition: dict[str, Any] = {SENTINEL: {"all": [{"m": guard}], "pri": SENTINEL_PRIORITY}}
         for index, rule in enumerate(rules):
-            expression = compile_condition(rule.condition, params)
-            definition[f"r{index}"] = {"all": [{"m": {"$and": [guard, expression]}}], "pri": 1}
+            try:
+                expressions = durable_expressions(compile_condition(rule.condition, params), guard)
+            except ExpressionTooLarge as exc:
+                raise EngineError(f"rule {rule.rule_id}: condition is {exc}") from None
+            for part, expression in enumerate(expressions):
+                # r<index> or r<index>x<part>: durable rule names map back to the rule.
+                name = f"r{index}" if len(expressions) == 1 else f"r{index}x{part}"
+                definition[name] = {"all": [{"m": expression}], "pri": 1}
         self.definition = definition
         self.name = f"roprules_{next(_NAMES)}_{label}"
         try:
@@ -105,8 +113,9 @@ class DurableGroup:
             finally:
                 with contextlib.suppress(dre.error):
                     dre.delete_state(self._handle, SESSION_ID)
-        # durable_rules activates a rule once per true branch of an `$or`: report it once.
-        return [self.rule_ids[int(name[1:])] for name in dict.fromkeys(fired)]
+        # durable_rules activates a rule once per true branch of an `$or` (and a split
+        # rule once per true part): report each rule once.
+        return list(dict.fromkeys(self.rule_ids[int(name[1:].split("x")[0])] for name in fired))
 
 
 class DurableEngine:

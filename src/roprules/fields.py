@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from roprules.profiles import PROFILE_MODELS
+from roprules.profiles import DEPRECATED_VALUES, PROFILE_MODELS
 
 FieldKind = Literal["bool", "int", "number", "enum", "list", "date", "text", "object"]
 
@@ -51,7 +51,11 @@ def _spec(path: str, annotation: Any) -> FieldSpec:
     annotation = strip_annotation(annotation)
     origin = typing.get_origin(annotation)
     if origin is Literal:
-        return FieldSpec(path, "enum", tuple(typing.get_args(annotation)))
+        # A deprecated value is read as its replacement before any rule sees it,
+        # so rules may not name it and it has no label of its own.
+        old = DEPRECATED_VALUES.get(path, {})
+        values = tuple(v for v in typing.get_args(annotation) if v not in old)
+        return FieldSpec(path, "enum", values)
     if origin is list:
         item = strip_annotation(typing.get_args(annotation)[0])
         return FieldSpec(path, "list", tuple(typing.get_args(item)))

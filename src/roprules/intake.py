@@ -7,6 +7,7 @@ Every message has the shape `FILE: FIELD.PATH: what was expected`, e.g.
 from __future__ import annotations
 
 import difflib
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -14,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from roprules.documents import InputError, read_document
 from roprules.fields import strip_annotation
-from roprules.profiles import OfferProfile, ResidentProfile
+from roprules.profiles import OfferProfile, ResidentProfile, profile_dates
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 PROFILE_SUFFIXES = (".yaml", ".yml", ".json")
@@ -117,3 +118,20 @@ def profile_files(directory: Path) -> list[Path]:
     if not directory.is_dir():
         return []
     return sorted(p for p in directory.iterdir() if p.suffix.lower() in PROFILE_SUFFIXES)
+
+
+def check_dates(profile: ModelT, as_of: date, source: str) -> ModelT:
+    """The profile, if none of its dates lies after the assessment date; else InputError.
+
+    A date after `as_of` cannot be a fact as of that date (contract.md), and a
+    rule measuring months since it would read a negative age.
+    """
+    problems = [
+        f"{source}: {path.split('.', 1)[1]}: the date {value.isoformat()} is after the "
+        f"assessment date {as_of.isoformat()} (as_of)"
+        for path, value in profile_dates("profile", profile)
+        if value > as_of
+    ]
+    if problems:
+        raise InputError(problems)
+    return profile

@@ -12,23 +12,29 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterator, Mapping
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from roprules.assess import Assessor
 from roprules.conditions import (
+    AS_OF,
     NEGATED,
     AllOf,
     AnyOf,
+    AtLeast,
     Condition,
     Leaf,
+    MonthsSince,
     NotOf,
     ParamRef,
+    add_months,
+    at_least_combinations,
     evaluate_leaf,
 )
 from roprules.fields import RULE_FIELDS
 from roprules.profiles import profile_to_facts
-from roprules.ruleset import Rule, Ruleset, example_profiles
+from roprules.ruleset import Rule, Ruleset, example_as_of, example_profiles
 
 EXPECTED = {"fires": True, "silent": False, "undetermined": None}
 GAP = " ... "
@@ -85,16 +91,22 @@ def quote_problems(ruleset: Ruleset, report: ReportText) -> Iterator[str]:
 # --------------------------------------------------------------------------- examples
 
 
-def example_facts(case: Mapping[str, Any]) -> dict[str, Any]:
+def example_facts(case: Mapping[str, Any], default_as_of: date | None = None) -> dict[str, Any]:
+    """The facts of a worked example, measured from its `as_of` (see `example_as_of`)."""
     resident, offer = example_profiles(case)
-    return {**profile_to_facts("resident", resident), **profile_to_facts("offer", offer)}
+    as_of = example_as_of(case, default_as_of)
+    return {
+        **profile_to_facts("resident", resident),
+        **profile_to_facts("offer", offer),
+        AS_OF: as_of.isoformat(),
+    }
 
 
 def example_problems(ruleset: Ruleset, assessor: Assessor) -> Iterator[str]:
     for rule in ruleset.rules:
         for label, cases in rule.spec.examples.model_dump().items():
             for index, case in enumerate(cases):
-                facts = example_facts(case)
+                facts = example_facts(case, ruleset.law_as_of)
                 value = rule.evaluate(facts)
                 fired = rule.id in assessor.durable[rule.scope].fire(facts)
                 expected = EXPECTED[label]
@@ -124,6 +136,8 @@ def canonical(node: Condition) -> Any:
     if isinstance(node, NotOf):
         return ("not", canonical(node.part))
     parts = sorted((canonical(p) for p in node.parts), key=repr)
+    if isinstance(node, AtLeast):
+        return ("at_least", node.n, tuple(parts))
     return ("all" if isinstance(node, AllOf) else "any", tuple(parts))
 
 
@@ -147,6 +161,13 @@ def _nnf(node: Condition, positive: bool = True) -> Condition:
         if node.op in ("is_set", "is_empty"):
             return Leaf(node.subject, node.op, not node.operand)
         return Leaf(node.subject, NEGATED[node.op], node.operand)
+    if isinstance(node, AtLeast):
+        return AnyOf(
+            tuple(
+                AllOf(tuple(_nnf(p, positive) for p in combination))
+                for combination in at_least_combinations(node, positive)
+            )
+        )
     parts = tuple(_nnf(p, positive) for p in node.parts)
     conjunctive = isinstance(node, AllOf) == positive
     return AllOf(parts) if conjunctive else AnyOf(parts)
@@ -165,8 +186,22 @@ def _conjuncts(node: Condition) -> list[list[Leaf]]:
     return result
 
 
+# The assessment date of the bounded search: dates are tried relative to it.
+_SEARCH_AS_OF = date(2026, 1, 15)
+
+
 def _candidates(path: str, leaves: list[Leaf], params: Mapping[str, Any]) -> list[Any]:
     spec = RULE_FIELDS[path]
+    if spec.kind == "date":
+        months = {0}
+        for leaf in leaves:
+            if isinstance(leaf.subject, MonthsSince) and leaf.subject.path == path:
+                operand = leaf.operand
+                value = params[operand.name] if isinstance(operand, ParamRef) else operand
+                months.update({value - 1, value, value + 1})
+        days = {add_months(_SEARCH_AS_OF, -m) for m in months if m >= 0}
+        days |= {d - timedelta(days=1) for d in days}
+        return [None, *sorted(d.isoformat() for d in days)]
     if spec.kind == "enum":
         return [None, *spec.values]
     if spec.kind == "bool":
@@ -201,6 +236,7 @@ def satisfiable(node: Condition, params: Mapping[str, Any]) -> bool:
             return True
         for values in itertools.product(*options):
             facts = {p: v for p, v in zip(paths, values, strict=True) if v is not None}
+            facts[AS_OF] = _SEARCH_AS_OF.isoformat()
             if all(evaluate_leaf(leaf, facts, params) is True for leaf in conjunct):
                 return True
     return False

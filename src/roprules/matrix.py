@@ -10,9 +10,11 @@ rules run per pair. No explanation is rendered: open a pair with
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
 from roprules.assess import Assessor, Outcome, rank_key, severity_counts, verdict_of
 from roprules.assessment import Matrix, MatrixCell, MatrixRow
+from roprules.conditions import AS_OF
 from roprules.profiles import OfferProfile, ResidentProfile, profile_to_facts
 from roprules.rule_schema import SEVERITY_ORDER
 
@@ -42,13 +44,19 @@ def _cell(offer_id: str, outcome: Outcome) -> tuple[tuple[object, ...], MatrixCe
 
 
 def screen(
-    assessor: Assessor, residents: Sequence[ResidentProfile], offers: Sequence[OfferProfile]
+    assessor: Assessor,
+    residents: Sequence[ResidentProfile],
+    offers: Sequence[OfferProfile],
+    *,
+    as_of: date | None = None,
 ) -> Matrix:
-    offer_facts = [profile_to_facts("offer", offer) for offer in offers]
+    as_of = as_of or date.today()
+    day = {AS_OF: as_of.isoformat()}
+    offer_facts = [{**profile_to_facts("offer", offer), **day} for offer in offers]
     offer_outcomes = [assessor.run("offer", facts) for facts in offer_facts]
     rows = []
     for resident in residents:
-        resident_facts = profile_to_facts("resident", resident)
+        resident_facts = {**profile_to_facts("resident", resident), **day}
         resident_outcome = assessor.run("resident", resident_facts)
         cells = []
         for offer, facts, offer_outcome in zip(offers, offer_facts, offer_outcomes, strict=True):
@@ -60,4 +68,4 @@ def screen(
             for index, (_, cell) in enumerate(cells, start=1)
         ]
         rows.append(MatrixRow(resident_id=resident.id, ranking=ranking))
-    return Matrix(rows=rows, ruleset=assessor.ruleset_ref)
+    return Matrix(rows=rows, ruleset=assessor.ruleset_ref, as_of=as_of)

@@ -46,7 +46,10 @@ class Messages:
             return self.term("booleans", "true" if value else "false", lang)
         if isinstance(value, (list, tuple)):
             if not value:
-                return self.term("list", "empty", lang)
+                # An empty list means what its field says (contract.md): "none" for
+                # most, a general risk for violence_risk_towards.
+                empty = self.fields.get(path, {}).get("empty", {}).get(lang)
+                return empty or self.term("list", "empty", lang)
             return ", ".join(self.value_label(path, item, lang) for item in value)
         if isinstance(value, float):
             text = f"{value:g}"
@@ -55,6 +58,10 @@ class Messages:
             return str(value)
         values = self.fields.get(path, {}).get("values", {})
         return values.get(value, {}).get(lang) or str(value)
+
+    def notice(self, key: str, lang: str) -> str:
+        """A deprecation notice in the reader's language; the key itself if it has none."""
+        return self.term("notices", key, lang)
 
     def term(self, group: str, key: str, lang: str) -> str:
         entry = self.terms.get(group, {}).get(key, {})

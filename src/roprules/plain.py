@@ -21,9 +21,11 @@ from roprules.conditions import (
     NEGATED,
     AllOf,
     AnyOf,
+    AtLeast,
     Condition,
     FieldRef,
     Leaf,
+    MonthsSince,
     NotOf,
     ParamRef,
     Sum,
@@ -71,6 +73,9 @@ _WORDS = {
         "not_case": "det ikke er slik at",
         "sum": "summen av",
         "number_of": "antall",
+        "at_least": "minst {n} av disse er oppfylt: {parts}",
+        "fewer_than": "færre enn {n} av disse er oppfylt: {parts}",
+        "months_since": "antall måneder siden {subject}",
     },
     "en": {
         "and": "and",
@@ -95,6 +100,9 @@ _WORDS = {
         "not_case": "it is not the case that",
         "sum": "the sum of",
         "number_of": "the number of",
+        "at_least": "at least {n} of these hold: {parts}",
+        "fewer_than": "fewer than {n} of these hold: {parts}",
+        "months_since": "the months since {subject}",
     },
 }
 
@@ -166,6 +174,8 @@ class _Describer:
             return f"{self.w['sum']} " + _join(
                 [self.subject(p) for p in leaf.subject.paths], self.w["and"]
             )
+        if isinstance(leaf.subject, MonthsSince):
+            return self.w["months_since"].format(subject=self.subject(leaf.subject.path))
         return self.subject(leaf.subject)
 
     # ------------------------------------------------------------ values
@@ -203,6 +213,8 @@ class _Describer:
             else:  # pragma: no cover - every operator is negatable
                 return f"{self.w['not_case']} {self.leaf(leaf)}"
         path = leaf.subject if isinstance(leaf.subject, str) else "sum"
+        if isinstance(leaf.subject, MonthsSince):
+            path = "months"
         spec = FIELDS.get(path)
         is_bool = spec is not None and spec.kind == "bool"
         if is_bool and op == "ne" and isinstance(leaf.operand, bool):
@@ -224,6 +236,11 @@ class _Describer:
             return self.leaf(node, negate)
         if isinstance(node, NotOf):
             return self.node(node.part, nested, not negate)
+        if isinstance(node, AtLeast):
+            parts = "; ".join(self.node(p, nested=True) for p in node.parts)
+            key = "fewer_than" if negate else "at_least"
+            text = self.w[key].format(n=node.n, parts=parts)
+            return f"({text})" if nested else text
         if negate:  # De Morgan: not(all) = any(not), not(any) = all(not)
             flipped: Condition = (
                 AnyOf(tuple(NotOf(p) for p in node.parts))

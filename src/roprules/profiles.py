@@ -10,6 +10,8 @@ looks like a Norwegian national identity number is refused.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -70,9 +72,9 @@ class ResidentProfile(ContractModel):
     primary_problem: Literal["substance_use", "mental_illness", "both"] | None = None
     dementia: bool | None = None
     violence_risk: Level | None = None
-    violence_risk_towards: list[Literal["staff", "co_residents", "neighbours", "family"]] | None = (
-        None
-    )
+    violence_risk_towards: (
+        list[Literal["staff", "co_residents", "neighbours", "partner", "family", "children"]] | None
+    ) = None
     danger_assessment_date: Annotated[date, Field(strict=False)] | None = None
     police_information_requested: bool | None = None
     fire_risk: Level | None = None
@@ -80,7 +82,10 @@ class ResidentProfile(ContractModel):
     neighbour_disturbance_risk: Level | None = None
     needs_round_the_clock_staff: bool | None = None
     needs_two_staff: bool | None = None
-    needs_coercion: bool | None = None
+    coercion_need: Literal["none", "at_home", "residential", "outpatient"] | None = None
+    coercion_follow_up_agreed: bool | None = None
+    needs_coercion: bool | None = None  # deprecated (v2): see DEPRECATED_FIELDS
+    psychosis: bool | None = None
     needs_daily_help: bool | None = None
     housing_competence: Literal["good", "some", "poor"] | None = None
     consent_capacity: Literal["full", "reduced", "lacking"] | None = None
@@ -94,6 +99,9 @@ class ResidentProfile(ContractModel):
     has_daytime_activity: bool | None = None
     habilitation_potential: bool | None = None
     service_needs_mapped: bool | None = None
+    health_follow_up_agreed: bool | None = None
+    debt_problems: bool | None = None
+    economy_follow_up: bool | None = None
     consulted: Literal["asked", "not_asked", "not_possible"] | None = None
     preferred_offer_types: list[OfferType] | None = None
     next_step_plan: bool | None = None
@@ -114,13 +122,16 @@ class CoResidents(ContractModel):
 
 
 class Building(ContractModel):
-    construction: Literal["site_built", "modular", "prefab_movable", "renovated"] | None = None
+    construction: (
+        Literal["site_built", "modular", "prefab_movable", "renovated", "temporary"] | None
+    ) = None
     floor_area_m2: Annotated[float, Field(gt=0)] | None = None
     gypsum_walls: bool | None = None
     replaceable_wall_panels: bool | None = None
     robust_surfaces: bool | None = None
     institutional_fixtures: bool | None = None
-    sprinkler: Literal["none", "standard", "tamper_resistant"] | None = None
+    sprinkler: Literal["none", "standard", "tamper_resistant", "mobile"] | None = None
+    fire_risk_class: Annotated[int, Field(ge=1, le=6)] | None = None
     fire_alarm: Literal["none", "standard", "integrated"] | None = None
     fire_alarm_adapted: bool | None = None
     concealed_heating: bool | None = None
@@ -163,6 +174,7 @@ class Location(ContractModel):
     screened_from_neighbours: bool | None = None
     activity_offers_nearby: bool | None = None
     activities_for_young: bool | None = None
+    neighbour_opposition: bool | None = None
 
 
 ServiceModel = Literal["community", "independent_dwellings"]
@@ -177,6 +189,7 @@ class Organisation(ContractModel):
     interagency_allocation_team: bool | None = None
     housing_social_team: bool | None = None
     responsibilities_agreed: bool | None = None
+    staffing_funded: bool | None = None
     maintenance_follow_up: bool | None = None
     evaluation_planned: bool | None = None
     activity_programme: bool | None = None
@@ -206,14 +219,17 @@ class OfferProfile(ContractModel):
     staff_alarm: Literal["none", "one_touch", "two_button"] | None = None
     guard_response_minutes: Minutes | None = None
     shielded_unit: bool | None = None
+    approved_for_coercion: bool | None = None
     allows_couples: bool | None = None
     contract: Literal["tenancy", "housing_and_services", "institution_stay"] | None = None
     contract_months: Annotated[int, Field(ge=1)] | None = None
+    tenure_limit: Literal["none", "fixed"] | None = None
     max_tenure_months: Annotated[int, Field(ge=1)] | None = None
     tenure_extendable: bool | None = None
     expects_acceptance_of_help: bool | None = None
     services_condition_of_tenancy: bool | None = None
     treatment_obligation: bool | None = None
+    contract_safeguards: bool | None = None
     tiered_levels: bool | None = None
     equal_rent_across_levels: bool | None = None
     framing: Literal["pathway", "neutral", "last_resort"] | None = None
@@ -229,16 +245,78 @@ PROFILE_MODELS: dict[str, type[ContractModel]] = {
 }
 
 
+# The deprecation path (contract.md, "Deprecation path"): an old field or enum
+# value is still accepted and validated, is read only as the contract says, and
+# every assessment that received it carries a notice naming its replacement.
+# Enum values kept for compatibility, read as their replacement value.
+DEPRECATED_VALUES: dict[str, dict[str, str]] = {
+    "resident.coercion_need": {"outpatient": "at_home"},
+}
+# Fields kept for compatibility, and the field that replaces each.
+DEPRECATED_FIELDS: dict[str, str] = {
+    "resident.needs_coercion": "resident.coercion_need",
+}
+
+
+@dataclass(frozen=True)
+class Deprecation:
+    """A deprecated field or value found in a profile; `key` names its notice text."""
+
+    field: str
+    replacement: str
+    key: str
+
+
+def deprecations(
+    resident: BaseModel | None = None, offer: BaseModel | None = None
+) -> list[Deprecation]:
+    """The deprecated fields and values these profiles use, in contract order."""
+    found: list[Deprecation] = []
+    for prefix, profile in (("resident", resident), ("offer", offer)):
+        if profile is None:
+            continue
+        raw: dict[str, Any] = {}
+        _flatten(prefix, profile, raw)
+        for path, renamed in DEPRECATED_VALUES.items():
+            value = raw.get(path)
+            if value in renamed:
+                found.append(Deprecation(path, renamed[value], f"{path}={value}"))
+        for path, replacement in DEPRECATED_FIELDS.items():
+            value = raw.get(path)
+            if value is not None:
+                key = f"{path}={str(value).lower()}" if isinstance(value, bool) else path
+                found.append(Deprecation(path, replacement, key))
+    return found
+
+
+def derived_fields(facts: Mapping[str, Any], profile: BaseModel | None) -> frozenset[str]:
+    """The fact paths of a resident's facts that were derived, not entered by the team."""
+    if profile is None or getattr(profile, "needs_coercion", None) is not False:
+        return frozenset()
+    if getattr(profile, "coercion_need", None) is None and "resident.coercion_need" in facts:
+        return frozenset({"resident.coercion_need"})
+    return frozenset()
+
+
 def profile_to_facts(prefix: str, profile: BaseModel | None) -> dict[str, Any]:
     """Flatten a profile into `{"offer.building.sprinkler": "none", ...}`.
 
     Unknown fields are left out: a fact that is absent is unknown. Lists become
     tuples and dates ISO strings, so facts are hashable and JSON-ready. Reads
     the validated attributes directly: this runs on every assessment.
+    Deprecated values are read as their replacements, and `needs_coercion:
+    false` derives `coercion_need: none` when that is unknown (contract.md), so
+    every reader of the facts (rules, lint, reports) sees the same values.
     """
     facts: dict[str, Any] = {}
     if profile is not None:
         _flatten(prefix, profile, facts)
+        for path, renamed in DEPRECATED_VALUES.items():
+            value = facts.get(path)
+            if value in renamed:
+                facts[path] = renamed[value]
+        if facts.get("resident.needs_coercion") is False:
+            facts.setdefault("resident.coercion_need", "none")
     return facts
 
 
@@ -258,3 +336,16 @@ def _flatten(prefix: str, model: BaseModel, into: dict[str, Any]) -> None:
             into[path] = value.isoformat()
         else:
             into[path] = value
+
+
+def profile_dates(prefix: str, profile: BaseModel | None) -> list[tuple[str, date]]:
+    """Every date field of a profile with its value (to hold them against `as_of`)."""
+    found: list[tuple[str, date]] = []
+    if profile is None:
+        return found
+    for key, value in profile.__dict__.items():
+        if isinstance(value, BaseModel):
+            found.extend(profile_dates(f"{prefix}.{key}", value))
+        elif isinstance(value, date):
+            found.append((f"{prefix}.{key}", value))
+    return found

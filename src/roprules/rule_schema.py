@@ -10,6 +10,7 @@ the conditions and templates.
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -121,6 +122,8 @@ class RulesetHeader(PolicyModel):
     name: str
     version: str
     title: Localized
+    # The date the legal statements of the catalogue and rule texts were checked.
+    law_as_of: date | None = None
     source: dict[str, Any] | None = None
     themes: list[ThemeHeader] = Field(min_length=1)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -32,7 +33,7 @@ from roprules.conditions import (
 )
 from roprules.documents import InputError, read_document
 from roprules.explanations import RuleTexts, TemplateError, environments
-from roprules.intake import validate_profile, validation_messages
+from roprules.intake import check_dates, validate_profile, validation_messages
 from roprules.messages import Messages, messages
 from roprules.profiles import OfferProfile, ResidentProfile
 from roprules.rule_schema import (
@@ -110,6 +111,7 @@ class Ruleset:
     params: Mapping[str, Any]  # effective values (overlay applied)
     overlay: OverlayInfo | None = None
     header: RulesetHeader | None = field(default=None, repr=False)
+    law_as_of: date | None = None  # when the legal statements of the texts were checked
 
     def rule(self, rule_id: str) -> Rule:
         return self._by_id[rule_id]
@@ -240,7 +242,15 @@ def load_ruleset(
                     continue
                 seen[spec.id] = str(path)
                 rule = _build_rule(
-                    spec, header_theme.id, path, params, severities, catalogue, envs, errors
+                    spec,
+                    header_theme.id,
+                    path,
+                    params,
+                    severities,
+                    catalogue,
+                    envs,
+                    errors,
+                    law_as_of=header.law_as_of,
                 )
                 if rule is not None:
                     rules.append(rule)
@@ -265,6 +275,7 @@ def load_ruleset(
         params=params,
         overlay=overlay_info,
         header=header,
+        law_as_of=header.law_as_of,
     )
 
 
@@ -311,6 +322,8 @@ def _build_rule(
     catalogue: Messages,
     envs: Mapping[str, Any],
     errors: list[str],
+    *,
+    law_as_of: date | None = None,
 ) -> Rule | None:
     where = f"{path}: {spec.id}"
     before = len(errors)
@@ -332,7 +345,7 @@ def _build_rule(
     except TemplateError as exc:
         errors.append(f"{where}: explanation/suggestion: {exc}")
         texts = None
-    errors.extend(f"{where}: {m}" for m in example_problems(spec))
+    errors.extend(f"{where}: {m}" for m in example_problems(spec, law_as_of))
     if len(errors) > before or condition is None or texts is None:
         return None
     return Rule(
@@ -349,18 +362,41 @@ def _build_rule(
 _NEEDS = {"placement": ("resident", "offer"), "offer": ("offer",), "resident": ("resident",)}
 
 
-def example_problems(spec: RuleSpec) -> list[str]:
-    """Examples must be valid (partial) profiles of the parts the rule's scope reads."""
+def example_as_of(case: Mapping[str, Any], default: date | None = None) -> date:
+    """The assessment date of a worked example: its own `as_of`, else the ruleset's
+    `law_as_of`, else today. Examples with dates give `as_of` so they never age."""
+    value = case.get("as_of")
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        return date.fromisoformat(value)
+    return default or date.today()
+
+
+def example_problems(spec: RuleSpec, default_as_of: date | None = None) -> list[str]:
+    """Examples must be valid (partial) profiles of the parts the rule's scope reads.
+
+    Besides the profiles an example may carry `as_of` (YYYY-MM-DD), the
+    assessment date its dates are measured from.
+    """
     problems = []
     for label, cases in spec.examples.model_dump().items():
         for index, case in enumerate(cases):
             where = f"examples.{label}[{index}]"
             expected = set(_NEEDS[spec.scope])
-            if set(case) != expected:
-                problems.append(f"{where}: expected exactly {', '.join(sorted(expected))}")
+            if set(case) - {"as_of"} != expected:
+                parts = ", ".join(sorted(expected))
+                problems.append(f"{where}: expected exactly {parts} (and optionally as_of)")
                 continue
             try:
-                example_profiles(case)
+                as_of = example_as_of(case, default_as_of)
+            except (TypeError, ValueError):
+                problems.append(f"{where}: as_of: expected a date YYYY-MM-DD")
+                continue
+            try:
+                for profile in example_profiles(case):
+                    if profile is not None:
+                        check_dates(profile, as_of, "example")
             except InputError as exc:
                 problems.extend(f"{where}: {m}" for m in exc.messages)
     return problems
