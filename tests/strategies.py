@@ -116,7 +116,7 @@ def thresholds() -> dict[str, frozenset[float]]:
                                 found.setdefault(subject, set()).add(number)
                 walk(value)
 
-    for path in sorted(RULES_DIR.glob("*.yaml")):
+    for path in sorted(RULES_DIR.rglob("*.yaml")):
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         for rule in document.get("rules", []) if isinstance(document, dict) else []:
             walk(rule.get("when"))

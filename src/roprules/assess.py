@@ -165,6 +165,8 @@ class Assessor:
             (self.finding(rule, facts, lang, derived) for rule in outcome.fired),
             key=lambda f: (SEVERITY_ORDER[f["severity"]], f["rule_id"]),
         )
+        for finding in findings:
+            finding["superseded_by"] = superseded_by(finding["rule_id"], outcome.fired)
         undetermined = sorted(
             (
                 {
@@ -268,6 +270,31 @@ class Assessor:
         return sorted(
             entries, key=lambda m: (SEVERITY_ORDER[m["severity"]], -len(m["rules"]), m["field"])
         )
+
+
+def supersede_applies(superseding: Rule, superseded: Rule) -> bool:
+    """Whether a pair of fired rules is shown as one (criteria.md, Consistency notes).
+
+    It applies while the superseded rule is less severe than the superseding
+    one, or as severe when the catalogue itself made them equal; an overlay that
+    raises the superseded rule to the other's severity or above lifts it.
+    """
+    mine, theirs = SEVERITY_ORDER[superseding.severity], SEVERITY_ORDER[superseded.severity]
+    if theirs > mine:
+        return True
+    equal_in_catalogue = superseding.spec.severity == superseded.spec.severity
+    return theirs == mine and equal_in_catalogue
+
+
+def superseded_by(rule_id: str, fired: Sequence[Rule]) -> list[str]:
+    """The ids of fired rules that supersede `rule_id` in this assessment."""
+    by_id = {rule.id: rule for rule in fired}
+    target = by_id[rule_id]
+    return sorted(
+        rule.id
+        for rule in fired
+        if rule_id in rule.spec.supersedes and supersede_applies(rule, target)
+    )
 
 
 def assessment_facts(

@@ -1,11 +1,13 @@
-"""Explanation and suggestion templates: checked at load, rendered in a sandbox.
+"""Explanation and suggestion texts: checked at load, rendered from their facts.
 
-Rule texts are Jinja2 templates over the facts (`{{ offer.staffing }}`). They
-are compiled once per language in a `SandboxedEnvironment`, and the loader
-accepts only a small, safe subset of the language: names `resident`, `offer`
-and `params`, attribute chains that are fields of the contract or parameters,
-`if`/`else`, comparisons, `is none` tests, and literals. Anything else — calls,
-filters, dunder attributes, unknown fields — refuses the ruleset at load.
+A rule text may hold substitutions and nothing else: `{{ resident.FIELD }}`,
+`{{ offer.a.b }}` and `{{ params.NAME }}` (issue 9, item 3: the decided
+model). Control blocks (`{% if %}`), filters, comparisons, tests, calls and
+literals are refused at load, naming the rule and the text: templates see
+display strings, so a comparison or a truth test in a template could only
+ever give a wrong answer. A text that needs a variant per value says so
+declaratively (`by`/`cases`/`default`, see `rule_schema.ByValue`), and the
+facts that made a rule fire are listed by the engine beside the text.
 
 Values render as their labels in the reader's language, so a template never
 shows `round_the_clock` to a Norwegian reader; an unknown value renders as
@@ -25,23 +27,25 @@ from roprules.fields import RULE_FIELDS
 from roprules.messages import LANGUAGES, Messages
 
 ROOTS = ("resident", "offer", "params")
-_ALLOWED_NODES = (
-    nodes.Template,
-    nodes.Output,
-    nodes.TemplateData,
-    nodes.If,
-    nodes.CondExpr,
-    nodes.Compare,
-    nodes.Operand,
-    nodes.And,
-    nodes.Or,
-    nodes.Not,
-    nodes.Const,
-    nodes.Test,
-    nodes.Name,
-    nodes.Getattr,
+_ALLOWED_NODES = (nodes.Template, nodes.Output, nodes.TemplateData, nodes.Name, nodes.Getattr)
+# What a refused construct is called in the error message.
+_REFUSED = {
+    nodes.If: "a '{% if %}' block",
+    nodes.For: "a '{% for %}' block",
+    nodes.CondExpr: "an inline 'if'",
+    nodes.Compare: "a comparison",
+    nodes.Test: "a test ('is ...')",
+    nodes.Filter: "a filter ('|')",
+    nodes.Call: "a call",
+    nodes.Const: "a literal",
+    nodes.And: "'and'",
+    nodes.Or: "'or'",
+    nodes.Not: "'not'",
+}
+_HINT = (
+    "rule texts may only substitute {{ resident.FIELD }}, {{ offer.FIELD }} or "
+    "{{ params.NAME }}; for a text per value use by/cases/default"
 )
-_ALLOWED_TESTS = ("none", "defined", "undefined")
 
 
 class TemplateError(Exception):
@@ -81,9 +85,11 @@ def referenced_paths(source: str, params: Mapping[str, Any]) -> tuple[str, ...]:
     inside_chain: set[int] = set()
     for node in tree.find_all(nodes.Node):
         if not isinstance(node, _ALLOWED_NODES):
-            raise TemplateError(f"'{type(node).__name__}' is not allowed in rule templates")
-        if isinstance(node, nodes.Test) and node.name not in _ALLOWED_TESTS:
-            raise TemplateError(f"test '{node.name}' is not allowed in rule templates")
+            what = next(
+                (name for kind, name in _REFUSED.items() if isinstance(node, kind)),
+                f"'{type(node).__name__}'",
+            )
+            raise TemplateError(f"{what} is not allowed: {_HINT}")
         if isinstance(node, nodes.Getattr):
             if id(node) in inside_chain:
                 continue
@@ -113,46 +119,60 @@ def referenced_paths(source: str, params: Mapping[str, Any]) -> tuple[str, ...]:
 class RuleTexts:
     """One rule's explanation and suggestion, ready to render in each language.
 
-    Each text is kept in the cheapest form that renders it exactly as the
-    sandboxed Jinja2 template would: a plain string when it has no template
-    syntax, a list of literal pieces and field paths when it only substitutes
-    values (`{{ offer.staffing }}`), and the compiled sandboxed template for
-    anything else (`{% if %}`). A test holds the fast forms to Jinja2's output.
+    Each text (or each variant of a per-value text) is kept as literal pieces
+    and field paths, rendered without Jinja2; `render_jinja` renders the same
+    text through the sandboxed template, and a test holds the two equal.
     """
 
     def __init__(
         self,
-        sources: Mapping[str, Mapping[str, str]],  # {"explanation": {"nb": ..., "en": ...}}
+        sources: Mapping[str, Any],  # {"explanation": {"nb": ..., "en": ...} or by/cases/default}
         params: Mapping[str, Any],
         messages: Messages,
         environments: Mapping[str, SandboxedEnvironment],
     ):
         self._messages = messages
         found: set[str] = set()
-        self._sources = {
-            (part, lang): texts[lang] for part, texts in sources.items() for lang in LANGUAGES
-        }
-        self._pieces: dict[tuple[str, str], tuple[str | _Path, ...] | None] = {}
-        for key, text in self._sources.items():
-            found.update(referenced_paths(text, params))
-            self._pieces[key] = substitution_pieces(text)
+        # part -> (the `by` path or None, {case: {lang: text}}, {lang: default text})
+        self._variants: dict[str, tuple[str | None, dict[Any, dict[str, str]], dict[str, str]]] = {}
+        for part, text in sources.items():
+            if "by" in text:
+                by = text["by"]
+                cases = _check_by(by, text["cases"])
+                found.add(by)
+                self._variants[part] = (by, cases, dict(text["default"]))
+            else:
+                self._variants[part] = (None, {}, dict(text))
+        self._pieces: dict[str, tuple[str | _Path, ...]] = {}
+        for part, (_, cases, default) in self._variants.items():
+            for where, localized in [*((f"cases.{k}", c) for k, c in cases.items()), ("", default)]:
+                for lang in LANGUAGES:
+                    label = ".".join(x for x in (part, where, lang) if x)
+                    source = localized[lang]
+                    try:
+                        found.update(referenced_paths(source, params))
+                    except TemplateError as exc:
+                        raise TemplateError(f"{label}: {exc}") from None
+                    pieces = substitution_pieces(source)
+                    assert pieces is not None  # referenced_paths admits substitutions only
+                    self._pieces[source] = pieces
         self.paths = tuple(sorted(found))
         self._environments = environments
         self._templates: dict[tuple[str, str], Any] = {}
 
-    def _template(self, part: str, lang: str) -> Any:
-        """Compiled on first use: most rules never fire, and compiling all slows start-up."""
-        key = (part, lang)
-        template = self._templates.get(key)
-        if template is None:
-            template = self._environments[lang].from_string(self._sources[key])
-            self._templates[key] = template
-        return template
+    def source(self, part: str, lang: str, facts: Mapping[str, Any]) -> str:
+        """The text of `part` that applies to these facts, in `lang`."""
+        by, cases, default = self._variants[part]
+        if by is not None:
+            value = facts.get(by)
+            if value is not None and value in cases:
+                return cases[value][lang]
+        return default[lang]
 
     def _shown(
         self, path: str, lang: str, facts: Mapping[str, Any], params: Mapping[str, Any]
     ) -> Any:
-        """A value as the template sees it: a parameter, or a fact's label; None if unknown."""
+        """A value as the text shows it: a parameter, or a fact's label; None if unknown."""
         if path.startswith("params."):
             return params.get(path.removeprefix("params."))
         raw = facts.get(path)
@@ -161,31 +181,58 @@ class RuleTexts:
     def render(
         self, part: str, lang: str, facts: Mapping[str, Any], params: Mapping[str, Any]
     ) -> str:
-        pieces = self._pieces[(part, lang)]
-        if pieces is not None:
-            unknown = self._messages.term("booleans", "unknown", lang)
-            out = []
-            for piece in pieces:
-                if isinstance(piece, _Path):
-                    value = self._shown(piece.path, lang, facts, params)
-                    out.append(unknown if value is None else str(value))
-                else:
-                    out.append(piece)
-            return "".join(out).strip()
-        return self.render_jinja(part, lang, facts, params)
+        unknown = self._messages.term("booleans", "unknown", lang)
+        out = []
+        for piece in self._pieces[self.source(part, lang, facts)]:
+            if isinstance(piece, _Path):
+                value = self._shown(piece.path, lang, facts, params)
+                out.append(unknown if value is None else str(value))
+            else:
+                out.append(piece)
+        return "".join(out).strip()
 
     def render_jinja(
         self, part: str, lang: str, facts: Mapping[str, Any], params: Mapping[str, Any]
     ) -> str:
         """The text through its sandboxed Jinja2 template (the reference rendering)."""
+        source = self.source(part, lang, facts)
         context: dict[str, Any] = {}
         for path in self.paths:
             _set_path(context, path, self._shown(path, lang, facts, params))
-        template = self._template(part, lang)
-        # shared=True: the context holds only the facts; no copy of the globals per render.
+        key = (source, lang)
+        template = self._templates.get(key)
+        if template is None:
+            template = self._environments[lang].from_string(source)
+            self._templates[key] = template
         return "".join(
             template.root_render_func(template.new_context(context, shared=True))
         ).strip()
+
+
+_BOOL_CASES = {"true": True, "false": False, True: True, False: False}
+
+
+def _check_by(by: Any, cases: Mapping[Any, Any]) -> dict[Any, Any]:
+    """`by` names an enum or boolean field, and every case is one of its values.
+
+    Returns the cases keyed by the fact's value: a boolean field's cases are
+    written "true"/"false" (quoted: YAML keys are text) and read as booleans.
+    """
+    spec = RULE_FIELDS.get(by) if isinstance(by, str) else None
+    if spec is None:
+        raise TemplateError(f"by: unknown field {by!r} (not in the contract)")
+    if spec.kind not in ("bool", "enum"):
+        raise TemplateError(f"by: {by} is a {spec.kind} field; texts vary by enum or bool fields")
+    keyed: dict[Any, Any] = {}
+    for case, text in cases.items():
+        if spec.kind == "bool" and case in _BOOL_CASES:
+            keyed[_BOOL_CASES[case]] = text
+        elif spec.kind == "enum" and isinstance(case, str) and case in spec.values:
+            keyed[case] = text
+        else:
+            shown = "true, false" if spec.kind == "bool" else ", ".join(spec.values)
+            raise TemplateError(f"cases: {case!r} is not a value of {by} (expected {shown})")
+    return keyed
 
 
 @dataclass(frozen=True)

@@ -264,6 +264,27 @@ def text_problems(ruleset: Ruleset) -> Iterator[str]:
             yield f"{rule.file}: {rule.id}: kind 'advice' is for severity 'info' alone"
 
 
+def render_problems(ruleset: Ruleset) -> Iterator[str]:
+    """Every text of every rule rendered against every example of it, in both
+    languages: a text that cannot be rendered, or leaves template syntax behind,
+    is found here rather than in an assessment."""
+    for rule in ruleset.rules:
+        for label, cases in rule.spec.examples.model_dump().items():
+            for index, case in enumerate(cases):
+                facts = example_facts(case, ruleset.law_as_of)
+                for part in ("explanation", "suggestion"):
+                    for lang in ("nb", "en"):
+                        example = f"examples.{label}[{index}]"
+                        where = f"{rule.file}: {rule.id}: {part}.{lang} with {example}"
+                        try:
+                            text = rule.texts.render(part, lang, facts, ruleset.params)
+                        except Exception as exc:  # reported as a problem, never raised
+                            yield f"{where}: cannot be rendered ({type(exc).__name__})"
+                            continue
+                        if not text or "{{" in text or "{%" in text:
+                            yield f"{where}: renders empty or with template syntax left"
+
+
 def lint(ruleset: Ruleset, source: Path | None = None) -> list[str]:
     """Every problem found; an empty list means the rule base passes."""
     assessor = Assessor(ruleset)
@@ -272,6 +293,7 @@ def lint(ruleset: Ruleset, source: Path | None = None) -> list[str]:
         *duplicate_condition_problems(ruleset),
         *contradiction_problems(ruleset),
         *text_problems(ruleset),
+        *render_problems(ruleset),
     ]
     if source is not None:
         report = ReportText(source.read_text(encoding="utf-8"))

@@ -37,6 +37,35 @@ class Localized(PolicyModel):
         return self.en if lang == "en" else self.nb
 
 
+class ByValue(PolicyModel):
+    """A text with one variant per value of a field (rule-format.md, "Texts per value").
+
+        explanation:
+          by: resident.coercion_need
+          cases:
+            at_home: {nb: ..., en: ...}
+          default: {nb: ..., en: ...}
+
+    Declarative instead of `{% if %}` in a template, so that a reviewer reads
+    sentences. The loader checks that `by` is an enum or boolean field and
+    that every case is one of its values; an unknown value takes `default`.
+    """
+
+    by: str
+    cases: dict[str | bool, Localized] = Field(min_length=1)
+    default: Localized
+
+    def get(self, lang: str) -> str:
+        """The default text: what a reader sees when the value is not one of the cases."""
+        return self.default.get(lang)
+
+    def variants(self) -> list[Localized]:
+        return [*self.cases.values(), self.default]
+
+
+Text = Localized | ByValue
+
+
 class Source(PolicyModel):
     """A citation: a report section with a verbatim quote, or another public source."""
 
@@ -76,11 +105,13 @@ class RuleSpec(PolicyModel):
     topics: list[str] = Field(min_length=1)
     when: Any
     title: Localized
-    explanation: Localized
-    suggestion: Localized
+    explanation: Text
+    suggestion: Text
     sources: list[Source] = Field(min_length=1)
     examples: Examples
     note: Localized | None = None
+    # Ids of rules this one escalates on the same fact (criteria.md, Supersedes).
+    supersedes: list[str] = Field(default_factory=list)
 
 
 class RuleFile(PolicyModel):

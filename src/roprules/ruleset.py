@@ -37,6 +37,7 @@ from roprules.intake import check_dates, validate_profile, validation_messages
 from roprules.messages import Messages, messages
 from roprules.profiles import OfferProfile, ResidentProfile
 from roprules.rule_schema import (
+    SEVERITY_ORDER,
     Localized,
     Overlay,
     Parameter,
@@ -258,6 +259,7 @@ def load_ruleset(
     for rule_id in severities:
         if rule_id not in seen:
             errors.append(f"{overlay}: severities.{rule_id}: unknown rule")
+    errors.extend(supersedes_problems(rules))
     if errors:
         raise RulesetError(errors)
 
@@ -277,6 +279,27 @@ def load_ruleset(
         header=header,
         law_as_of=header.law_as_of,
     )
+
+
+def supersedes_problems(rules: Iterable[Rule]) -> list[str]:
+    """`supersedes` names existing rules, never itself, never a more severe rule
+    (by the catalogue's severities; criteria.md, Supersedes)."""
+    by_id = {rule.id: rule for rule in rules}
+    problems = []
+    for rule in by_id.values():
+        for index, other_id in enumerate(rule.spec.supersedes):
+            where = f"{rule.file}: {rule.id}: supersedes[{index}]"
+            other = by_id.get(other_id)
+            if other is None:
+                problems.append(f"{where}: unknown rule {other_id!r}")
+            elif other is rule:
+                problems.append(f"{where}: a rule cannot supersede itself")
+            elif SEVERITY_ORDER[other.spec.severity] < SEVERITY_ORDER[rule.spec.severity]:
+                problems.append(
+                    f"{where}: {other_id} is {other.spec.severity}, more severe than this "
+                    f"rule ({rule.spec.severity}); a rule never supersedes a more severe one"
+                )
+    return problems
 
 
 def _theme_paths(
@@ -343,7 +366,7 @@ def _build_rule(
             envs,
         )
     except TemplateError as exc:
-        errors.append(f"{where}: explanation/suggestion: {exc}")
+        errors.append(f"{where}: {exc}")
         texts = None
     errors.extend(f"{where}: {m}" for m in example_problems(spec, law_as_of))
     if len(errors) > before or condition is None or texts is None:
