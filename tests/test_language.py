@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import SPEC_DIR, shared_engine
+from conftest import REPO, SPEC_DIR, shared_engine
 from roprules.rule_schema import ByValue, Localized
 
 # The terms language.md forbids (sections 1, 3 and 4), as case-insensitive
@@ -200,9 +200,20 @@ def test_a_jinja_block_is_caught():
     assert not JINJA_BLOCK.search("Tilbudet har {{ offer.staffing }}.")
 
 
+# The guide, beside the repository (or beside the folder of a git worktree).
+LANGUAGE_MD = next(
+    (
+        folder / "language.md"
+        for folder in (SPEC_DIR, REPO.parent.parent / "shared" / "spec")
+        if (folder / "language.md").exists()
+    ),
+    SPEC_DIR / "language.md",
+)
+
+
 def _guide_terms() -> list[str]:
     """The terms language.md lists after «Never» or as usable «only in a quote»."""
-    text = (SPEC_DIR / "language.md").read_text(encoding="utf-8")
+    text = LANGUAGE_MD.read_text(encoding="utf-8")
     bullets = re.split(r"\n(?=- |#)", text)
     terms: list[str] = []
     for bullet in bullets:
