@@ -20,6 +20,7 @@ import yaml
 
 from conftest import REPO, SPEC_DIR, shared_engine
 from roprules.rule_schema import ByValue, Localized
+from roprules.ruleset import example_as_of, example_profiles
 
 # The terms language.md forbids (sections 1, 3 and 4), as case-insensitive
 # patterns over text outside quotes. The report's own words may stand only
@@ -240,3 +241,38 @@ def test_the_list_covers_every_term_the_guide_forbids():
     assert len(guide) >= 14, guide
     missed = [term for term in guide if not forbidden_terms(term)]
     assert missed == [], f"language.md forbids terms this test does not catch: {missed}"
+
+
+# --- rendered texts (language.md, section 2) ------------------------------------
+
+# A code where a word belongs: an enum value or field name (snake_case), or an
+# unknown value shown as such. Rule ids and parameters are codes for integrators.
+_CODE = re.compile(r"\b[a-z]+_[a-z_]+\b|\bukjent\b|\bunknown\b|\bnull\b|\bNone\b|\bTrue\b")
+
+
+def _fired_texts() -> list[tuple[str, str]]:
+    engine = shared_engine()
+    texts = []
+    for rule in engine.ruleset.rules:
+        for index, case in enumerate(rule.spec.examples.fires):
+            resident, offer = example_profiles(case)
+            as_of = example_as_of(case, engine.ruleset.law_as_of)
+            for lang in ("nb", "en"):
+                if rule.scope == "placement":
+                    assessment = engine.check(resident, offer, lang=lang, as_of=as_of)
+                elif rule.scope == "offer":
+                    assessment = engine.audit(offer, lang=lang, as_of=as_of)
+                else:
+                    assessment = engine.assess_resident(resident, lang=lang, as_of=as_of)
+                for finding in assessment.findings:
+                    if finding.rule_id == rule.id:
+                        for text in (finding.title, finding.explanation, *finding.suggestions):
+                            texts.append((f"{rule.id}: fires[{index}].{lang}", text))
+    return texts
+
+
+def test_fired_texts_name_facts_in_words():
+    texts = _fired_texts()
+    assert len(texts) >= 6 * len(shared_engine().ruleset.rules)
+    coded = [(where, text) for where, text in texts if _CODE.search(outside_quotes(text))]
+    assert coded == [], "texts that show codes or unknown values instead of words"
