@@ -286,7 +286,7 @@ def load_ruleset(
     for rule_id in changes:
         if rule_id not in seen:
             errors.append(f"{overlay}: rules.{rule_id}: unknown rule")
-    errors.extend(supersedes_problems(rules))
+    errors.extend(supersedes_problems(rules, defined=seen))
     if errors:
         raise RulesetError(errors)
     local_changes = tuple(
@@ -320,17 +320,20 @@ def load_ruleset(
     )
 
 
-def supersedes_problems(rules: Iterable[Rule]) -> list[str]:
+def supersedes_problems(rules: Iterable[Rule], defined: Iterable[str] = ()) -> list[str]:
     """`supersedes` names existing rules, never itself, never a more severe rule
-    (by the catalogue's severities; criteria.md, Supersedes)."""
+    (by the catalogue's severities; criteria.md, Supersedes). A rule in `defined`
+    that failed to build has its own error already, so it is not "unknown" here."""
     by_id = {rule.id: rule for rule in rules}
+    failed = set(defined) - set(by_id)
     problems = []
     for rule in by_id.values():
         for index, other_id in enumerate(rule.spec.supersedes):
             where = f"{rule.file}: {rule.id}: supersedes[{index}]"
             other = by_id.get(other_id)
             if other is None:
-                problems.append(f"{where}: unknown rule {other_id!r}")
+                if other_id not in failed:
+                    problems.append(f"{where}: unknown rule {other_id!r}")
             elif other is rule:
                 problems.append(f"{where}: a rule cannot supersede itself")
             elif SEVERITY_ORDER[other.spec.severity] < SEVERITY_ORDER[rule.spec.severity]:
