@@ -58,7 +58,7 @@ def test_nested_any_in_all_is_bracketed():
     en = describe(c, "en", PARAMS)
     assert "(enten beboerens voldsrisiko er høy eller beboerens brannrisiko er høy)" in nb
     assert "(either the resident's violence risk is high or the resident's fire risk is high)" in en
-    assert "ingen bemanning eller ambulant oppfølging" in nb
+    assert "ingen bemanning eller ambulerende oppfølging" in nb
 
 
 def test_is_set_false_reads_unknown():
@@ -80,10 +80,10 @@ def test_not_is_pushed_into_the_leaves():
     c = cond({"not": {"any": [{"resident.dementia": {"eq": True}}, {"resident.age": {"lt": 30}}]}})
     en = describe(c, "en", PARAMS)
     assert (
-        en == "Fires when “dementia” for the resident is no and the resident's age is at least 30"
+        en == "Fires when “dementia” for the resident is no and the resident's age is at least 30 years"
     )
     nb = describe(c, "nb", PARAMS)
-    assert nb == "Utløses når «demens» for beboeren er nei og beboerens alder er minst 30"
+    assert nb == "Utløses når «demens» for beboeren er nei og beboerens alder er minst 30 år"
 
 
 def test_sum_field_ref_and_lists():
