@@ -79,8 +79,8 @@ def test_params_show_their_value_and_unit():
 def test_not_is_pushed_into_the_leaves():
     c = cond({"not": {"any": [{"resident.dementia": {"eq": True}}, {"resident.age": {"lt": 30}}]}})
     en = describe(c, "en", PARAMS)
-    assert (
-        en == "Fires when “dementia” for the resident is no and the resident's age is at least 30 years"
+    assert en == (
+        "Fires when “dementia” for the resident is no and the resident's age is at least 30 years"
     )
     nb = describe(c, "nb", PARAMS)
     assert nb == "Utløses når «demens» for beboeren er nei og beboerens alder er minst 30 år"
