@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from contract_pending import PENDING_FIELDS
@@ -164,3 +166,74 @@ def test_class_and_group_words_exist_in_both_languages():
     for group in (*RESIDENT_GROUPS, *OFFER_GROUPS):
         for lang in LANGUAGES:
             assert _text(terms["field_group"][group], lang), group
+
+
+# language.md: words never used about people, and legal names that are out of date.
+# The report's own words may appear only inside a quote («…» or “…”).
+FORBIDDEN = (
+    "rusmisbruker",
+    "narkoman",
+    "de tyngste",
+    "rop-ere",
+    "psykiatriske tilfeller",
+    "tung psykiatri",
+    "tung rus",
+    "redusert samtykkekompetanse",
+    "ikke samtykkekompetent",
+    "fylkesmannen",
+    "farlighetsvurdering",
+    "voldelig",
+    "irrasjonell",
+    "addict",
+    "heavy user",
+    "abuser",
+    "the mentally ill",
+    "psychiatric case",
+    "reduced capacity",
+)
+QUOTED = re.compile(r"«[^»]*»|“[^”]*”")
+
+
+def _registry_texts():
+    for path, entry in messages().fields.items():
+        for part in ("label", "help", "question"):
+            for lang in LANGUAGES:
+                yield f"{path} {part} {lang}", (entry.get(part) or {}).get(lang) or ""
+        for value, labels in (entry.get("values") or {}).items():
+            for lang in LANGUAGES:
+                yield f"{path} value {value} {lang}", labels.get(lang) or ""
+    for group in ("field_class", "field_class_meaning", "field_group"):
+        for key, labels in messages().terms[group].items():
+            for lang in LANGUAGES:
+                yield f"terms {group}.{key} {lang}", labels.get(lang) or ""
+
+
+def test_registry_texts_follow_the_language_guide():
+    problems = []
+    for where, text in _registry_texts():
+        plain = QUOTED.sub("", text).lower()
+        problems += [f"{where}: {word!r}" for word in FORBIDDEN if word in plain]
+        if re.search(r"\bnull\b|\bukjent: ja\b|\bunknown: true\b", plain):
+            problems.append(f"{where}: prints a code, not words")
+    assert not problems, "\n".join(problems)
+
+
+def test_forbidden_words_are_caught():
+    assert "tung rus" in QUOTED.sub("", "Beboeren har tung rus.").lower()
+    assert "tung rus" not in QUOTED.sub("", "Rapporten kaller det «tung rus».").lower()
+
+
+def test_registry_serialises_for_a_form():
+    import json
+
+    rows = [info.to_dict() for info in field_registry().values()]
+    decoded = json.loads(json.dumps(rows, ensure_ascii=False))
+    staffing = next(r for r in decoded if r["path"] == "offer.staffing")
+    assert staffing["class"] == "offer" and staffing["group"] == "staffing"
+    assert {
+        "code": "daytime",
+        "label": {"nb": "bemanning på dagtid", "en": "daytime staff"},
+        "replacement": None,
+    } in staffing["values"]
+    age = next(r for r in decoded if r["path"] == "resident.age")
+    assert (age["minimum"], age["maximum"], age["unit"]) == (16, 110, "years")

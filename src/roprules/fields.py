@@ -187,6 +187,29 @@ class FieldInfo:
                 return value.label.get(lang) or code
         return code
 
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view (for the HTTP service, a web form or an export)."""
+        return {
+            "path": self.path,
+            "profile": self.profile,
+            "kind": self.kind,
+            "required": self.required,
+            "minimum": self.minimum,
+            "maximum": self.maximum,
+            "exclusive_minimum": self.exclusive_minimum,
+            "unit": self.unit,
+            "class": self.field_class,
+            "group": self.group,
+            "label": dict(self.label),
+            "help": dict(self.help),
+            "question": dict(self.question),
+            "values": [
+                {"code": v.code, "label": dict(v.label), "replacement": v.replacement}
+                for v in self.values
+            ],
+            "replacement": self.replacement,
+        }
+
 
 def _bounds(annotation: Any) -> tuple[float | None, float | None, bool]:
     """ge/gt/le/lt constraints from Annotated metadata (inside Optional)."""
