@@ -237,3 +237,10 @@ def test_registry_serialises_for_a_form():
     } in staffing["values"]
     age = next(r for r in decoded if r["path"] == "resident.age")
     assert (age["minimum"], age["maximum"], age["unit"]) == (16, 110, "years")
+
+
+def test_an_empty_list_means_what_its_field_says():
+    towards = field_info("resident.violence_risk_towards")
+    assert towards.empty and "generell" in towards.empty["nb"] and "general" in towards.empty["en"]
+    assert field_info("offer.location.hazards").empty["en"] == "no dangerous shortcuts"
+    assert field_info("resident.violence_risk").empty is None

@@ -154,6 +154,8 @@ def _field_section(info: FieldInfo, reading: Mapping[str, list[str]]) -> list[st
         f"- Class: `{info.field_class}` ({_term('field_class', info.field_class, 'en')}; "
         f"{_term('field_class', info.field_class, 'nb')})"
     )
+    if info.empty:
+        lines.append(f"- Empty list `[]`: {info.empty['en']} ({info.empty['nb']})")
     if info.deprecated:
         lines.append(f"- Deprecated: replaced by `{info.replacement}`")
     if info.kind != "object":
@@ -217,6 +219,9 @@ def _describe(info: FieldInfo, lang: str) -> str:
             f"{v.code} = {v.label.get(lang, v.code)}" for v in info.values if not v.deprecated
         )
         parts.append(("Verdier: " if lang == "nb" else "Values: ") + listed + ".")
+    if info.empty:
+        word = "En tom liste betyr" if lang == "nb" else "An empty list means"
+        parts.append(f"{word}: {info.empty[lang]}.")
     if info.deprecated:
         word = "Erstattet av" if lang == "nb" else "Replaced by"
         parts.append(f"{word} {info.replacement}.")
@@ -239,6 +244,8 @@ def _annotate(props: dict[str, Any], info: FieldInfo, lang: str) -> None:
         extension["unit"] = info.unit
     if info.values:
         extension["values"] = {v.code: dict(v.label) for v in info.values}
+    if info.empty:
+        extension["empty"] = dict(info.empty)
     if info.deprecated:
         extension["replacement"] = info.replacement
         prop["deprecated"] = True
@@ -308,9 +315,10 @@ _COMMAND = {
 }
 _REQUIRED = {"nb": "påkrevd", "en": "required"}
 _EMPTY_LIST = {
-    "nb": "Skriv en liste, for eksempel [{example}]; [] er en kjent, tom liste.",
-    "en": "Write a list, for example [{example}]; [] is a known, empty list.",
+    "nb": "Skriv en liste, for eksempel [{example}]. En tom liste, [], betyr: {empty}.",
+    "en": "Write a list, for example [{example}]. An empty list, [], means: {empty}.",
 }
+_NONE = {"nb": "ingen", "en": "none"}
 _VALUES = {"nb": "Verdier", "en": "Values"}
 
 
@@ -341,7 +349,8 @@ def _template_field(info: FieldInfo, lang: str, indent: str) -> list[str]:
         lines += [f"{indent}#   {code} = {info.value_label(code, lang)}" for code in codes]
         if info.kind == "list":
             example = ", ".join(codes[:2])
-            lines += _comment(_EMPTY_LIST[lang].format(example=example), indent)
+            empty = info.empty[lang] if info.empty else _NONE[lang]
+            lines += _comment(_EMPTY_LIST[lang].format(example=example, empty=empty), indent)
     elif info.kind != "object":
         lines += _comment(type_text(info, lang)[:1].upper() + type_text(info, lang)[1:], indent)
     lines.append(f"#{indent}{info.name}:")

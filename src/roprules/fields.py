@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from roprules import profiles
 from roprules.profiles import PROFILE_MODELS
 
 FieldKind = Literal["bool", "int", "number", "enum", "list", "date", "text", "object"]
@@ -153,6 +154,7 @@ class FieldInfo:
     help: Text
     question: Text
     replacement: str | None = None  # set for a deprecated field
+    empty: Text | None = None  # lists: what a known, empty list means
     documented: bool = True  # False when messages/fields.yaml has no entry yet
 
     @property
@@ -208,6 +210,7 @@ class FieldInfo:
                 for v in self.values
             ],
             "replacement": self.replacement,
+            "empty": dict(self.empty) if self.empty else None,
         }
 
 
@@ -273,7 +276,10 @@ def _group(path: str, entry: dict[str, Any]) -> str:
 def _record(path: str, annotation: Any, required: bool, entry: dict[str, Any]) -> FieldInfo:
     spec = FIELDS[path]
     labels = entry.get("values") or {}
-    renamed = entry.get("deprecated_values") or {}
+    renamed = {
+        **getattr(profiles, "DEPRECATED_VALUES", {}).get(path, {}),
+        **(entry.get("deprecated_values") or {}),
+    }
     codes = list(spec.values) + [code for code in renamed if code not in spec.values]
     values = tuple(
         ValueInfo(code, _text({"label": labels.get(code)}, "label", code), renamed.get(code))
@@ -297,7 +303,12 @@ def _record(path: str, annotation: Any, required: bool, entry: dict[str, Any]) -
         label=_text(entry, "label", path),
         help=_text(entry, "help", ""),
         question=_text(entry, "question", path),
-        replacement=deprecated.get("replacement") if isinstance(deprecated, dict) else None,
+        replacement=(
+            deprecated.get("replacement")
+            if isinstance(deprecated, dict)
+            else getattr(profiles, "DEPRECATED_FIELDS", {}).get(path)
+        ),
+        empty=_text(entry, "empty", "") if spec.kind == "list" and entry.get("empty") else None,
         documented=bool(entry),
     )
 
