@@ -155,7 +155,7 @@ def _field_section(info: FieldInfo, reading: Mapping[str, list[str]]) -> list[st
         f"{_term('field_class', info.field_class, 'nb')})"
     )
     if info.empty:
-        lines.append(f"- Empty list `[]`: {info.empty['en']} ({info.empty['nb']})")
+        lines.append(f"- Empty list `[]`: {info.empty['en']}; bokmål «{info.empty['nb']}»")
     if info.deprecated:
         lines.append(f"- Deprecated: replaced by `{info.replacement}`")
     if info.kind != "object":
