@@ -290,25 +290,26 @@ def profile_json_schema(kind: str, lang: str = "en") -> dict[str, Any]:
 # --------------------------------------------------------------------------- YAML template
 
 _TEMPLATE_INTRO = {
-    "nb": [
-        "{title}: mal (roprules, kontrakt {version})",
-        "",
-        "Fyll inn det dere vet: fjern «#» foran feltnavnet og skriv verdien etter kolon.",
-        "Det dere ikke vet, lar dere stå kommentert ut. Ukjent er ikke det samme som nei:",
-        "reglene som trenger opplysningen, blir stående som åpne spørsmål.",
-        "Profilen er pseudonym: ingen navn og ikke fødselsnummer.",
-        "Sjekk den med: {command}",
-    ],
-    "en": [
-        "{title}: template (roprules, contract {version})",
-        "",
-        "Fill in what you know: remove the '#' before the field name and write the value",
-        "after the colon. Leave what you do not know commented out. Unknown is not false:",
-        "the rules that need it stay as open questions.",
-        "The profile is pseudonymous: no names and no national identity numbers.",
-        "Check it with: {command}",
-    ],
+    "nb": (
+        "Fyll inn det dere vet: fjern «#» foran feltnavnet og skriv verdien etter kolon. "
+        "For et felt inne i en gruppe ({groups}) fjerner dere også «#» foran gruppens navn. "
+        "Det dere ikke vet, lar dere stå kommentert ut. Ukjent er ikke det samme som nei: "
+        "reglene som trenger opplysningen, blir stående som åpne spørsmål. "
+        "Profilen er pseudonym: ingen navn og ikke fødselsnummer."
+    ),
+    "en": (
+        "Fill in what you know: remove the '#' before the field name and write the value "
+        "after the colon. For a field inside a group ({groups}), also remove the '#' before "
+        "the group's name. Leave what you do not know commented out. Unknown is not false: "
+        "the rules that need it stay as open questions. "
+        "The profile is pseudonymous: no names and no national identity numbers."
+    ),
 }
+_TITLE = {
+    "nb": "{title}: mal (roprules, kontrakt {version})",
+    "en": "{title}: template (roprules, contract {version})",
+}
+_CHECK = {"nb": "Sjekk den med: {command}", "en": "Check it with: {command}"}
 _COMMAND = {
     "resident": "roprules resident --resident FILE.yaml",
     "offer": "roprules audit --offer FILE.yaml",
@@ -360,11 +361,11 @@ def _template_field(info: FieldInfo, lang: str, indent: str) -> list[str]:
 def profile_template(kind: str, lang: str = "nb") -> str:
     """A blank YAML profile: every field commented out, with its label, values and help."""
     title = _PROFILE_TITLE[kind][lang]
-    intro = [
-        line.format(title=title, version=CONTRACT_VERSION, command=_COMMAND[kind])
-        for line in _TEMPLATE_INTRO[lang]
-    ]
-    out = [f"# {line}".rstrip() for line in intro]
+    groups = ", ".join(f"{i.name}:" for i in fields_of(kind) if i.kind == "object")
+    out = [f"# {_TITLE[lang].format(title=title, version=CONTRACT_VERSION)}", "#"]
+    out += _comment(_TEMPLATE_INTRO[lang].format(groups=groups), "")
+    command = _COMMAND[kind].replace("FILE", "FIL") if lang == "nb" else _COMMAND[kind]
+    out.append(f"# {_CHECK[lang].format(command=command)}")
     live = [info for info in fields_of(kind) if not info.deprecated]
     required = [info for info in live if info.required]
     out.append("")
