@@ -180,6 +180,10 @@ def contract_markdown(ruleset: Ruleset) -> str:
         "a field that is absent or `null` is unknown, and unknown is not false. An empty "
         "list is known and means what its help says.",
         "",
+        "A blank profile to fill in: `roprules template resident|offer [--lang nb|en]`. "
+        "The JSON Schema, with these texts as descriptions: `roprules schema resident|offer`. "
+        "In Python: `roprules.fields.field_registry()`.",
+        "",
         "Each field has a class: who can change it.",
         "",
     ]
