@@ -212,7 +212,7 @@ BAD_RESIDENTS = {
     "age-low": ("id: R-1\nage: 15\n", ["age", "16"]),
     "age-high": ("id: R-1\nage: 111\n", ["age", "110"]),
     "no-id": ("age: 40\n", ["id", "required"]),
-    "fnr": ("id: '12345678901'\n", ["id", "national identity number"]),
+    "fnr": ("id: '31129912319'\n", ["id", "national identity number"]),
     "yaml-date": ("id: R-1\ndanger_assessment_date: 2025-13-01\n", ["resident.yaml"]),
 }
 

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from roprules.assess import Assessor, rank_assessments
 from roprules.assessment import Assessment, Matrix, Ranking
-from roprules.intake import load_offer, load_resident
+from roprules.intake import collect, load_offer, load_resident
 from roprules.matrix import screen
 from roprules.profiles import OfferProfile, ResidentProfile
 from roprules.ruleset import Ruleset, load_ruleset
@@ -52,23 +52,28 @@ class Engine:
         lang: str = "nb",
         now: datetime | None = None,
     ) -> Assessment:
-        """Assess a proposed placement: placement, offer and resident rules together."""
-        return self._assessor.assess(
-            "placement", load_resident(resident), load_offer(offer), _lang(lang), now=now
-        )
+        """Assess a proposed placement: placement, offer and resident rules together.
+
+        Raises InputError listing the problems of both profiles.
+        """
+        lang = _lang(lang)
+        person, place = _load_pair(resident, offer, lang)
+        return self._assessor.assess("placement", person, place, lang, now=now)
 
     def audit(
         self, offer: ProfileInput, *, lang: str = "nb", now: datetime | None = None
     ) -> Assessment:
         """Audit an offer on its own: the offer rules alone."""
-        return self._assessor.assess("offer", None, load_offer(offer), _lang(lang), now=now)
+        lang = _lang(lang)
+        return self._assessor.assess("offer", None, load_offer(offer, lang=lang), lang, now=now)
 
     def assess_resident(
         self, resident: ProfileInput, *, lang: str = "nb", now: datetime | None = None
     ) -> Assessment:
         """Check a resident profile on its own: the resident rules alone."""
+        lang = _lang(lang)
         return self._assessor.assess(
-            "resident", load_resident(resident), None, _lang(lang), now=now
+            "resident", load_resident(resident, lang=lang), None, lang, now=now
         )
 
     def rank(
@@ -79,24 +84,79 @@ class Engine:
         lang: str = "nb",
         now: datetime | None = None,
     ) -> Ranking:
-        """Assess one resident against several offers, best first."""
-        person: ResidentProfile = load_resident(resident)
-        loaded: list[OfferProfile] = [load_offer(o) for o in offers]
+        """Assess one resident against several offers, best first.
+
+        Raises InputError listing the problems of the resident and of every offer.
+        """
+        lang = _lang(lang)
+        person, loaded = _load_many([resident], list(offers), lang)
         assessments = [
-            self._assessor.assess("placement", person, offer, _lang(lang), now=now)
-            for offer in loaded
+            self._assessor.assess("placement", person[0], offer, lang, now=now) for offer in loaded
         ]
         return rank_assessments(person, assessments, self._assessor.ruleset_ref)
 
-    def matrix(self, residents: Iterable[ProfileInput], offers: Iterable[ProfileInput]) -> Matrix:
+    def matrix(
+        self,
+        residents: Iterable[ProfileInput],
+        offers: Iterable[ProfileInput],
+        *,
+        lang: str = "nb",
+    ) -> Matrix:
         """Screen every resident against every offer: verdicts and rule ids, best first.
 
         For an allocation round; no texts are rendered. Offer and resident rules
-        run once per profile, placement rules once per pair.
+        run once per profile, placement rules once per pair. Raises InputError
+        listing the problems of every profile.
         """
-        people = [load_resident(r) for r in residents]
-        places = [load_offer(o) for o in offers]
+        people, places = _load_many(list(residents), list(offers), _lang(lang))
         return screen(self._assessor, people, places)
+
+
+def _load_pair(
+    resident: ProfileInput, offer: ProfileInput, lang: str
+) -> tuple[ResidentProfile, OfferProfile]:
+    person: list[ResidentProfile] = []
+    place: list[OfferProfile] = []
+    collect(
+        [
+            lambda: person.append(load_resident(resident, lang=lang)),
+            lambda: place.append(load_offer(offer, lang=lang)),
+        ]
+    )
+    return person[0], place[0]
+
+
+def _load_many(
+    residents: list[ProfileInput], offers: list[ProfileInput], lang: str
+) -> tuple[list[ResidentProfile], list[OfferProfile]]:
+    """Every profile validated; one InputError with the problems of all of them."""
+    people: list[ResidentProfile] = []
+    places: list[OfferProfile] = []
+
+    def label(role: str, items: list[ProfileInput], i: int) -> str | None:
+        return f"{role}s[{i}]" if len(items) > 1 else None
+
+    collect(
+        [
+            *(
+                (
+                    lambda r=r, i=i: people.append(
+                        load_resident(r, lang=lang, label=label("resident", residents, i))
+                    )
+                )
+                for i, r in enumerate(residents)
+            ),
+            *(
+                (
+                    lambda o=o, i=i: places.append(
+                        load_offer(o, lang=lang, label=label("offer", offers, i))
+                    )
+                )
+                for i, o in enumerate(offers)
+            ),
+        ]
+    )
+    return people, places
 
 
 def _lang(lang: str) -> str:

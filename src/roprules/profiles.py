@@ -10,23 +10,65 @@ looks like a Norwegian national identity number is refused.
 from __future__ import annotations
 
 import re
-from datetime import date
-from typing import Annotated, Any, Literal
+from datetime import date, datetime
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from roprules.documents import SuspectNumber
+from roprules.errors import CASE_REF, TEXTS
+from roprules.national_id import contains_national_id
 
 Level = Literal["low", "moderate", "high"]
 OfferType = Literal["small_house", "co_located", "staffed_base", "institution", "ordinary"]
 
-# Eleven digits in a row (optionally "ddmmyy nnnnn") looks like a fødselsnummer.
-_NATIONAL_ID = re.compile(r"(?<!\d)\d{6}\s?\d{5}(?!\d)")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _national_id_error() -> PydanticCustomError:
+    return PydanticCustomError("national_id", TEXTS["national_id"]["en"])
 
 
 def _no_national_id(value: str) -> str:
-    if _NATIONAL_ID.search(value):
-        raise ValueError(
-            "looks like a national identity number (fødselsnummer); profiles must be pseudonymous"
+    """A valid fødselsnummer, D- or H-number in any spelling (see national_id.py) is refused."""
+    if contains_national_id(value):
+        raise _national_id_error()
+    return value
+
+
+def _is_date_field(annotation: Any) -> bool:
+    if annotation is date:
+        return True
+    return any(_is_date_field(arg) for arg in get_args(annotation))
+
+
+def _check_value(value: Any, field: str, date_field: bool) -> Any:
+    """Checks every field of every contract model runs before its type check:
+    no national identity number in any form, numbers as written, dates as dates,
+    and an `id` that is a case reference."""
+    if isinstance(value, SuspectNumber):
+        raise PydanticCustomError(
+            "plain_number", "expected a number in plain decimal digits", {"text": value.source_text}
         )
+    if isinstance(value, list) and any(isinstance(v, SuspectNumber) for v in value):
+        raise PydanticCustomError("plain_number", "expected a number in plain decimal digits")
+    if not isinstance(value, dict) and contains_national_id(value):
+        raise _national_id_error()
+    is_date = isinstance(value, date) and not isinstance(value, datetime)
+    iso_text = isinstance(value, str) and _ISO_DATE.fullmatch(value) is not None
+    if date_field and value is not None and not (is_date or iso_text):
+        raise PydanticCustomError("bad_date", "expected a date YYYY-MM-DD")
+    if field == "id" and isinstance(value, str) and not CASE_REF.fullmatch(value):
+        raise PydanticCustomError("bad_id", "expected a case reference")
     return value
 
 
@@ -43,6 +85,20 @@ class ContractModel(BaseModel):
     model_config = ConfigDict(
         extra="forbid", strict=True, allow_inf_nan=False, validate_default=False
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_national_id_in_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict) and any(contains_national_id(key) for key in data):
+            raise PydanticCustomError("national_id_key", TEXTS["national_id_key"]["en"])
+        return data
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _strict_value(cls, value: Any, info: ValidationInfo) -> Any:
+        name = info.field_name or ""
+        field = cls.model_fields.get(name)
+        return _check_value(value, name, field is not None and _is_date_field(field.annotation))
 
 
 class BrukerPlan(ContractModel):

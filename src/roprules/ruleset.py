@@ -26,7 +26,7 @@ from roprules.conditions import (
     fields_of,
     parse_condition,
 )
-from roprules.documents import InputError, read_document
+from roprules.documents import InputError, read_document, read_document_and_bytes
 from roprules.explanations import RuleTexts, TemplateError, environments
 from roprules.intake import validate_profile, validation_messages
 from roprules.messages import Messages, messages
@@ -163,13 +163,15 @@ def file_digest(paths: Iterable[Path], root: Path) -> str:
 
 
 def load_overlay(path: str | Path) -> tuple[Overlay, str]:
+    """The overlay and the SHA-256 of the very bytes it was parsed from (read once, so
+    that `--overlay /dev/stdin` or a process substitution is hashed correctly)."""
     path = Path(path)
-    raw = read_document(path)
+    document, raw = read_document_and_bytes(path, allow_stream=True)
     try:
-        overlay = Overlay.model_validate(raw)
+        overlay = Overlay.model_validate(document)
     except ValidationError as exc:
         raise InputError(validation_messages(Overlay, exc, str(path))) from None
-    return overlay, hashlib.sha256(path.read_bytes()).hexdigest()
+    return overlay, hashlib.sha256(raw).hexdigest()
 
 
 def load_ruleset(
