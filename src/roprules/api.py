@@ -89,9 +89,10 @@ class Engine:
         Raises InputError listing the problems of the resident and of every offer.
         """
         lang = _lang(lang)
-        person, loaded = _load_many([resident], list(offers), lang)
+        people, loaded = _load_many([resident], list(offers), lang)
+        person = people[0]
         assessments = [
-            self._assessor.assess("placement", person[0], offer, lang, now=now) for offer in loaded
+            self._assessor.assess("placement", person, offer, lang, now=now) for offer in loaded
         ]
         return rank_assessments(person, assessments, self._assessor.ruleset_ref)
 
