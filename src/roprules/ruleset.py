@@ -27,6 +27,7 @@ from roprules.conditions import (
     parse_condition,
 )
 from roprules.documents import InputError, read_document, read_document_and_bytes
+from roprules.errors import sanitise
 from roprules.explanations import RuleTexts, TemplateError, environments
 from roprules.intake import validate_profile, validation_messages
 from roprules.messages import Messages, messages
@@ -258,14 +259,35 @@ def _theme_paths(root: Path, header: RulesetHeader, errors: list[str]) -> list[P
     present = sorted(p for p in root.glob("*.yaml") if p.name not in (HEADER_FILE, PARAMETERS_FILE))
     if header.themes is None:
         return present
-    listed = [root / f"{name}.yaml" for name in header.themes]
-    for path in listed:
-        if not path.is_file():
-            errors.append(f"{root / HEADER_FILE}: themes: {path.name} does not exist")
+    listed = []
+    for name in header.themes:
+        path = root / f"{name}.yaml"
+        if not inside(root, path):
+            shown = sanitise(str(name))
+            errors.append(f"{root / HEADER_FILE}: themes: {shown} is outside the rules directory")
+        elif not _is_file(path):
+            errors.append(f"{root / HEADER_FILE}: themes: {sanitise(path.name)} does not exist")
+        else:
+            listed.append(path)
     for path in present:
         if path not in listed:
             errors.append(f"{path}: not listed under 'themes' in {HEADER_FILE}")
-    return [p for p in listed if p.is_file()]
+    return listed
+
+
+def inside(root: Path, path: Path) -> bool:
+    """True when `path` (symbolic links resolved) lies inside the directory `root`."""
+    try:
+        return path.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError, ValueError):  # a symlink loop, a name too long
+        return False
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def _build_rule(
