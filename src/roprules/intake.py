@@ -27,7 +27,7 @@ from roprules.errors import (
     value_choices,
 )
 from roprules.fields import strip_annotation
-from roprules.profiles import OfferProfile, ResidentProfile
+from roprules.profiles import OfferProfile, Refused, ResidentProfile
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 T = TypeVar("T")
@@ -84,6 +84,8 @@ def _describe(model: type[BaseModel], error: dict[str, Any], lang: str) -> tuple
     kind = error["type"]
     value = error.get("input")
     ctx = error.get("ctx") or {}
+    if isinstance(value, Refused):  # screened before the type check (profiles._screen)
+        return _refused(value, lang)
     got = excerpt(value, lang)
     if kind == "extra_forbidden":
         parent = _model_at(model, loc[:-1])
@@ -108,12 +110,8 @@ def _describe(model: type[BaseModel], error: dict[str, Any], lang: str) -> tuple
         return "not_allowed", message
     if kind in ("national_id", "national_id_key"):
         return "national_id", text(kind, lang)
-    if kind == "bad_id":
-        return "bad_id", text("bad_id", lang, got)
-    if kind == "bad_date" or kind.startswith("date_"):
+    if kind.startswith("date_"):
         return "bad_date", text("date_value", lang, got)
-    if kind == "plain_number":
-        return "wrong_type", text("plain_number", lang, got)
     if kind in _BOUNDS:
         bound = _BOUNDS[kind]
         return "out_of_range", text(bound, lang, ctx.get(bound), got)
@@ -128,6 +126,17 @@ def _describe(model: type[BaseModel], error: dict[str, Any], lang: str) -> tuple
     message = str(error.get("msg", ""))
     message = message.removeprefix("Value error, ")
     return "wrong_type", f"{message[:1].lower()}{message[1:]}; got {got}"
+
+
+def _refused(value: Refused, lang: str) -> tuple[str, str]:
+    shown = value.shown or ""
+    if value.code == "plain_number":
+        return "wrong_type", text("plain_number", lang, shown)
+    if value.code == "national_id":
+        return "national_id", text("national_id", lang)
+    if value.code == "bad_date":
+        return "bad_date", text("date_value", lang, shown)
+    return "bad_id", text("bad_id", lang, shown)
 
 
 def validation_errors(
