@@ -355,7 +355,8 @@ def test_coverage_missing_profiles_is_exit_2(capsys, tmp_path) -> None:
     assert code == 2 and "nope" in err
 
 
-def test_themes_must_stay_inside_the_rules_dir(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["dotdot", "symlink"])
+def test_themes_must_stay_inside_the_rules_dir(tmp_path: Path, kind: str) -> None:
     import shutil
 
     import yaml
@@ -364,17 +365,20 @@ def test_themes_must_stay_inside_the_rules_dir(tmp_path: Path) -> None:
 
     rules = tmp_path / "rules"
     shutil.copytree(REPO / "rules", rules)
-    outside = tmp_path / "outside.yaml"
-    outside.write_text("theme: outside\nrules: []\n", encoding="utf-8")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "mix.yaml").write_text("rules: []\n", encoding="utf-8")
     header = yaml.safe_load((rules / "ruleset.yaml").read_text(encoding="utf-8"))
-    if not isinstance(header.get("themes"), list):
-        pytest.skip("this rules layout has no themes list")
     first = header["themes"][0]
-    header["themes"][0] = "../outside" if isinstance(first, str) else {**first, "id": "../outside"}
+    if kind == "dotdot":
+        header["themes"][0] = {**first, "id": "../outside"}
+    else:  # a theme folder that is a symbolic link to a folder outside
+        shutil.rmtree(rules / first["id"])
+        (rules / first["id"]).symlink_to(outside, target_is_directory=True)
     (rules / "ruleset.yaml").write_text(yaml.safe_dump(header), encoding="utf-8")
     with pytest.raises(RulesetError) as info:
         load_ruleset(rules)
-    assert any("outside the rules directory" in m for m in info.value.messages)
+    assert any("themes" in m or "theme folder" in m for m in info.value.messages), info.value
 
 
 def test_rank_reports_every_bad_offer_file(capsys, tmp_path) -> None:
