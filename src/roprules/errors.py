@@ -58,7 +58,8 @@ class ErrorDetail(BaseModel):
 
     def line(self) -> str:
         """`FILE: FIELD: message`, the form printed one per line on stderr."""
-        parts = [p for p in (self.file, self.field) if p]
+        file = sanitise(self.file, 4096) if self.file else None  # a file name is input too
+        parts = [p for p in (file, self.field) if p]
         return ": ".join([*parts, self.message])
 
 

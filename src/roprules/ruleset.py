@@ -189,7 +189,7 @@ def load_ruleset(
     root = Path(rules_dir) if rules_dir is not None else default_rules_dir()
     catalogue = messages_catalogue or messages()
     errors: list[str] = []
-    if not root.is_dir():
+    if not _is_dir(root):
         raise RulesetError([f"{root}: no such rules directory"])
 
     header, _ = _read_model(root / HEADER_FILE, RulesetHeader, errors)
