@@ -248,6 +248,7 @@ def test_messages_in_bokmal_by_default(engine: Engine) -> None:
         ({"id": "R-1", "violence_risk": "høy"}, "violence_risk", "'high'"),
         ({"id": "R-1", "violence_risk": "hihg"}, "violence_risk", "'high'"),
         ({"id": "R-1", "fire_risk": "lav"}, "fire_risk", "'low'"),
+        ({"id": "R-1", "brukerplan": {"økonomi": 3}}, "brukerplan.økonomi", "economy"),
     ],
 )
 def test_did_you_mean_knows_norwegian_words(
@@ -256,6 +257,15 @@ def test_did_you_mean_knows_norwegian_words(
     (error,) = errors_of(load_resident, profile, lang="nb")
     assert error.field == field
     assert f"(mente du {suggestion}?)" in error.message
+
+
+def test_did_you_mean_in_offers_and_first_words_of_labels() -> None:
+    offer = {"id": "O-1", "type": "ordinary", "bemanning": "daytime", "building": {"sprinkel": 1}}
+    errors = errors_of(load_offer, offer, lang="nb")
+    assert {e.field: e.message for e in errors} == {
+        "bemanning": "ukjent felt (mente du staffing?)",
+        "building.sprinkel": "ukjent felt (mente du sprinkler?)",
+    }
 
 
 def test_cli_json_errors_are_a_problem_document(capsys: pytest.CaptureFixture[str], tmp_path):

@@ -260,7 +260,11 @@ def suggest(word: Any, choices: dict[str, str]) -> str | None:
     if key in normal:
         return normal[key]
     close = difflib.get_close_matches(key, list(normal), n=1, cutoff=0.7)
-    return normal[close[0]] if close else None
+    if close:
+        return normal[close[0]]
+    # The first words of a longer label: "bemanning" for "bemanning på stedet".
+    starting = {name for alias, name in normal.items() if alias.startswith(key + " ")}
+    return starting.pop() if len(key) >= 4 and len(starting) == 1 else None
 
 
 @cache
