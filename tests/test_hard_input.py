@@ -467,6 +467,14 @@ def test_overlay_is_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert sha == hashlib.sha256(b"name: K\n").hexdigest()
 
 
+def test_rule_files_are_hashed_from_the_bytes_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    from roprules.ruleset import load_ruleset
+
+    before = load_ruleset().sha256
+    monkeypatch.setattr(Path, "read_bytes", lambda self: b"changed after reading")
+    assert load_ruleset().sha256 == before
+
+
 # ------------------------------------------------------------ item 11: no coercion
 
 

@@ -30,7 +30,7 @@ from roprules.conditions import (
     fields_of,
     parse_condition,
 )
-from roprules.documents import InputError, read_document, read_document_and_bytes
+from roprules.documents import InputError, read_document_and_bytes
 from roprules.explanations import RuleTexts, TemplateError, environments
 from roprules.intake import validate_profile, validation_messages
 from roprules.messages import Messages, messages
@@ -146,9 +146,18 @@ def _pydantic_messages(
     return out
 
 
-def _read_model(path: Path, model: type[BaseModel], errors: list[str]) -> Any:
+def _read_model(
+    path: Path,
+    model: type[BaseModel],
+    errors: list[str],
+    contents: dict[Path, bytes] | None = None,
+) -> Any:
+    """The validated file and its document; its bytes go into `contents` (to hash
+    exactly what was read)."""
     try:
-        raw = read_document(path)
+        raw, data = read_document_and_bytes(path)
+        if contents is not None:
+            contents[path] = data
     except InputError as exc:
         errors.extend(exc.messages)
         return None, None
@@ -159,11 +168,16 @@ def _read_model(path: Path, model: type[BaseModel], errors: list[str]) -> Any:
         return None, raw
 
 
-def file_digest(paths: Iterable[Path], root: Path) -> str:
+def file_digest(
+    paths: Iterable[Path], root: Path, contents: Mapping[Path, bytes] | None = None
+) -> str:
+    """SHA-256 over the files' names and bytes: the bytes that were read and checked
+    (`contents`) where given, so a file changed after loading cannot alter the hash."""
     digest = hashlib.sha256()
     for path in paths:
+        data = contents[path] if contents is not None and path in contents else path.read_bytes()
         digest.update(str(path.relative_to(root)).encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
+        digest.update(data + b"\0")
     return digest.hexdigest()
 
 
@@ -192,8 +206,9 @@ def load_ruleset(
     if not _is_dir(root):
         raise RulesetError([f"{root}: no such rules directory"])
 
-    header, _ = _read_model(root / HEADER_FILE, RulesetHeader, errors)
-    params_file, _ = _read_model(root / PARAMETERS_FILE, ParametersFile, errors)
+    contents: dict[Path, bytes] = {}  # the bytes read, hashed below
+    header, _ = _read_model(root / HEADER_FILE, RulesetHeader, errors, contents)
+    params_file, _ = _read_model(root / PARAMETERS_FILE, ParametersFile, errors, contents)
     if header is None or params_file is None:
         raise RulesetError(errors)
 
@@ -225,7 +240,7 @@ def load_ruleset(
             Theme(header_theme.id, header_theme.title, header_theme.id, header_theme.description)
         )
         for path in paths:
-            rule_file, _ = _read_model(path, RuleFile, errors)
+            rule_file, _ = _read_model(path, RuleFile, errors, contents)
             if rule_file is None:
                 continue
             for spec in rule_file.rules:
@@ -254,7 +269,7 @@ def load_ruleset(
         raise RulesetError(errors)
 
     rule_paths = [path for _, paths in theme_paths for path in paths]
-    sha = file_digest([root / HEADER_FILE, root / PARAMETERS_FILE, *rule_paths], root)
+    sha = file_digest([root / HEADER_FILE, root / PARAMETERS_FILE, *rule_paths], root, contents)
     return Ruleset(
         name=header.name,
         version=header.version,
