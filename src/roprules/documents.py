@@ -207,15 +207,24 @@ def read_bytes(
         info = os.stat(path)
         if stat.S_ISDIR(info.st_mode):
             raise file_error(name, "bad_file", text("is_directory", lang))
-        regular = stat.S_ISREG(info.st_mode)
-        if not regular and not (
-            allow_stream and stat.S_ISFIFO(info.st_mode) | stat.S_ISCHR(info.st_mode)
-        ):
-            raise file_error(name, "bad_file", text("not_regular", lang))
-        if regular and info.st_size > max_bytes:
-            raise file_error(name, "too_large", text("too_large", lang, info.st_size, max_bytes))
-        with path.open("rb") as handle:
-            raw = handle.read(max_bytes + 1)
+        stream = stat.S_ISFIFO(info.st_mode) or stat.S_ISCHR(info.st_mode)  # /dev/stdin
+        if allow_stream and stream:
+            with path.open("rb") as handle:
+                raw = handle.read(max_bytes + 1)
+        else:
+            # Opened without blocking (a FIFO swapped in after the stat cannot hang us),
+            # then checked on the open file itself.
+            flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+            fd = os.open(path, flags)
+            with os.fdopen(fd, "rb") as handle:
+                info = os.fstat(handle.fileno())
+                if not stat.S_ISREG(info.st_mode):
+                    raise file_error(name, "bad_file", text("not_regular", lang))
+                if info.st_size > max_bytes:
+                    raise file_error(
+                        name, "too_large", text("too_large", lang, info.st_size, max_bytes)
+                    )
+                raw = handle.read(max_bytes + 1)
     except FileNotFoundError:
         raise file_error(name, "bad_file", text("no_such_file", lang)) from None
     except IsADirectoryError:
