@@ -26,7 +26,7 @@ import roprules.cli as cli
 import roprules.output as output
 from roprules.api import Engine
 from roprules.documents import InputError, read_document
-from roprules.errors import CODES, ErrorDetail, excerpt, problem_document
+from roprules.errors import CASE_REF_PATTERN, CODES, ErrorDetail, excerpt, problem_document
 from roprules.intake import load_offer, load_resident
 from roprules.national_id import contains_national_id, is_national_id, make_national_id
 from roprules.profiles import OfferProfile, ResidentProfile
@@ -133,6 +133,12 @@ def test_case_reference_pattern_refuses(bad: str) -> None:
     (error,) = errors_of(load_resident, {"id": bad})
     assert (error.field, error.code) == ("id", "bad_id")
     assert "\n" not in error.message and "\u202e" not in error.message
+
+
+def test_case_reference_pattern_is_in_the_json_schema() -> None:
+    for model in (ResidentProfile, OfferProfile):
+        id_schema = model.model_json_schema()["properties"]["id"]
+        assert id_schema["pattern"] == CASE_REF_PATTERN and id_schema["maxLength"] == 64
 
 
 # ------------------------------------------------------------ item 5: no echo

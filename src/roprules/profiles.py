@@ -24,7 +24,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from roprules.documents import SuspectNumber
-from roprules.errors import CASE_REF, TEXTS, excerpt
+from roprules.errors import CASE_REF, CASE_REF_PATTERN, TEXTS, excerpt
 from roprules.national_id import contains_national_id
 
 Level = Literal["low", "moderate", "high"]
@@ -143,6 +143,14 @@ def _special_fields(model: type[BaseModel]) -> frozenset[str]:
     return frozenset(dates | ({"id"} & set(model.model_fields)))
 
 
+def _schema_extra(schema: dict[str, Any]) -> None:
+    """The JSON Schema shows the case-reference pattern of `id` (checked in `_screen`)."""
+    id_schema = schema.get("properties", {}).get("id")
+    if isinstance(id_schema, dict):
+        id_schema["pattern"] = CASE_REF_PATTERN
+        id_schema["maxLength"] = 64
+
+
 Text = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_no_national_id)]
 Count = Annotated[int, Field(ge=0)]
 Minutes = Annotated[int, Field(ge=0)]
@@ -154,7 +162,11 @@ class ContractModel(BaseModel):
     """Base of every contract model: strict, closed, unknown = None."""
 
     model_config = ConfigDict(
-        extra="forbid", strict=True, allow_inf_nan=False, validate_default=False
+        extra="forbid",
+        strict=True,
+        allow_inf_nan=False,
+        validate_default=False,
+        json_schema_extra=_schema_extra,
     )
 
     @model_validator(mode="before")
