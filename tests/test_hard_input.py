@@ -99,6 +99,7 @@ def test_identity_number_found_in_any_spelling(spelling: str) -> None:
         ({"id": "R-1", FNR: "high"}, "(top level)"),
         ({"id": "R-1", "brukerplan": {FNR: 1}}, "brukerplan"),
         ({"id": D_NUMBER}, "id"),
+        ({"id": "R-1", "age": {"note": f"fnr {FNR}"}}, "age"),  # a mapping where none belongs
     ],
 )
 def test_identity_number_refused_in_resident_naming_the_field(

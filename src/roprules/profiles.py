@@ -110,8 +110,10 @@ def _screen(model: type[BaseModel], data: Any) -> Any:
         if kind is str:
             if _DIGIT.search(value) is None or len(_DIGIT.findall(value)) < 11:
                 continue
-        elif kind is bool or value is None or kind is dict or kind is date:
+        elif kind is bool or value is None or kind is date:
             continue  # dates: see the special fields below
+        elif kind is dict and key in _nested_fields(model):
+            continue  # a nested model screens its own values
         elif kind is int:
             if -_SMALL < value < _SMALL:
                 continue
@@ -134,6 +136,18 @@ def _screen(model: type[BaseModel], data: Any) -> Any:
             replaced = replaced or dict(data)
             replaced[key] = problem
     return data if replaced is None else replaced
+
+
+@cache
+def _nested_fields(model: type[BaseModel]) -> frozenset[str]:
+    """The fields that hold a nested contract model."""
+    return frozenset(n for n, f in model.model_fields.items() if _holds_model(f.annotation))
+
+
+def _holds_model(annotation: Any) -> bool:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return True
+    return any(_holds_model(arg) for arg in get_args(annotation))
 
 
 @cache
