@@ -227,6 +227,14 @@ def test_rank_and_matrix_report_every_bad_profile(engine: Engine) -> None:
     assert {e.file for e in errors} == {"residents[1]", "offers[1]", "offers[2]"}
 
 
+@pytest.mark.parametrize("offers", [None, 42, "profiles/offers", {"id": "O-1", "type": "ordinary"}])
+def test_rank_and_matrix_want_a_list(engine: Engine, offers: Any) -> None:
+    (error,) = errors_of(engine.rank, RESIDENT, offers, lang="en")
+    assert (error.field, error.code) == ("offers", "wrong_type")
+    (error,) = errors_of(engine.matrix, offers, [OFFER], lang="en")
+    assert (error.field, error.code) == ("residents", "wrong_type")
+
+
 def test_error_details_are_json_ready() -> None:
     errors = errors_of(load_resident, {"id": "R-1", "age": "40"})
     document = problem_document(errors, "en")

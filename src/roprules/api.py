@@ -20,6 +20,8 @@ from pydantic import BaseModel
 
 from roprules.assess import Assessor, rank_assessments
 from roprules.assessment import Assessment, Matrix, Ranking
+from roprules.documents import InputError
+from roprules.errors import ErrorDetail, excerpt, text
 from roprules.intake import collect, load_offer, load_resident
 from roprules.matrix import screen
 from roprules.profiles import OfferProfile, ResidentProfile
@@ -89,7 +91,7 @@ class Engine:
         Raises InputError listing the problems of the resident and of every offer.
         """
         lang = _lang(lang)
-        people, loaded = _load_many([resident], list(offers), lang)
+        people, loaded = _load_many([resident], _as_list(offers, "offers", lang), lang)
         person = people[0]
         assessments = [
             self._assessor.assess("placement", person, offer, lang, now=now) for offer in loaded
@@ -109,7 +111,10 @@ class Engine:
         run once per profile, placement rules once per pair. Raises InputError
         listing the problems of every profile.
         """
-        people, places = _load_many(list(residents), list(offers), _lang(lang))
+        lang = _lang(lang)
+        people, places = _load_many(
+            _as_list(residents, "residents", lang), _as_list(offers, "offers", lang), lang
+        )
         return screen(self._assessor, people, places)
 
 
@@ -125,6 +130,14 @@ def _load_pair(
         ]
     )
     return person[0], place[0]
+
+
+def _as_list(items: Any, role: str, lang: str) -> list[ProfileInput]:
+    """A list of profiles; a single profile or path, or not a collection, is an InputError."""
+    if isinstance(items, (str, Path, dict, BaseModel)) or not isinstance(items, Iterable):
+        message = text("expected", lang, text("list", lang), excerpt(items, lang))
+        raise InputError(errors=[ErrorDetail(field=role, code="wrong_type", message=message)])
+    return list(items)
 
 
 def _load_many(
