@@ -599,6 +599,33 @@ def test_identity_numbers_are_refused_naming_the_field_never_echoed(
     assert digits not in everything and spelling not in everything
     assert digits[6:] not in everything  # not even the personal number
     # As a key, too.
-    errors = errors_of(loader, {**base, "id": base["id"], value: 1}, lang=lang)
+    errors = errors_of(loader, {**base, value: 1}, lang=lang)
     assert any(e.code == "national_id" for e in errors)
     assert digits[6:] not in "\n".join(e.line() for e in errors)
+
+
+_INT_FIELDS = [
+    (load_resident, {"id": "R-1"}, ("age",)),
+    (load_offer, {"id": "O-1", "type": "ordinary"}, ("units",)),
+    (load_offer, {"id": "O-1", "type": "ordinary"}, ("location", "distance_to_shop_m")),
+    (load_offer, {"id": "O-1", "type": "ordinary"}, ("co_residents", "under_30")),
+    (load_offer, {"id": "O-1", "type": "ordinary"}, ("building", "floor_area_m2")),
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(number=identity_numbers(), target=st.sampled_from(_INT_FIELDS), as_float=st.booleans())
+def test_identity_numbers_as_numbers_are_refused(
+    number: tuple[str, str], target: Any, as_float: bool
+) -> None:
+    digits, _ = number
+    loader, base, path = target
+    value: int | float = float(int(digits)) if as_float else int(digits)
+    profile: dict[str, Any] = dict(base)
+    if len(path) == 2:
+        profile[path[0]] = {path[1]: value}
+    else:
+        profile[path[0]] = value
+    errors = errors_of(loader, profile)
+    assert (".".join(path), "national_id") in [(e.field, e.code) for e in errors]
+    assert digits.lstrip("0")[-5:] not in "\n".join(e.line() for e in errors)
