@@ -235,9 +235,13 @@ def _report(errors: list[ErrorDetail], args: argparse.Namespace | None) -> None:
     to_stdout = getattr(args, "out", None) is None
     if args is not None and getattr(args, "format", None) == "json" and to_stdout:
         try:
-            sys.stdout.write(
-                json.dumps(problem_document(errors, lang), ensure_ascii=False, indent=2)
-            )
+            document = problem_document(errors, lang)
+            try:
+                shown = json.dumps(document, ensure_ascii=False, indent=2)
+                shown.encode(sys.stdout.encoding or "utf-8")
+            except UnicodeEncodeError:  # e.g. a file name that is not valid UTF-8
+                shown = json.dumps(document, ensure_ascii=True, indent=2)
+            sys.stdout.write(shown)
             sys.stdout.write("\n")
             sys.stdout.flush()
             return

@@ -43,6 +43,7 @@ _TYPE_WORDS = {
     "bool_type": "boolean",
     "bool_parsing": "boolean",
     "string_type": "text",
+    "string_unicode": "text",  # e.g. a lone surrogate from JSON ("\ud800")
     "list_type": "list",
     "model_type": "mapping",
     "model_attributes_type": "mapping",
