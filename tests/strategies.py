@@ -217,7 +217,7 @@ def _profiles(prefix: str, required: dict[str, st.SearchStrategy[Any]]):
 
 def resident_profiles() -> st.SearchStrategy[dict[str, Any]]:
     """Valid partial resident profile dicts (always with an id), sparse or dense."""
-    return _profiles("resident", {"id": st.sampled_from(["R-1", "R-2", "case 17"])})
+    return _profiles("resident", {"id": st.sampled_from(["R-1", "R-2", "case-17"])})
 
 
 def offer_profiles() -> st.SearchStrategy[dict[str, Any]]:

@@ -107,6 +107,16 @@ def _generate(spec: dict[str, Any], tmp_path: Path) -> Path:
         (path / "id.yaml").write_text("id: R-in-dir\n")
     elif spec["kind"] == "missing":
         assert not path.exists()
+    elif spec["kind"] == "fifo":
+        os.mkfifo(path)
+    elif spec["kind"] == "symlink-loop":
+        path.symlink_to(path)
+    elif spec["kind"] == "long-name":
+        path = tmp_path / ("r" * 300 + ".yaml")
+    elif spec["kind"] == "text":
+        # `text` with {big} replaced by `big_chars` copies of `big_char` (default "x")
+        big = spec.get("big_char", "x") * spec.get("big_chars", 0)
+        path.write_text(spec["text"].replace("{big}", big), encoding="utf-8")
     else:
         raise AssertionError(spec)
     return path
@@ -139,6 +149,8 @@ def build_argv(case: dict[str, Any], tmp_path: Path) -> list[str]:
         argv += [str(p) for p in files["offers"]]
     if "rules_fault" in case:
         argv += ["--rules", str(make_faulty_rules(case["rules_fault"], tmp_path))]
+    # The language of the messages: `lang` (default en, so that `expect` reads in English).
+    argv += ["--lang", case.get("lang", "en")]
     return argv
 
 
@@ -148,6 +160,9 @@ def check_refusal(case: dict[str, Any], code: Any, stdout: str, stderr: str) -> 
     assert stdout == "", f"stdout not empty: {stdout[:300]!r}"
     missing = [s for s in case["expect"] if s not in stderr]
     assert not missing, f"stderr lacks {missing}:\n{stderr}"
+    echoed = [s for s in case.get("never", []) if s in stderr]
+    assert not echoed, f"stderr echoes {echoed}:\n{stderr[:2000]}"
+    assert len(stderr) <= case.get("max_stderr", 4000), f"{len(stderr)} characters on stderr"
 
 
 # --------------------------------------------------------------------------- in-process

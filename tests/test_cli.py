@@ -212,7 +212,7 @@ BAD_RESIDENTS = {
     "age-low": ("id: R-1\nage: 15\n", ["age", "16"]),
     "age-high": ("id: R-1\nage: 111\n", ["age", "110"]),
     "no-id": ("age: 40\n", ["id", "required"]),
-    "fnr": ("id: '12345678901'\n", ["id", "national identity number"]),
+    "fnr": ("id: '31129912319'\n", ["id", "national identity number"]),
     "yaml-date": ("id: R-1\ndanger_assessment_date: 2025-13-01\n", ["resident.yaml"]),
 }
 
@@ -224,7 +224,16 @@ def test_bad_resident_exits_2_without_traceback(capsys, tmp_path, case):
     out_file = tmp_path / "out.json"
     try:
         code, out, err = run(
-            capsys, "check", "--resident", resident, "--offer", GASEID, "--out", out_file
+            capsys,
+            "check",
+            "--resident",
+            resident,
+            "--offer",
+            GASEID,
+            "--out",
+            out_file,
+            "--lang",
+            "en",
         )
     except Exception as exc:  # an uncaught exception is a traceback for the user
         pytest.fail(f"the CLI raised {type(exc).__name__}: {exc}")
@@ -241,7 +250,7 @@ def test_bad_offer_exits_2(capsys, tmp_path):
     offer = write(
         tmp_path, "offer.yaml", "id: O-1\ntype: small_house\nbuilding: {sprinkle: none}\n"
     )
-    code, out, err = run(capsys, "audit", "--offer", offer)
+    code, out, err = run(capsys, "audit", "--offer", offer, "--lang", "en")
     assert code == 2
     assert "building.sprinkle" in err and "did you mean sprinkler" in err
     assert out == ""
@@ -250,7 +259,9 @@ def test_bad_offer_exits_2(capsys, tmp_path):
 def test_missing_file_exits_2(capsys, tmp_path):
     out_file = tmp_path / "out.txt"
     missing = tmp_path / "nope.yaml"
-    code, _, err = run(capsys, "check", "--resident", missing, "--offer", GASEID, "--out", out_file)
+    code, _, err = run(
+        capsys, "check", "--resident", missing, "--offer", GASEID, "--out", out_file, "--lang", "en"
+    )
     assert code == 2
     assert f"{missing}: no such file" in err
     assert "Traceback" not in err
@@ -270,7 +281,7 @@ def test_rank_bad_offer_writes_nothing(capsys, tmp_path):
 
 
 def test_rank_empty_directory(capsys, tmp_path):
-    code, _, err = run(capsys, "rank", "--resident", R01, tmp_path)
+    code, _, err = run(capsys, "rank", "--resident", R01, tmp_path, "--lang", "en")
     assert code == 2
     assert "no offer profiles" in err
 
@@ -327,6 +338,8 @@ def test_end_to_end_subprocess(tmp_path):
             str(GASEID),
             "--out",
             str(out_file),
+            "--lang",
+            "en",
         ],
         capture_output=True,
         text=True,

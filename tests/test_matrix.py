@@ -65,5 +65,5 @@ def test_matrix_text_and_bad_input(capsys, tmp_path):
     assert "Oversikt: beboere mot botilbud" in capsys.readouterr().out
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert main(["matrix", "--residents", residents, "--offers", str(empty)]) == 2
+    assert main(["matrix", "--residents", residents, "--offers", str(empty), "--lang", "en"]) == 2
     assert "no offer profiles" in capsys.readouterr().err

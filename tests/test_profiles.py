@@ -158,7 +158,7 @@ def test_wrong_offer_type(tmp_path):
     assert "type: " in message and "'smallhouse'" in message and "small_house" in message
 
 
-@pytest.mark.parametrize("value", ["12345678901", "010190 12345", "fnr 01019012345 x"])
+@pytest.mark.parametrize("value", ["01019012057", "010190 12057", "fnr 01019012057 x"])
 def test_national_identity_number_rejected_in_id(tmp_path, value):
     (message,) = resident_error(tmp_path, f"id: '{value}'\n")
     assert message.startswith(f"{tmp_path / 'resident.yaml'}: id: ")
@@ -167,13 +167,13 @@ def test_national_identity_number_rejected_in_id(tmp_path, value):
 
 
 def test_national_identity_number_rejected_in_free_text(tmp_path):
-    (message,) = offer_error(tmp_path, "id: O-1\ntype: ordinary\nname: 'Leilighet 01019012345'\n")
+    (message,) = offer_error(tmp_path, "id: O-1\ntype: ordinary\nname: 'Leilighet 01019012057'\n")
     assert "name: " in message and "national identity number" in message
 
 
 @pytest.mark.parametrize(
     "value",
-    ["R-001", "case 17/2025", "ABC_123", "sak-ø1", "1234567890", "12345", "2025-10-02 R7"],
+    ["R-001", "case-17.2025", "ABC_123", "sak-ø1", "1234567890", "12345", "12345678901"],
 )
 def test_pseudonymous_ids_allowed(value):
     assert load_resident({"id": value}).id == value

@@ -110,7 +110,7 @@ def test_html_report_contents(engine):
 
 def _hostile_offer() -> dict:
     return {
-        "id": "O-<script>alert(1)</script>",
+        "id": "O-1",  # an id is a case reference (letters, digits, -_.)
         "name": "<script>alert(1)</script>",
         "type": "small_house",
         "staffing": "ambulant",

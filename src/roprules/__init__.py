@@ -8,6 +8,7 @@ from roprules.api import Engine
 from roprules.assessment import Assessment, Finding, MissingInfo, Ranking
 from roprules.documents import InputError
 from roprules.engine import EngineError
+from roprules.errors import ErrorDetail
 from roprules.profiles import OfferProfile, ResidentProfile
 from roprules.ruleset import RulesetError
 
@@ -15,6 +16,7 @@ __all__ = [
     "Assessment",
     "Engine",
     "EngineError",
+    "ErrorDetail",
     "Finding",
     "InputError",
     "MissingInfo",

@@ -7,22 +7,27 @@
 Loading compiles the rules and registers them with durable_rules once; every
 call after that is one assessment in its own durable_rules session. An Engine
 is safe to share between threads (durable_rules calls are serialised).
+
+Every method takes `as_of`, the assessment date (contract.md): every date rule
+is measured from it, never from the clock, so an assessment can be reproduced.
+Bad input raises one InputError with the problems of every profile given.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
 from roprules.assess import Assessor, rank_assessments
 from roprules.assessment import Assessment, Matrix, Ranking
 from roprules.documents import InputError
-from roprules.intake import check_dates, load_offer, load_resident
+from roprules.errors import ErrorDetail, excerpt, text
+from roprules.intake import check_dates, collect, load_offer, load_resident
 from roprules.matrix import screen
 from roprules.profiles import OfferProfile, ResidentProfile
 from roprules.ruleset import Ruleset, load_ruleset
@@ -31,15 +36,14 @@ ProfileInput = dict[str, Any] | BaseModel | str | Path
 AsOf = date | str | None
 LANGS = ("nb", "en")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+ModelT = TypeVar("ModelT", ResidentProfile, OfferProfile)
 
 
 def assessment_date(as_of: AsOf = None, now: datetime | None = None) -> date:
     """The assessment date (contract.md, "One assessment date").
 
     A `date` or an ISO `YYYY-MM-DD` string; by default today's local date (or
-    the date of `now`, the older keyword that set the creation time). Every
-    date rule is measured from it, never from the clock, so an assessment can
-    be reproduced.
+    the date of `now`, the older keyword that set the creation time).
     """
     if as_of is None:
         return now.date() if now is not None else date.today()
@@ -53,11 +57,13 @@ def assessment_date(as_of: AsOf = None, now: datetime | None = None) -> date:
         except ValueError:
             pass
     shown = as_of[:20] if isinstance(as_of, str) else type(as_of).__name__
-    raise InputError(f"as_of: expected a date YYYY-MM-DD; got {shown!r}")
-
-
-def _source(profile: ProfileInput, label: str) -> str:
-    return str(profile) if isinstance(profile, (str, Path)) else label
+    raise InputError(
+        errors=[
+            ErrorDetail(
+                field="as_of", code="bad_date", message=f"expected a date YYYY-MM-DD; got {shown!r}"
+            )
+        ]
+    )
 
 
 class Engine:
@@ -84,11 +90,13 @@ class Engine:
         now: datetime | None = None,
         as_of: AsOf = None,
     ) -> Assessment:
-        """Assess a proposed placement: placement, offer and resident rules together."""
-        day = assessment_date(as_of, now)
-        person = check_dates(load_resident(resident), day, _source(resident, "resident"))
-        place = check_dates(load_offer(offer), day, _source(offer, "offer"))
-        return self._assessor.assess("placement", person, place, _lang(lang), now=now, as_of=day)
+        """Assess a proposed placement: placement, offer and resident rules together.
+
+        Raises InputError listing the problems of both profiles.
+        """
+        lang, day = _lang(lang), assessment_date(as_of, now)
+        people, places = _load_many([resident], [offer], lang, day)
+        return self._assessor.assess("placement", people[0], places[0], lang, now=now, as_of=day)
 
     def audit(
         self,
@@ -99,9 +107,9 @@ class Engine:
         as_of: AsOf = None,
     ) -> Assessment:
         """Audit an offer on its own: the offer rules alone."""
-        day = assessment_date(as_of, now)
-        place = check_dates(load_offer(offer), day, _source(offer, "offer"))
-        return self._assessor.assess("offer", None, place, _lang(lang), now=now, as_of=day)
+        lang, day = _lang(lang), assessment_date(as_of, now)
+        _, places = _load_many([], [offer], lang, day)
+        return self._assessor.assess("offer", None, places[0], lang, now=now, as_of=day)
 
     def assess_resident(
         self,
@@ -112,9 +120,9 @@ class Engine:
         as_of: AsOf = None,
     ) -> Assessment:
         """Check a resident profile on its own: the resident rules alone."""
-        day = assessment_date(as_of, now)
-        person = check_dates(load_resident(resident), day, _source(resident, "resident"))
-        return self._assessor.assess("resident", person, None, _lang(lang), now=now, as_of=day)
+        lang, day = _lang(lang), assessment_date(as_of, now)
+        people, _ = _load_many([resident], [], lang, day)
+        return self._assessor.assess("resident", people[0], None, lang, now=now, as_of=day)
 
     def rank(
         self,
@@ -125,16 +133,15 @@ class Engine:
         now: datetime | None = None,
         as_of: AsOf = None,
     ) -> Ranking:
-        """Assess one resident against several offers, best first."""
-        day = assessment_date(as_of, now)
-        person: ResidentProfile = check_dates(
-            load_resident(resident), day, _source(resident, "resident")
-        )
-        loaded: list[OfferProfile] = [
-            check_dates(load_offer(o), day, _source(o, "offer")) for o in offers
-        ]
+        """Assess one resident against several offers, best first.
+
+        Raises InputError listing the problems of the resident and of every offer.
+        """
+        lang, day = _lang(lang), assessment_date(as_of, now)
+        people, loaded = _load_many([resident], _as_list(offers, "offers", lang), lang, day)
+        person = people[0]
         assessments = [
-            self._assessor.assess("placement", person, offer, _lang(lang), now=now, as_of=day)
+            self._assessor.assess("placement", person, offer, lang, now=now, as_of=day)
             for offer in loaded
         ]
         return rank_assessments(person, assessments, self._assessor.ruleset_ref)
@@ -150,14 +157,54 @@ class Engine:
         """Screen every resident against every offer: verdicts and rule ids, best first.
 
         For an allocation round; no texts are rendered. Offer and resident rules
-        run once per profile, placement rules once per pair. `lang` is accepted
-        for a uniform API; a matrix has no texts.
+        run once per profile, placement rules once per pair. Raises InputError
+        listing the problems of every profile.
         """
-        _lang(lang)
-        day = assessment_date(as_of)
-        people = [check_dates(load_resident(r), day, _source(r, "resident")) for r in residents]
-        places = [check_dates(load_offer(o), day, _source(o, "offer")) for o in offers]
+        lang, day = _lang(lang), assessment_date(as_of)
+        people, places = _load_many(
+            _as_list(residents, "residents", lang), _as_list(offers, "offers", lang), lang, day
+        )
         return screen(self._assessor, people, places, as_of=day)
+
+
+def _as_list(items: Any, role: str, lang: str) -> list[ProfileInput]:
+    """A list of profiles; a single profile or path, or not a collection, is an InputError."""
+    if isinstance(items, (str, Path, dict, BaseModel)) or not isinstance(items, Iterable):
+        message = text("expected", lang, text("list", lang), excerpt(items, lang))
+        raise InputError(errors=[ErrorDetail(field=role, code="wrong_type", message=message)])
+    return list(items)
+
+
+def _source(profile: ProfileInput, label: str) -> str:
+    return str(profile) if isinstance(profile, (str, Path)) else label
+
+
+def _load_many(
+    residents: list[ProfileInput], offers: list[ProfileInput], lang: str, day: date
+) -> tuple[list[ResidentProfile], list[OfferProfile]]:
+    """Every profile validated, its dates not after `day`; one InputError with all problems."""
+
+    def label(role: str, items: list[ProfileInput], i: int) -> str | None:
+        return f"{role}s[{i}]" if len(items) > 1 else None
+
+    def loader(
+        load: Callable[..., ModelT], item: ProfileInput, role: str, tag: str | None
+    ) -> Callable[[], ModelT]:
+        return lambda: check_dates(load(item, lang=lang, label=tag), day, _source(item, role))
+
+    loaded: list[Any] = collect(
+        [
+            *(
+                loader(load_resident, r, "resident", label("resident", residents, i))
+                for i, r in enumerate(residents)
+            ),
+            *(
+                loader(load_offer, o, "offer", label("offer", offers, i))
+                for i, o in enumerate(offers)
+            ),
+        ]
+    )
+    return loaded[: len(residents)], loaded[len(residents) :]
 
 
 def _lang(lang: str) -> str:

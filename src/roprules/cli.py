@@ -3,24 +3,32 @@
 Exit codes: 0 when an assessment (or other output) was produced, whatever the
 verdict; 2 on bad input or a bad ruleset (a clear message, no traceback,
 nothing written); 3 when the engine failed (no partial result).
+
+Errors are printed in the language of `--lang` (bokmål by default), one line
+per problem on stderr; with `--format json` the same problems are written to
+stdout as one RFC 9457 problem document `{"type", "title", "status", "errors"}`.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
+import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from roprules.api import Engine, assessment_date
 from roprules.assess import assessment_facts
-from roprules.documents import InputError
+from roprules.documents import InputError, file_error
 from roprules.engine import EngineError
-from roprules.intake import check_dates, load_offer, load_resident, profile_files
+from roprules.errors import ErrorDetail, problem_document, text
+from roprules.intake import check_dates, collect, load_offer, load_resident, profile_files
+from roprules.output import check_target, write_atomically
 from roprules.plain import why_undetermined
-from roprules.profiles import PROFILE_MODELS
 from roprules.render import render_assessment, render_matrix, render_ranking
 from roprules.ruleset import RulesetError, load_ruleset
 
@@ -141,44 +149,71 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _profile_files(paths: Sequence[Path], kind: str = "offer") -> list[Path]:
+def _profile_files(paths: Sequence[Path], kind: str = "offer", lang: str = "en") -> list[Path]:
     files: list[Path] = []
+    errors: list[ErrorDetail] = []
     for path in paths:
-        if path.is_dir():
+        try:
+            is_dir = path.is_dir()
+        except OSError:  # a name too long, a symlink loop: reported when it is read
+            is_dir = False
+        if is_dir:
             found = profile_files(path)
             if not found:
-                raise InputError(f"{path}: no {kind} profiles (*.yaml, *.yml, *.json) in directory")
+                errors.extend(
+                    file_error(str(path), "bad_file", text("no_profiles", lang, kind)).errors
+                )
             files.extend(found)
         else:
             files.append(path)
+    if errors:
+        raise InputError(errors=errors)
     return files
 
 
-def _emit(text: str, out: Path | None) -> None:
+def _load_one(loader: Callable[..., Any], path: Path, lang: str, as_of: date) -> Any:
+    """A profile file, validated, with no date after the assessment date."""
+    return check_dates(loader(path, lang=lang), as_of, str(path))
+
+
+def _load_all(
+    loader: Callable[..., Any], paths: Sequence[Path], lang: str, as_of: date
+) -> list[Any]:
+    return collect([lambda p=p: _load_one(loader, p, lang, as_of) for p in paths])
+
+
+def _emit(output: str, out: Path | None, lang: str = "en") -> None:
+    """Standard output, or the --out file written whole (see output.write_atomically)."""
     if out is None:
-        sys.stdout.write(text)
+        sys.stdout.write(output)
+        sys.stdout.flush()
         return
-    try:
-        out.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"{out}: cannot write: {exc.strerror}") from None
+    write_atomically(out, output, lang=lang)
 
 
 def _color(args: argparse.Namespace) -> bool:
     return args.out is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
+def _lang_of(args: argparse.Namespace) -> str:
+    lang = getattr(args, "lang", "nb")
+    return lang if lang in ("nb", "en") else "nb"
+
+
 def _run(args: argparse.Namespace) -> int:
+    lang = _lang_of(args)
+    if getattr(args, "out", None) is not None and args.command not in ("rules",):
+        check_target(args.out, lang)  # refuse a bad --out before any work
     if args.command in ("schema", "template", "docs"):
         from roprules import contract_docs
 
         if args.command == "schema":
             _emit(contract_docs.schema_text(args.kind, args.lang), None)
         elif args.command == "template":
-            _emit(contract_docs.profile_template(args.kind, args.lang), args.out)
+            _emit(contract_docs.profile_template(args.kind, args.lang), args.out, lang)
         else:
             ruleset = load_ruleset(args.rules, args.overlay)
-            _emit(contract_docs.contract_markdown(ruleset), args.out)
+            _emit(contract_docs.contract_markdown(ruleset), args.out, lang)
         return EXIT_OK
     if args.command == "rules":
         from roprules.rules_tools import run_rules_command
@@ -186,31 +221,48 @@ def _run(args: argparse.Namespace) -> int:
         return run_rules_command(args)
     as_of = assessment_date(args.as_of)
     if args.command == "matrix":
-        residents = [
-            check_dates(load_resident(p), as_of, str(p))
-            for p in _profile_files(args.residents, "resident")
-        ]
-        offers = [
-            check_dates(load_offer(p), as_of, str(p)) for p in _profile_files(args.offers, "offer")
-        ]
-        result = Engine.load(args.rules, args.overlay).matrix(residents, offers, as_of=as_of)
-        _emit(render_matrix(result, args.format, lang=args.lang), args.out)
+        resident_files, offer_files = collect(
+            [
+                lambda: _profile_files(args.residents, "resident", lang),
+                lambda: _profile_files(args.offers, "offer", lang),
+            ]
+        )
+        residents, offers = collect(
+            [
+                lambda: _load_all(load_resident, resident_files, lang, as_of),
+                lambda: _load_all(load_offer, offer_files, lang, as_of),
+            ]
+        )
+        engine = Engine.load(args.rules, args.overlay)
+        result = engine.matrix(residents, offers, lang=lang, as_of=as_of)
+        _emit(render_matrix(result, args.format, lang=args.lang), args.out, lang)
         return EXIT_OK
-    # Profiles first: bad input fails fast, before the rule base is loaded.
+    # Profiles first: bad input fails fast, before the rule base is loaded; every
+    # problem of every profile is reported at once.
     resident = offer = None
+    offers: list[Any] = []
+    loaders: list[Callable[[], Any]] = []
     if args.command != "audit":
-        resident = check_dates(load_resident(args.resident), as_of, str(args.resident))
+        loaders.append(lambda: _load_one(load_resident, args.resident, lang, as_of))
     if args.command in ("check", "audit"):
-        offer = check_dates(load_offer(args.offer), as_of, str(args.offer))
-    offers = (
-        [check_dates(load_offer(p), as_of, str(p)) for p in _profile_files(args.offers)]
-        if args.command == "rank"
-        else []
-    )
+        loaders.append(lambda: _load_one(load_offer, args.offer, lang, as_of))
+    if args.command == "rank":
+        loaders.append(
+            lambda: _load_all(load_offer, _profile_files(args.offers, "offer", lang), lang, as_of)
+        )
+    loaded = collect(loaders)
+    if args.command != "audit":
+        resident = loaded.pop(0)
+    if args.command in ("check", "audit"):
+        offer = loaded.pop(0)
+    if args.command == "rank":
+        offers = loaded.pop(0)
     engine = Engine.load(args.rules, args.overlay)
     if args.command == "rank":
         ranking = engine.rank(resident, offers, lang=args.lang, as_of=as_of)
-        _emit(render_ranking(ranking, args.format, lang=args.lang, color=_color(args)), args.out)
+        _emit(
+            render_ranking(ranking, args.format, lang=args.lang, color=_color(args)), args.out, lang
+        )
         return EXIT_OK
     if resident is not None and offer is not None:
         assessment = engine.check(resident, offer, lang=args.lang, as_of=as_of)
@@ -222,24 +274,72 @@ def _run(args: argparse.Namespace) -> int:
     if args.format in ("markdown", "html"):  # the "why not" view of undetermined rules
         facts = assessment_facts(resident, offer, as_of)
         why = why_undetermined(engine.ruleset, assessment, facts)
-    _emit(render_assessment(assessment, args.format, color=_color(args), why=why), args.out)
+    _emit(render_assessment(assessment, args.format, color=_color(args), why=why), args.out, lang)
     return EXIT_OK
+
+
+def _report(errors: list[ErrorDetail], args: argparse.Namespace | None) -> None:
+    """Bad input: a problem document on stdout (--format json) or one line per problem."""
+    lang = _lang_of(args) if args is not None else "nb"
+    to_stdout = getattr(args, "out", None) is None
+    if args is not None and getattr(args, "format", None) == "json" and to_stdout:
+        try:
+            document = problem_document(errors, lang)
+            try:
+                shown = json.dumps(document, ensure_ascii=False, indent=2)
+                shown.encode(sys.stdout.encoding or "utf-8")
+            except UnicodeEncodeError:  # e.g. a file name that is not valid UTF-8
+                shown = json.dumps(document, ensure_ascii=True, indent=2)
+            sys.stdout.write(shown)
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+            return
+        except OSError:
+            pass
+    prefix = text("error_prefix", lang)
+    for error in errors:
+        print(prefix + error.line(), file=sys.stderr)
+
+
+def _silence_stdout() -> None:
+    """After a failed write to stdout, make the interpreter's final flush harmless."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return _run(args)
-    except (InputError, RulesetError) as exc:
-        for message in exc.messages:
-            print(f"roprules: error: {message}", file=sys.stderr)
+        code = _run(args)
+        sys.stdout.flush()  # a full disk or a closed pipe shows here, not at exit
+        return code
+    except InputError as exc:
+        _report(exc.errors, args)
+        return EXIT_BAD_INPUT
+    except RulesetError as exc:
+        errors = getattr(exc, "errors", None) or [
+            ErrorDetail(field="", code="bad_file", message=m) for m in exc.messages
+        ]
+        _report(list(errors), args)
         return EXIT_BAD_INPUT
     except EngineError as exc:
         print(f"roprules: engine error: {exc}", file=sys.stderr)
         return EXIT_ENGINE
-    except BrokenPipeError:  # e.g. `roprules schema resident | head`
-        sys.stderr.close()
+    except BrokenPipeError:  # e.g. `roprules schema resident | head`: the reader stopped
+        _silence_stdout()
         return EXIT_OK
+    except OSError as exc:  # e.g. stdout is /dev/full
+        _silence_stdout()
+        reason = exc.strerror or errno.errorcode.get(exc.errno or 0, "error")
+        lang = _lang_of(args)
+        print(
+            f"{text('error_prefix', lang)}stdout: {text('cannot_write', lang, reason)}",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
 
 
 if __name__ == "__main__":

@@ -249,9 +249,18 @@ def render_handbook(ruleset: Ruleset, fmt: str, lang: str) -> str:
 
 def write_handbook(ruleset: Ruleset, fmt: str, lang: str, out_dir: Path) -> list[Path]:
     """Render the handbook into `out_dir` (created if needed); return the files written."""
-    text = render_handbook(ruleset, fmt, lang)
+    from roprules.documents import file_error
+    from roprules.output import write_atomically
+
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / FILES[fmt]
-    path.write_text(text, encoding="utf-8")
-    return [path]
+    if out_dir.exists() and not out_dir.is_dir():
+        raise file_error(
+            str(out_dir), "bad_file", "exists and is not a directory (--out names a directory)"
+        )
+    text = render_handbook(ruleset, fmt, lang)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise file_error(str(out_dir), "bad_file", f"cannot create: {exc.strerror}") from None
+    # An existing handbook file in the directory is replaced whole.
+    return [write_atomically(out_dir / FILES[fmt], text)]

@@ -12,24 +12,159 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
-from typing import Annotated, Any, Literal
+from datetime import date, datetime
+from functools import cache
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from roprules.documents import SuspectNumber
+from roprules.errors import CASE_REF, CASE_REF_PATTERN, TEXTS, excerpt
+from roprules.national_id import contains_national_id
 
 Level = Literal["low", "moderate", "high"]
 OfferType = Literal["small_house", "co_located", "staffed_base", "institution", "ordinary"]
 
-# Eleven digits in a row (optionally "ddmmyy nnnnn") looks like a fødselsnummer.
-_NATIONAL_ID = re.compile(r"(?<!\d)\d{6}\s?\d{5}(?!\d)")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _national_id_error() -> PydanticCustomError:
+    return PydanticCustomError("national_id", TEXTS["national_id"]["en"])
 
 
 def _no_national_id(value: str) -> str:
-    if _NATIONAL_ID.search(value):
-        raise ValueError(
-            "looks like a national identity number (fødselsnummer); profiles must be pseudonymous"
-        )
+    """A valid fødselsnummer, D- or H-number in any spelling (see national_id.py) is refused."""
+    if contains_national_id(value):
+        raise _national_id_error()
     return value
+
+
+def _is_date_field(annotation: Any) -> bool:
+    if annotation is date:
+        return True
+    return any(_is_date_field(arg) for arg in get_args(annotation))
+
+
+_SMALL = 10**9  # an int below this cannot be an 11-digit number, even without its leading 0
+_DIGIT = re.compile(r"\d")
+
+
+class Refused:
+    """Stands in for a refused input value, so that the value itself never reaches an
+    error message. It fails every field's type check, and intake.py reports it by
+    its `code` with the field path: `national_id`, `plain_number`, `bad_date`, `bad_id`."""
+
+    __slots__ = ("code", "shown")
+
+    def __init__(self, code: str, shown: str | None = None):
+        self.code = code
+        self.shown = shown  # a short, sanitised excerpt (errors.excerpt), never an identity number
+
+    def __repr__(self) -> str:
+        return f"Refused({self.code!r})"
+
+
+def _problem(value: Any, field: str, date_field: bool) -> Refused | None:
+    """What is wrong with a value before its type is checked, if anything."""
+    if isinstance(value, SuspectNumber):
+        return Refused("plain_number", excerpt(value.source_text))
+    if isinstance(value, list):
+        for item in value:
+            if isinstance(item, SuspectNumber):
+                return Refused("plain_number", excerpt(item.source_text))
+    if contains_national_id(value):
+        return Refused("national_id")
+    if date_field and not (
+        (isinstance(value, date) and not isinstance(value, datetime))
+        or (isinstance(value, str) and _ISO_DATE.fullmatch(value))
+    ):
+        return Refused("bad_date", excerpt(value))
+    if field == "id" and isinstance(value, str) and not CASE_REF.fullmatch(value):
+        return Refused("bad_id", excerpt(value))
+    return None
+
+
+def _screen(model: type[BaseModel], data: Any) -> Any:
+    """Every value of a contract model, before its type check: no national identity
+    number in any form (value, key, list item, number), numbers as written, dates as
+    dates, and an `id` that is a case reference. One pass per model over its own
+    values (nested models screen themselves). A refused value is replaced by a
+    `Refused` marker. The common values (booleans, words, small numbers) take the
+    fast paths: this runs on every assessment."""
+    if not isinstance(data, dict):
+        return data
+    try:
+        keys: str | None = "\0".join(data)
+    except TypeError:  # a key that is not text (the Python API); refused later
+        keys = None
+    if (keys is None or _DIGIT.search(keys)) and any(contains_national_id(k) for k in data):
+        raise PydanticCustomError("national_id_key", TEXTS["national_id_key"]["en"])
+    replaced: dict[Any, Any] | None = None
+    for key, value in data.items():
+        kind = type(value)
+        if kind is str:
+            if _DIGIT.search(value) is None or len(_DIGIT.findall(value)) < 11:
+                continue
+        elif kind is bool or value is None or kind is date:
+            continue  # dates: see the special fields below
+        elif kind is dict and key in _nested_fields(model):
+            continue  # a nested model screens its own values
+        elif kind is int:
+            if -_SMALL < value < _SMALL:
+                continue
+        elif kind is list:
+            try:
+                if _DIGIT.search("\0".join(value)) is None:
+                    continue
+            except TypeError:  # not a list of text: looked at item by item
+                pass
+        problem = _problem(value, key, False)
+        if problem is not None:
+            replaced = replaced or dict(data)
+            replaced[key] = problem
+    for key in _special_fields(model):
+        value = data.get(key)
+        if value is None or (replaced is not None and key in replaced):
+            continue
+        problem = _problem(value, key, key != "id")
+        if problem is not None:
+            replaced = replaced or dict(data)
+            replaced[key] = problem
+    return data if replaced is None else replaced
+
+
+@cache
+def _nested_fields(model: type[BaseModel]) -> frozenset[str]:
+    """The fields that hold a nested contract model."""
+    return frozenset(n for n, f in model.model_fields.items() if _holds_model(f.annotation))
+
+
+def _holds_model(annotation: Any) -> bool:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return True
+    return any(_holds_model(arg) for arg in get_args(annotation))
+
+
+@cache
+def _special_fields(model: type[BaseModel]) -> frozenset[str]:
+    """The fields that always need a look: dates, and the case reference `id`."""
+    dates = {n for n, f in model.model_fields.items() if _is_date_field(f.annotation)}
+    return frozenset(dates | ({"id"} & set(model.model_fields)))
+
+
+def _schema_extra(schema: dict[str, Any]) -> None:
+    """The JSON Schema shows the case-reference pattern of `id` (checked in `_screen`)."""
+    id_schema = schema.get("properties", {}).get("id")
+    if isinstance(id_schema, dict):
+        id_schema["pattern"] = CASE_REF_PATTERN
+        id_schema["maxLength"] = 64
 
 
 Text = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_no_national_id)]
@@ -43,8 +178,17 @@ class ContractModel(BaseModel):
     """Base of every contract model: strict, closed, unknown = None."""
 
     model_config = ConfigDict(
-        extra="forbid", strict=True, allow_inf_nan=False, validate_default=False
+        extra="forbid",
+        strict=True,
+        allow_inf_nan=False,
+        validate_default=False,
+        json_schema_extra=_schema_extra,
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _screen_values(cls, data: Any) -> Any:
+        return _screen(cls, data)
 
 
 class BrukerPlan(ContractModel):

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from roprules.coverage import coverage, format_text
-from roprules.documents import InputError
+from roprules.documents import decode, file_error, read_bytes
 from roprules.lint import lint
 from roprules.ruleset import load_ruleset
 
@@ -18,8 +18,9 @@ EXIT_OK, EXIT_PROBLEMS = 0, 2
 def run_rules_command(args: argparse.Namespace) -> int:
     ruleset = load_ruleset(args.rules, args.overlay)
     if args.rules_command == "lint":
-        if args.source is not None and not args.source.is_file():
-            raise InputError(f"{args.source}: no such file (the report text for --source)")
+        if args.source is not None:
+            # A regular UTF-8 text file (a binary file or a FIFO is refused, exit 2).
+            decode(read_bytes(args.source, max_bytes=64 * 1024 * 1024), str(args.source))
         problems = lint(ruleset, args.source)
         for problem in problems:
             print(f"roprules: lint: {problem}", file=sys.stderr)
@@ -35,6 +36,9 @@ def run_rules_command(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.rules_command == "coverage":
         profiles = args.profiles or Path("profiles")
+        if args.profiles is not None and not args.profiles.is_dir():
+            reason = "no such directory" if not args.profiles.exists() else "not a directory"
+            raise file_error(str(args.profiles), "bad_file", reason)
         result = coverage(ruleset, profiles)
         if args.format == "json":
             print(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))

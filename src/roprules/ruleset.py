@@ -31,7 +31,7 @@ from roprules.conditions import (
     fields_of,
     parse_condition,
 )
-from roprules.documents import InputError, read_document
+from roprules.documents import InputError, read_document_and_bytes
 from roprules.durable_compile import (
     GUARD_KEY,
     GUARD_VALUE,
@@ -173,9 +173,18 @@ def _pydantic_messages(
     return out
 
 
-def _read_model(path: Path, model: type[BaseModel], errors: list[str]) -> Any:
+def _read_model(
+    path: Path,
+    model: type[BaseModel],
+    errors: list[str],
+    contents: dict[Path, bytes] | None = None,
+) -> Any:
+    """The validated file and its document; its bytes go into `contents` (to hash
+    exactly what was read)."""
     try:
-        raw = read_document(path)
+        raw, data = read_document_and_bytes(path)
+        if contents is not None:
+            contents[path] = data
     except InputError as exc:
         errors.extend(exc.messages)
         return None, None
@@ -186,22 +195,29 @@ def _read_model(path: Path, model: type[BaseModel], errors: list[str]) -> Any:
         return None, raw
 
 
-def file_digest(paths: Iterable[Path], root: Path) -> str:
+def file_digest(
+    paths: Iterable[Path], root: Path, contents: Mapping[Path, bytes] | None = None
+) -> str:
+    """SHA-256 over the files' names and bytes: the bytes that were read and checked
+    (`contents`) where given, so a file changed after loading cannot alter the hash."""
     digest = hashlib.sha256()
     for path in paths:
+        data = contents[path] if contents is not None and path in contents else path.read_bytes()
         digest.update(str(path.relative_to(root)).encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
+        digest.update(data + b"\0")
     return digest.hexdigest()
 
 
 def load_overlay(path: str | Path) -> tuple[Overlay, str]:
+    """The overlay and the SHA-256 of the very bytes it was parsed from (read once, so
+    that `--overlay /dev/stdin` or a process substitution is hashed correctly)."""
     path = Path(path)
-    raw = read_document(path)
+    document, raw = read_document_and_bytes(path, allow_stream=True)
     try:
-        overlay = Overlay.model_validate(raw)
+        overlay = Overlay.model_validate(document)
     except ValidationError as exc:
         raise InputError(validation_messages(Overlay, exc, str(path))) from None
-    return overlay, hashlib.sha256(path.read_bytes()).hexdigest()
+    return overlay, hashlib.sha256(raw).hexdigest()
 
 
 def load_ruleset(
@@ -214,11 +230,12 @@ def load_ruleset(
     root = Path(rules_dir) if rules_dir is not None else default_rules_dir()
     catalogue = messages_catalogue or messages()
     errors: list[str] = []
-    if not root.is_dir():
+    if not _is_dir(root):
         raise RulesetError([f"{root}: no such rules directory"])
 
-    header, _ = _read_model(root / HEADER_FILE, RulesetHeader, errors)
-    params_file, _ = _read_model(root / PARAMETERS_FILE, ParametersFile, errors)
+    contents: dict[Path, bytes] = {}  # the bytes read, hashed below
+    header, _ = _read_model(root / HEADER_FILE, RulesetHeader, errors, contents)
+    params_file, _ = _read_model(root / PARAMETERS_FILE, ParametersFile, errors, contents)
     if header is None or params_file is None:
         raise RulesetError(errors)
 
@@ -253,7 +270,7 @@ def load_ruleset(
             Theme(header_theme.id, header_theme.title, header_theme.id, header_theme.description)
         )
         for path in paths:
-            rule_file, _ = _read_model(path, RuleFile, errors)
+            rule_file, _ = _read_model(path, RuleFile, errors, contents)
             if rule_file is None:
                 continue
             for spec in rule_file.rules:
@@ -302,7 +319,7 @@ def load_ruleset(
     ]
 
     rule_paths = [path for _, paths in theme_paths for path in paths]
-    sha = file_digest([root / HEADER_FILE, root / PARAMETERS_FILE, *rule_paths], root)
+    sha = file_digest([root / HEADER_FILE, root / PARAMETERS_FILE, *rule_paths], root, contents)
     return Ruleset(
         name=header.name,
         version=header.version,
@@ -363,7 +380,12 @@ def _theme_paths(
     out: list[tuple[ThemeHeader, list[Path]]] = []
     for theme in header.themes:
         folder = root / theme.id
-        if not folder.is_dir() or folder.is_symlink():
+        if not inside(root, folder):  # the id pattern already forbids "..": belt and braces
+            errors.append(
+                f"{root / HEADER_FILE}: themes: {theme.id} is outside the rules directory"
+            )
+            continue
+        if not _is_dir(folder) or folder.is_symlink():
             errors.append(f"{root / HEADER_FILE}: themes: {theme.id}/ does not exist")
             continue
         paths = []
@@ -376,6 +398,21 @@ def _theme_paths(
             errors.append(f"{folder}: no rule files")
         out.append((theme, paths))
     return out
+
+
+def inside(root: Path, path: Path) -> bool:
+    """True when `path` (symbolic links resolved) lies inside the directory `root`."""
+    try:
+        return path.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError, ValueError):  # a symlink loop, a name too long
+        return False
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except (OSError, ValueError):  # e.g. a name too long
+        return False
 
 
 def _build_rule(
