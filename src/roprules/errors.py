@@ -22,7 +22,9 @@ from pydantic import BaseModel, ConfigDict
 from roprules.national_id import contains_national_id
 
 EXCERPT_CHARS = 40
-PATH_PART_CHARS = 40
+PATH_PART_CHARS = (
+    64  # a rule id or field name fits whole (rule ids are at most 64); a pasted document does not
+)
 LANGS = ("nb", "en")
 
 # Stable, snake_case error codes (PLAN.md / contract.md).
