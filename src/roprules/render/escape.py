@@ -71,10 +71,10 @@ def has_hidden(text: str) -> bool:
     return any(is_hidden(c) for c in _CANDIDATE.findall(text))
 
 
-def neutralise(value: Any, *, keep_whitespace: bool = False) -> str:
+def neutralise(value: Any, *, keep: str = "") -> str:
     """`value` as a string with every hidden character shown escaped (`\\x1b`, `\\u202e`).
 
-    With `keep_whitespace`, tab and line feed stay as they are (HTML, code blocks).
+    The characters in `keep` (line feed, tab) stay as they are.
     """
     text = "" if value is None else str(value)
     if text.isascii() and text.isprintable():
@@ -82,7 +82,7 @@ def neutralise(value: Any, *, keep_whitespace: bool = False) -> str:
 
     def replace(match: re.Match[str]) -> str:
         char = match.group()
-        if not is_hidden(char) or (keep_whitespace and char in "\t\n"):
+        if not is_hidden(char) or char in keep:
             return char
         return _visible(char)
 
@@ -179,9 +179,9 @@ def md_codeblock(value: Any, info: str = "") -> Markup:
     """Filter `codeblock`: a multi-line text as a fenced code block it cannot close.
 
     The fence is longer than any run of backticks in the text; hidden characters
-    other than tab and line feed are shown escaped.
+    other than line feed are shown escaped.
     """
-    body = neutralise(value, keep_whitespace=True).rstrip("\n")
+    body = neutralise(value, keep="\n").rstrip("\n")
     longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
     fence = "`" * max(3, longest + 1)
     info = re.sub(r"[^A-Za-z0-9_-]", "", info)
@@ -199,10 +199,14 @@ def html(value: Any) -> Any:
     """
     if isinstance(value, Markup):
         return value
-    return neutralise(value, keep_whitespace=True)
+    return neutralise(value, keep="\t\n")
 
 
 # --- JSON --------------------------------------------------------------------
+
+
+# A serialiser escapes C0 controls already; DEL and everything above ASCII may stand raw.
+_JSON_CANDIDATE = re.compile(r"[^\x00-\x7e]")
 
 
 def _json_visible(match: re.Match[str]) -> str:
@@ -222,9 +226,7 @@ def json_text(document: str) -> str:
     JSON's structure is ASCII, so such a character can only stand inside a string,
     where the escape means the same character: the parsed value is unchanged.
     """
-    if document.isascii():
-        return document
-    return _CANDIDATE.sub(_json_visible, document)
+    return _JSON_CANDIDATE.sub(_json_visible, document)
 
 
 # --- the hook the environment applies to every `{{ ... }}` ---------------------
