@@ -250,7 +250,10 @@ def _elements(document: str) -> _Elements:
 def check_html(output: str, benign: str) -> None:
     assert hidden_in(output, "\n\t") == [], "raw control, bidi or zero-width characters in HTML"
     found, expected = _elements(output), _elements(benign)
-    assert found.tags == expected.tags, "a value added or removed HTML elements"
+    # A source link is left out when its URL is not a plain http(s) URL.
+    tags = [t for t in found.tags if t not in ("a", "/a")]
+    assert tags == [t for t in expected.tags if t not in ("a", "/a")], "HTML elements changed"
+    assert found.tags.count("a") <= expected.tags.count("a")
     for href in found.hrefs:
         assert href.startswith(("https://", "http://", "#")), href
 
