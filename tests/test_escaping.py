@@ -555,3 +555,36 @@ def test_html_and_json_escaping():
     assert json.loads(escape.json_text(json.dumps({"a": "\u202e\x85"}, ensure_ascii=False))) == {
         "a": "\u202e\x85"
     }
+
+
+def test_cli_never_prints_a_forged_line(capsys, tmp_path, monkeypatch):
+    """From the command line: a crafted offer is refused (exit 2) or shown escaped."""
+    from roprules import cli
+
+    engine = shared_engine()
+
+    class _Engine:
+        @staticmethod
+        def load(*args: Any, **kwargs: Any) -> Engine:
+            return engine
+
+    monkeypatch.setattr(cli, "Engine", _Engine)
+    offer = {
+        "id": "O-1",
+        "name": f"Hus\x1b[2J\x1b[H\n{FAKE_VERDICT}\u202e",
+        "type": "small_house",
+        "staffing": "ambulant",
+    }
+    path = tmp_path / "offer.json"
+    path.write_text(json.dumps(offer), encoding="utf-8")
+    for fmt in ("text", "markdown", "html", "json"):
+        code = cli.main(
+            ["check", "--resident", str(RESIDENT), "--offer", str(path), "--format", fmt]
+        )
+        out, err = capsys.readouterr()
+        assert code in (0, 2), err
+        assert hidden_in(out, "\n\t") == [] and hidden_in(err, "\n") == []
+        if fmt in ("text", "markdown"):  # in HTML a line break is only white space
+            assert not any(line.startswith(FAKE_VERDICT) for line in out.splitlines())
+        if code == 0 and fmt == "text":
+            assert "Hus\\x1b[2J\\x1b[H\\nKonklusjon: EGNET\\u202e" in out

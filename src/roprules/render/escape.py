@@ -24,10 +24,23 @@ Output the template itself builds from escaped parts (terminal colours from
 `paint`, Markdown from the `md`, `code`, `url` and `codeblock` filters, HTML from
 macros) is `Markup` and passes through unchanged. Nothing else may be `Markup`:
 templates must not use `|safe` (the one exception is the stylesheet, `css|safe`).
+
+For a template author:
+- write `{{ value }}`; the environment escapes it for the template's format. A new
+  template needs one of the suffixes in FORMAT_BY_SUFFIX (anything else is text).
+- Markdown: `{{ x|code }}` for an identifier as inline code, `{{ url|url }}` for a
+  link (http/https only, else shown as text), `{{ text|codeblock("jinja") }}` for a
+  multi-line text; `|md` is what `{{ }}` does anyway.
+- text: `{{ paint(x, style) }}` for colour; never write escape sequences yourself.
+- HTML: links only `{% if url is web_url %}<a href="{{ url }}">`.
+- Build strings from plain values, then output them: `{{ a ~ b }}` with `a` already
+  Markup (a `paint`, `md` or macro result) HTML-escapes the plain part (Jinja2's
+  autoescaping), which is wrong in text and Markdown.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from typing import Any
@@ -234,6 +247,7 @@ def json_text(document: str) -> str:
 _BY_FORMAT = {"text": text, "markdown": markdown, "html": html}
 
 
+@functools.cache
 def format_of(template_name: str | None) -> str:
     """The output format of a template, from its file name (unknown: text, the strictest)."""
     for suffix, fmt in FORMAT_BY_SUFFIX.items():
