@@ -231,10 +231,12 @@ class _Elements(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.tags: list[str] = []
         self.hrefs: list[str] = []
+        self.attrs: set[str] = set()
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.tags.append(tag)
         self.hrefs.extend(v or "" for k, v in attrs if k == "href")
+        self.attrs.update(k for k, _ in attrs)
 
     def handle_endtag(self, tag: str) -> None:
         self.tags.append("/" + tag)
@@ -423,11 +425,15 @@ def _poison_rule_files(rules_dir: Path, text: str) -> int:
             for source in rule.get("sources", []):
                 source["note"] = text
                 if source.get("url"):
-                    source["url"] = "javascript:alert(1)//" + text
+                    source["url"] = HOSTILE_URL
                     source["title"] = text
             count += 1
         path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
     return count
+
+
+# A web address the loader accepts (no spaces), full of characters with a meaning.
+HOSTILE_URL = 'https://evil.example/<b>|x|</b>?q=`x`&r=[a](b)"onclick=alert(1)'
 
 
 @pytest.fixture(scope="module")
@@ -470,9 +476,12 @@ def test_hostile_rule_texts_in_every_format(hostile_rules, engine):
         handbook = render_handbook(hostile_rules.ruleset, fmt, lang)
         assert hidden_in(handbook, "\n\t" if fmt == "html" else "\n") == []
         if fmt == "html":
-            assert "<script" not in handbook and 'href="javascript' not in handbook
+            elements = _elements(handbook)
+            assert "<script" not in handbook and "onclick" not in elements.attrs
+            assert HOSTILE_URL in elements.hrefs  # one attribute value, nothing more
         else:
-            assert "javascript:alert(1)" in handbook  # shown as text, never as a link
+            # an autolink with everything but plain URL characters percent-encoded
+            assert "<https://evil.example/%3Cb%3E%7Cx%7C%3C/b%3E?q=%60x%60&r=[a](b)%22" in handbook
             bare = [_unescaped(line) for line in _outside_fences(handbook.split("\n"))]
             assert not any("](" in line or "<" in line for line in bare)
 

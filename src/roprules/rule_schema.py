@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Scope = Literal["placement", "offer", "resident"]
 Kind = Literal["warning", "advice"]
@@ -36,6 +36,9 @@ class Localized(PolicyModel):
         return self.en if lang == "en" else self.nb
 
 
+_WEB_URL = re.compile(r"https?://[^\s/?#@]+(?:[/?#]\S*)?")
+
+
 class Source(PolicyModel):
     """A citation: a report section with a verbatim quote, or another public source."""
 
@@ -44,6 +47,14 @@ class Source(PolicyModel):
     title: str | None = None
     url: str | None = None
     note: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _web_url(cls, value: str | None) -> str | None:
+        # Reports link only to plain web addresses (render/escape.py checks again).
+        if value is not None and not (_WEB_URL.fullmatch(value) and value.isprintable()):
+            raise ValueError("'url' must be an http:// or https:// address without spaces")
+        return value
 
     @model_validator(mode="after")
     def _one_kind(self) -> Source:
