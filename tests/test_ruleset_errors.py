@@ -312,3 +312,16 @@ def test_hash_ignores_files_that_are_not_rules(rules):
     before = load_ruleset(rules).sha256
     (rules / "README.txt").write_text("notes", encoding="utf-8")
     assert load_ruleset(rules).sha256 == before
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["javascript:alert(1)", "https://x.no/a b", "ftp://x.no/", "https://x.no/\u202e", "//x.no"],
+)
+def test_source_url_must_be_a_web_address(rules, url):
+    def change(document: dict[str, Any]) -> None:
+        document["rules"][0]["sources"].append({"title": "A source", "url": url})
+
+    path = edit(rules, "building/building", change)
+    message = single_error(rules)
+    assert message.startswith(f"{path}: ") and "http:// or https://" in message

@@ -13,7 +13,7 @@ import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Scope = Literal["placement", "offer", "resident"]
 Kind = Literal["warning", "advice"]
@@ -64,6 +64,7 @@ class ByValue(PolicyModel):
 
 
 Text = Localized | ByValue
+_WEB_URL = re.compile(r"https?://[^\s/?#@]+(?:[/?#]\S*)?")
 
 
 class Source(PolicyModel):
@@ -74,6 +75,14 @@ class Source(PolicyModel):
     title: str | None = None
     url: str | None = None
     note: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _web_url(cls, value: str | None) -> str | None:
+        # Reports link only to plain web addresses (render/escape.py checks again).
+        if value is not None and not (_WEB_URL.fullmatch(value) and value.isprintable()):
+            raise ValueError("'url' must be an http:// or https:// address without spaces")
+        return value
 
     @model_validator(mode="after")
     def _one_kind(self) -> Source:

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from functools import cache
 from importlib import resources
 from typing import Any
 
-from jinja2 import PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import PackageLoader, StrictUndefined, pass_context
+from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup
 
 from roprules.assessment import Assessment, Finding, LocalChange, Matrix, Ranking
 from roprules.messages import messages
+from roprules.render import escape
 from roprules.rule_schema import SEVERITY_ORDER
 
 FORMATS = ("text", "json", "markdown", "html")
@@ -38,34 +40,37 @@ _ANSI = {
     "heading": "1",
 }
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
+# Kept for callers of the former names; the functions live in render/escape.py.
+md_escape = escape.md
+md_code = escape.md_code
 
 
-def md_escape(value: Any) -> str:
-    """Text for Markdown: characters with a Markdown meaning escaped, one line."""
-    text = "" if value is None else str(value)
-    text = _MD_SPECIAL.sub(r"\\\1", text)
-    return " ".join(text.split())
-
-
-def md_code(value: Any) -> str:
-    """An identifier (field path, rule id) as inline code."""
-    text = "" if value is None else str(value).replace("`", "'")
-    return f"`{text}`"
+@pass_context
+def _finalize(context: Context, value: Any) -> Any:
+    """Every `{{ ... }}`: escaped for the format of the template it is written in."""
+    return escape.finalize(escape.format_of(context.name), value)
 
 
 @cache
 def _environment() -> SandboxedEnvironment:
     env = SandboxedEnvironment(
         loader=PackageLoader("roprules", "render/templates"),
-        autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default=False),
+        # Autoescaping on for every format: `{{ }}` outputs pass through `_finalize`
+        # (escaping for the template's format) and come out as Markup; HTML templates
+        # get Jinja2's HTML escaping after it. Macro output is Markup, so it is not
+        # escaped twice.
+        autoescape=True,
+        finalize=_finalize,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["md"] = md_escape
-    env.filters["code"] = md_code
+    env.filters["md"] = escape.md
+    env.filters["code"] = escape.md_code
+    env.filters["url"] = escape.md_url
+    env.filters["codeblock"] = escape.md_codeblock
+    env.tests["web_url"] = escape.web_url
     return env
 
 
@@ -161,11 +166,12 @@ def local_change_text(change: LocalChange, lang: str) -> str:
 def _helpers(lang: str, color: bool = False) -> dict[str, Any]:
     catalogue = messages()
 
-    def paint(text: Any, style: str) -> str:
-        text = str(text)
+    def paint(text: Any, style: str) -> Markup:
+        """Text for the terminal, escaped, in the style's colours when asked for."""
+        shown = escape.text(text)
         if not color or style not in _ANSI:
-            return text
-        return f"\x1b[{_ANSI[style]}m{text}\x1b[0m"
+            return Markup(shown)
+        return Markup(f"\x1b[{_ANSI[style]}m{shown}\x1b[0m")
 
     return {
         "lang": lang,
@@ -196,7 +202,7 @@ def render_assessment(
     reports then show, for each such rule, which parts are met, not met or unknown.
     """
     if fmt == "json":
-        return assessment.model_dump_json(indent=2) + "\n"
+        return escape.json_text(assessment.model_dump_json(indent=2)) + "\n"
     template = _environment().get_template(_TEMPLATE[fmt])
     return template.render(
         a=assessment,
@@ -210,7 +216,8 @@ def render_ranking(
     ranking: Ranking, fmt: str = "text", *, lang: str = "nb", color: bool = False
 ) -> str:
     if fmt == "json":
-        return json.dumps(ranking.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+        document = json.dumps(ranking.model_dump(mode="json"), indent=2, ensure_ascii=False)
+        return escape.json_text(document) + "\n"
     template = _environment().get_template(_RANK_TEMPLATE[fmt])
     return template.render(
         r=ranking, color=color and fmt == "text", **_helpers(lang, color and fmt == "text")
@@ -220,6 +227,7 @@ def render_ranking(
 def render_matrix(matrix: Matrix, fmt: str = "text", *, lang: str = "nb") -> str:
     """A screening matrix: JSON, or a text table with one block per resident."""
     if fmt == "json":
-        return json.dumps(matrix.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+        document = json.dumps(matrix.model_dump(mode="json"), indent=2, ensure_ascii=False)
+        return escape.json_text(document) + "\n"
     template = _environment().get_template("matrix.txt.j2")
     return template.render(m=matrix, **_helpers(lang, False))
