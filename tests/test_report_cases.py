@@ -8,8 +8,15 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import OFFERS_DIR, offer_file, resident_file
+from conftest import BACKENDS, OFFERS_DIR, offer_file, resident_file, shared_engine
+from roprules import Engine
 from roprules.intake import load_offer, load_resident
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def engine(request: pytest.FixtureRequest) -> Engine:
+    """The report's cases hold on every backend importable here."""
+    return shared_engine(request.param)
 
 
 def resident(prefix: str):

@@ -6,13 +6,14 @@ point is `Engine`; assessments are pydantic models with a JSON form.
 
 from roprules.api import Engine
 from roprules.assessment import Assessment, Finding, MissingInfo, Ranking
+from roprules.backends import BackendUnavailable, EngineError
 from roprules.documents import InputError
-from roprules.engine import EngineError
 from roprules.profiles import OfferProfile, ResidentProfile
 from roprules.ruleset import RulesetError
 
 __all__ = [
     "Assessment",
+    "BackendUnavailable",
     "Engine",
     "EngineError",
     "Finding",

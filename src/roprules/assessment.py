@@ -83,6 +83,13 @@ class RulesetRef(OutputModel):
     overlay: OverlayRef | None = None
 
 
+class BackendRef(OutputModel):
+    """Which backend decided what fires, and its version (durable_rules' or roprules')."""
+
+    name: Literal["durable", "evaluator"]
+    version: str
+
+
 class Assessment(OutputModel):
     scope: AssessmentScope
     verdict: Verdict
@@ -96,6 +103,7 @@ class Assessment(OutputModel):
     offer_type: str | None = None
     lang: Literal["nb", "en"] = "nb"
     created_at: datetime | None = None
+    backend: BackendRef | None = None
 
 
 class RankedOffer(OutputModel):

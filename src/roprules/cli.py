@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from roprules.api import Engine
+from roprules.backends import BACKEND_CHOICES, BackendUnavailable, EngineError
 from roprules.documents import InputError
-from roprules.engine import EngineError
 from roprules.intake import load_offer, load_resident, profile_files
 from roprules.plain import why_undetermined
 from roprules.profiles import PROFILE_MODELS, profile_to_facts
@@ -45,6 +45,17 @@ def _output_options(parser: argparse.ArgumentParser, formats: Sequence[str]) -> 
 def _rules_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rules", type=Path, help="rules directory (default: shipped rules)")
     parser.add_argument("--overlay", type=Path, help="municipality overlay file")
+    _engine_option(parser, argparse.SUPPRESS)  # also accepted after the command
+
+
+ENGINE_HELP = (
+    "rule engine backend: durable (durable_rules, Python 3.11/3.12), evaluator "
+    "(the three-valued evaluator, every Python), auto (durable where it imports; default)"
+)
+
+
+def _engine_option(parser: argparse.ArgumentParser, default: str) -> None:
+    parser.add_argument("--engine", choices=BACKEND_CHOICES, default=default, help=ENGINE_HELP)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Decision support for housing people with co-occurring substance-use "
         "and mental disorders (SINTEF 2020).",
     )
+    _engine_option(parser, "auto")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     report_formats = ("text", "json", "markdown", "html")
 
@@ -147,14 +159,16 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "matrix":
         residents = [load_resident(p) for p in _profile_files(args.residents, "resident")]
         offers = [load_offer(p) for p in _profile_files(args.offers, "offer")]
-        result = Engine.load(args.rules, args.overlay).matrix(residents, offers)
+        result = Engine.load(args.rules, args.overlay, backend=args.engine).matrix(
+            residents, offers
+        )
         _emit(render_matrix(result, args.format, lang=args.lang), args.out)
         return EXIT_OK
     # Profiles first: bad input fails fast, before the rule base is loaded.
     resident = load_resident(args.resident) if args.command != "audit" else None
     offer = load_offer(args.offer) if args.command in ("check", "audit") else None
     offers = [load_offer(p) for p in _profile_files(args.offers)] if args.command == "rank" else []
-    engine = Engine.load(args.rules, args.overlay)
+    engine = Engine.load(args.rules, args.overlay, backend=args.engine)
     if args.command == "rank":
         ranking = engine.rank(resident, offers, lang=args.lang)
         _emit(render_ranking(ranking, args.format, lang=args.lang, color=_color(args)), args.out)
@@ -177,7 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return _run(args)
-    except (InputError, RulesetError) as exc:
+    except (InputError, RulesetError, BackendUnavailable) as exc:
         for message in exc.messages:
             print(f"roprules: error: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT

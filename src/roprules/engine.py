@@ -12,7 +12,12 @@ durable_rules 2.0.28 is an unmaintained C library with reproduced crashes
   (`delete_state` segfaults on a session in which none ran);
 - facts asserted, not posted (events are consumed by the first match);
 - each evaluation in its own session whose state is always deleted in `finally`;
-- one process-wide lock: the binding never releases the GIL and shares state.
+- one process-wide lock: the binding never releases the GIL and shares state;
+- every ruleset deleted (`delete_ruleset`) when its engine is closed or
+  collected: each holds about 1 MB of C-side state.
+
+This module imports durable_rules; only `roprules.backends` imports it, and
+only when the durable backend is chosen.
 """
 
 from __future__ import annotations
@@ -21,13 +26,13 @@ import contextlib
 import itertools
 import json
 import threading
+import weakref
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import durable_rules_engine as dre
 
-from roprules.conditions import Condition
+from roprules.backends import CompiledRule, EngineError
 from roprules.durable_compile import (
     GUARD_KEY,
     GUARD_VALUE,
@@ -45,16 +50,25 @@ _LOCK = threading.Lock()  # one lock for the C library, shared by every engine
 _NAMES = itertools.count()
 
 
-class EngineError(Exception):
-    """durable_rules failed; the assessment must not be returned partially."""
+__all__ = ["CompiledRule", "DurableEngine", "DurableGroup", "EngineError"]
 
 
-@dataclass(frozen=True)
-class CompiledRule:
-    """A rule as the adapter sees it: its id and its condition."""
+# Rulesets to delete. A finalizer may run inside garbage collection at any point,
+# even while this thread holds _LOCK, so it only queues the handle; the queue is
+# emptied by the next call that holds the lock.
+_PENDING: list[int] = []
 
-    rule_id: str
-    condition: Condition
+
+def _release(handle: int) -> None:
+    _PENDING.append(handle)
+
+
+def _free_pending() -> None:
+    """Delete queued rulesets; call with _LOCK held."""
+    while _PENDING:
+        handle = _PENDING.pop()
+        with contextlib.suppress(dre.error):
+            dre.delete_ruleset(handle)
 
 
 class DurableGroup:
@@ -76,10 +90,23 @@ class DurableGroup:
         self.name = f"roprules_{next(_NAMES)}_{label}"
         try:
             with _LOCK:
+                _free_pending()
                 self._handle = dre.create_ruleset(self.name, json.dumps(definition))
         except dre.error as exc:
             raise EngineError(f"durable_rules refused ruleset group {label}: {exc}") from None
+        # Freed on close() or when the group is collected, whichever comes first.
+        self._finalizer = weakref.finalize(self, _release, self._handle)
         self.fire({})  # prime: the first session of a ruleset sets up its state
+
+    @property
+    def closed(self) -> bool:
+        return not self._finalizer.alive
+
+    def close(self) -> None:
+        """Delete the ruleset in durable_rules; the group cannot fire afterwards."""
+        self._finalizer()
+        with _LOCK:
+            _free_pending()
 
     def fire(self, facts: Mapping[str, Any]) -> list[str]:
         """The ids of the rules in this group whose conditions are true for the facts."""
@@ -88,6 +115,10 @@ class DurableGroup:
         text = json.dumps(payload)
         fired: list[str] = []
         with _LOCK:
+            if _PENDING:
+                _free_pending()
+            if not self._finalizer.alive:
+                raise EngineError(f"ruleset group {self.label} is closed")
             try:
                 try:
                     _, state = dre.assert_fact(self._handle, text)
@@ -130,3 +161,7 @@ class DurableEngine:
         for group in self.groups:
             fired.update(group.fire(facts))
         return fired
+
+    def close(self) -> None:
+        for group in self.groups:
+            group.close()

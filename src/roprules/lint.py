@@ -96,7 +96,7 @@ def example_problems(ruleset: Ruleset, assessor: Assessor) -> Iterator[str]:
             for index, case in enumerate(cases):
                 facts = example_facts(case)
                 value = rule.evaluate(facts)
-                fired = rule.id in assessor.durable[rule.scope].fire(facts)
+                fired = rule.id in assessor.engines[rule.scope].fire(facts)
                 expected = EXPECTED[label]
                 if value is not expected:
                     yield (
@@ -105,8 +105,9 @@ def example_problems(ruleset: Ruleset, assessor: Assessor) -> Iterator[str]:
                     )
                 elif fired != (expected is True):
                     yield (
-                        f"{rule.file}: {rule.id}: examples.{label}[{index}]: durable_rules "
-                        f"{'fired' if fired else 'did not fire'}; the evaluator disagrees"
+                        f"{rule.file}: {rule.id}: examples.{label}[{index}]: the "
+                        f"{assessor.backend} backend {'fired' if fired else 'did not fire'}; "
+                        "the evaluator disagrees"
                     )
 
 
@@ -228,9 +229,20 @@ def text_problems(ruleset: Ruleset) -> Iterator[str]:
             yield f"{rule.file}: {rule.id}: kind 'advice' is for severity 'info' alone"
 
 
-def lint(ruleset: Ruleset, source: Path | None = None) -> list[str]:
-    """Every problem found; an empty list means the rule base passes."""
-    assessor = Assessor(ruleset)
+def lint(ruleset: Ruleset, source: Path | None = None, *, backend: str = "auto") -> list[str]:
+    """Every problem found; an empty list means the rule base passes.
+
+    The examples run on `backend` (auto: durable_rules where it imports, so
+    that durable and the evaluator are compared); the rest needs no backend.
+    """
+    assessor = Assessor(ruleset, backend=backend)
+    try:
+        return _lint(ruleset, assessor, source)
+    finally:
+        assessor.close()
+
+
+def _lint(ruleset: Ruleset, assessor: Assessor, source: Path | None) -> list[str]:
     problems = [
         *example_problems(ruleset, assessor),
         *duplicate_condition_problems(ruleset),

@@ -20,7 +20,7 @@ def run_rules_command(args: argparse.Namespace) -> int:
     if args.rules_command == "lint":
         if args.source is not None and not args.source.is_file():
             raise InputError(f"{args.source}: no such file (the report text for --source)")
-        problems = lint(ruleset, args.source)
+        problems = lint(ruleset, args.source, backend=args.engine)
         for problem in problems:
             print(f"roprules: lint: {problem}", file=sys.stderr)
         if problems:
@@ -35,7 +35,7 @@ def run_rules_command(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.rules_command == "coverage":
         profiles = args.profiles or Path("profiles")
-        result = coverage(ruleset, profiles)
+        result = coverage(ruleset, profiles, backend=args.engine)
         if args.format == "json":
             print(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
         else:
