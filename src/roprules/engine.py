@@ -33,24 +33,34 @@ from typing import Any
 import durable_rules_engine as dre
 
 from roprules.backends import CompiledRule, EngineError
-from roprules.durable_compile import (
-    GUARD_KEY,
-    GUARD_VALUE,
-    FactEncoder,
-    compile_condition,
-    hash_collisions,
+from roprules.durable_compile import GUARD_KEY, GUARD_VALUE, FactEncoder, hash_collisions
+from roprules.durable_limits import (
+    MAX_RULES_PER_GROUP,
+    SENTINEL,
+    SENTINEL_PRIORITY,
+    definition_problems,
+    group_definition,
+    split_groups,
 )
+from roprules.ruleset import RulesetError
 
-SENTINEL = "sentinel"
-SENTINEL_PRIORITY = 65535
 SESSION_ID = "assessment"
-MAX_RULES_PER_GROUP = 48
 
 _LOCK = threading.Lock()  # one lock for the C library, shared by every engine
 _NAMES = itertools.count()
 
 
-__all__ = ["CompiledRule", "DurableEngine", "DurableGroup", "EngineError"]
+__all__ = [
+    "GUARD_KEY",
+    "GUARD_VALUE",
+    "MAX_RULES_PER_GROUP",
+    "SENTINEL",
+    "SENTINEL_PRIORITY",
+    "CompiledRule",
+    "DurableEngine",
+    "DurableGroup",
+    "EngineError",
+]
 
 
 # Rulesets to delete. A finalizer may run inside garbage collection at any point,
@@ -81,11 +91,12 @@ class DurableGroup:
         collisions = hash_collisions(self.encoder.keys())
         if collisions:
             raise EngineError(f"ruleset group {label}: fact names collide by hash: {collisions}")
-        guard = {GUARD_KEY: GUARD_VALUE}
-        definition: dict[str, Any] = {SENTINEL: {"all": [{"m": guard}], "pri": SENTINEL_PRIORITY}}
-        for index, rule in enumerate(rules):
-            expression = compile_condition(rule.condition, params)
-            definition[f"r{index}"] = {"all": [{"m": {"$and": [guard, expression]}}], "pri": 1}
+        definition = group_definition(rules, params)
+        # durable_rules hangs or fails on definitions past its fixed C arrays: never
+        # hand it one that has not passed the measured bounds (durable_limits.py).
+        problems = definition_problems(label, rules, definition)
+        if problems:
+            raise RulesetError(problems)
         self.definition = definition
         self.name = f"roprules_{next(_NAMES)}_{label}"
         try:
@@ -150,11 +161,13 @@ class DurableEngine:
         max_rules_per_group: int = MAX_RULES_PER_GROUP,
     ):
         self.groups: list[DurableGroup] = []
-        for label, rules in groups.items():
-            for start in range(0, len(rules), max_rules_per_group):
-                chunk = rules[start : start + max_rules_per_group]
-                suffix = "" if start == 0 else f"_{start // max_rules_per_group}"
-                self.groups.append(DurableGroup(f"{label}{suffix}", chunk, params))
+        try:
+            for label, rules in groups.items():
+                for name, chunk in split_groups(label, rules, max_rules_per_group):
+                    self.groups.append(DurableGroup(name, chunk, params))
+        except BaseException:
+            self.close()
+            raise
 
     def fire(self, facts: Mapping[str, Any]) -> set[str]:
         fired: set[str] = set()

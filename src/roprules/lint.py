@@ -242,8 +242,26 @@ def lint(ruleset: Ruleset, source: Path | None = None, *, backend: str = "auto")
         assessor.close()
 
 
+def durable_limit_problems(ruleset: Ruleset) -> Iterator[str]:
+    """Rules durable_rules could not register (measured limits, durable_limits.py).
+
+    The durable backend refuses such a rule base at load; the evaluator runs it,
+    but the lint reports it on every backend so that the rule base stays portable.
+    """
+    from roprules.backends import CompiledRule
+    from roprules.durable_limits import ruleset_limit_problems
+
+    scopes = {
+        scope: [CompiledRule(r.id, r.condition) for r in ruleset.rules if r.scope == scope]
+        for scope in ("placement", "offer", "resident")
+    }
+    for problem in ruleset_limit_problems(scopes, ruleset.params):
+        yield f"durable_rules limit: {problem}"
+
+
 def _lint(ruleset: Ruleset, assessor: Assessor, source: Path | None) -> list[str]:
     problems = [
+        *durable_limit_problems(ruleset),
         *example_problems(ruleset, assessor),
         *duplicate_condition_problems(ruleset),
         *contradiction_problems(ruleset),
