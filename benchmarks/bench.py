@@ -16,9 +16,14 @@ Prints, side by side:
   (e) `roprules check` cold start as a whole process (shipped profiles);
   (f) resident-set size (VmRSS) before and after 200,000 assessments through the
       durable_rules adapter (`assessor.durable[scope].fire(facts)`, three scopes): the
-      part that holds C-side session state; the full check is too slow for 200,000.
+      part that holds C-side session state; the full check is too slow for 200,000;
+  (g) VmRSS before and after 300 load/close cycles: `with Engine(ruleset,
+      backend="durable")` (every durable_rules ruleset registered and deleted
+      again: the C-side part of Engine.load), plus 10 whole `Engine.load()` +
+      `close()` (a whole load reads and checks the files, ~0.3 s each).
 and whether each target holds on this machine (2 cores): (b)/(a) <= 2.0,
-(c) median <= 1 ms, (d) <= 10 s, (e) <= 0.5 s, (f) growth <= 5 MB.
+(c) median <= 1 ms, (d) <= 10 s, (e) <= 0.5 s, (f) growth <= 5 MB,
+(g) growth <= 10 MB.
 """
 
 from __future__ import annotations
@@ -355,6 +360,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{soak_seconds:.1f} s, {soak_seconds / soak * 1e6:.0f} µs each)"
     )
 
+    # (g) memory over load/close cycles: the C-side rulesets must be freed
+    ruleset = engine.ruleset
+    for _ in range(20):  # warm-up
+        Engine(ruleset, backend="durable").close()
+    gc.collect()
+    load_before = rss_mb()
+    cycles_started = time.perf_counter()
+    for _ in range(300):
+        with Engine(ruleset, backend="durable"):
+            pass
+    for _ in range(10):
+        Engine.load(backend="durable").close()
+    cycles_seconds = time.perf_counter() - cycles_started
+    gc.collect()
+    load_growth = rss_mb() - load_before
+    print(
+        f"(g) VmRSS over 300 Engine(ruleset) + 10 Engine.load() load/close cycles: "
+        f"{load_before:.1f} MB -> {load_before + load_growth:.1f} MB "
+        f"(growth {load_growth:+.2f} MB; {cycles_seconds:.1f} s)"
+    )
+
     print()
     print("targets (2-core machine):")
     results = [
@@ -367,6 +393,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("(d) 100 x 300 matrix <= 10 s", f"{matrix_seconds:.2f} s", matrix_seconds <= 10),
         ("(e) cold start <= 0.5 s", f"{cold_median:.3f} s", cold_median <= 0.5),
         ("(f) RSS growth <= 5 MB", f"{growth:+.2f} MB", growth <= 5),
+        ("(g) 300 load/close <= 10 MB", f"{load_growth:+.2f} MB", load_growth <= 10),
     ]
     for label, figure, held in results:
         print(f"  {label:30} {figure:>12}  {verdict(held)}")
