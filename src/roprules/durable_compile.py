@@ -222,10 +222,12 @@ class FactEncoder:
 
     def encode(self, facts: Mapping[str, Any]) -> dict[str, Any]:
         encoded: dict[str, Any] = {GUARD_KEY: GUARD_VALUE}
+        get = facts.get
         for path, key in self._scalars:
-            value = facts.get(path)
+            value = get(path)
             if value is not None:
-                encoded[key] = _encode_scalar(value)
+                # enum values (the most common) are strings and pass through as they are
+                encoded[key] = value if value.__class__ is str else _encode_scalar(value)
         for path, length, members in self._lists:
             value = facts.get(path)
             if value is not None:
