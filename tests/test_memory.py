@@ -40,12 +40,30 @@ def test_rss_stays_flat_over_300_load_close_cycles():
     after = rss_mb()
     assert after - before <= 10, f"RSS grew {after - before:.1f} MB over 300 load/close cycles"
 
-    # the measurement can see the leak it guards against: engines kept open grow RSS
-    kept = [Engine(ruleset, backend="durable") for _ in range(20)]
-    grown = rss_mb() - after
-    for engine in kept:
-        engine.close()
-    assert grown >= 10, f"20 open engines grew RSS by only {grown:.1f} MB"
+
+@needs_durable
+def test_close_deletes_every_session_and_ruleset(monkeypatch):
+    """The mechanism behind the flat RSS (which freed memory reused by the allocator can
+    hide): each group's session, then its ruleset, deleted once, at close."""
+    import durable_rules_engine as dre
+
+    calls: list[tuple[str, int]] = []
+    for name in ("delete_state", "delete_ruleset"):
+        real = getattr(dre, name)
+        monkeypatch.setattr(
+            dre,
+            name,
+            lambda handle, *a, _n=name, _r=real: calls.append((_n, handle)) or _r(handle, *a),
+        )
+    engine = Engine(shared_engine("durable").ruleset, backend="durable")
+    handles = [g._handle for scope in engine._assessor.engines.values() for g in scope.groups]
+    assert len(handles) >= 3 and calls == []
+    engine.close()
+    assert sorted(calls) == sorted(
+        [("delete_state", h) for h in handles] + [("delete_ruleset", h) for h in handles]
+    )
+    engine.close()
+    assert len(calls) == 2 * len(handles)  # closing twice frees nothing twice
 
 
 @needs_durable
