@@ -129,3 +129,15 @@ def test_backends_give_the_same_assessment_for_the_shipped_profiles():
             first = durable.check(resident, offer).model_dump(exclude={"created_at", "backend"})
             second = evaluator.check(resident, offer).model_dump(exclude={"created_at", "backend"})
             assert first == second, (resident.name, offer.name)
+
+
+def test_schema_command_does_not_import_durable_rules():
+    out = run_python(
+        "import contextlib, io, sys\n"
+        "from roprules.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as schema:\n"
+        "    code = main(['schema', 'resident'])\n"
+        "found = '\"properties\"' in schema.getvalue()\n"
+        "print(code, 'durable_rules_engine' in sys.modules, found)\n"
+    )
+    assert out == "0 False True"
