@@ -84,6 +84,7 @@ class Assessor:
             for scope in ("placement", "offer", "resident")
         }
         self.engines: dict[str, ScopeEngine] = {}
+        self.closed = False
         try:
             for scope, rules in self.rules_by_scope.items():
                 if rules:
@@ -111,6 +112,7 @@ class Assessor:
 
     def close(self) -> None:
         """Free what the backend holds outside Python (durable_rules' rulesets)."""
+        self.closed = True
         for engine in self.engines.values():
             engine.close()
 
@@ -118,6 +120,8 @@ class Assessor:
 
     def run(self, rule_scope: str, facts: Mapping[str, Any]) -> Outcome:
         """Fire one scope's rules; classify the rest as false or undetermined."""
+        if self.closed:
+            raise EngineError("the engine is closed")
         rules = self.rules_by_scope[rule_scope]
         if not rules:
             return Outcome((), ())
