@@ -1,8 +1,14 @@
-"""Shared fixtures: one Engine per test session, paths to the shipped files.
+"""Shared fixtures: one Engine per backend and test session, paths to the shipped files.
 
-Loading the engine compiles every rule and registers it with durable_rules, so
-it is done once (`shared_engine`) and reused by every test module. Modules that
-parametrize over the rules at collection time call `shared_engine()` directly.
+Loading the engine compiles every rule (and registers it with durable_rules), so
+it is done once per backend (`shared_engine`) and reused by every test module.
+Modules that parametrize over the rules at collection time call `shared_engine()`.
+
+Backends: `engine` is the default ("auto": durable where durable_rules imports,
+else the evaluator). Modules that must hold on both backends use `each_engine`
+(parametrized over `BACKENDS`, the backends importable here) or override
+`engine` with it; tests that talk to durable_rules itself are marked
+`needs_durable` and skipped where it cannot be imported (Python 3.13+).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import pytest
 
 from roprules import Engine
 from roprules.assess import assessment_facts
+from roprules.backends import durable_available
 from roprules.profiles import OfferProfile, ResidentProfile
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,15 +37,27 @@ OFFERS_DIR = PROFILES_DIR / "offers"
 SPEC_DIR = REPO.parent / "shared" / "spec"
 
 
+BACKENDS: tuple[str, ...] = ("durable", "evaluator") if durable_available() else ("evaluator",)
+needs_durable = pytest.mark.skipif(
+    not durable_available(), reason="durable_rules cannot be imported here (Python 3.13+)"
+)
+
+
 @functools.cache
-def shared_engine() -> Engine:
-    """The engine over the shipped rules, loaded once per session."""
-    return Engine.load()
+def shared_engine(backend: str = "auto") -> Engine:
+    """The engine over the shipped rules on one backend, loaded once per session."""
+    return Engine.load(backend=backend)
 
 
 @pytest.fixture(scope="session")
 def engine() -> Engine:
     return shared_engine()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def each_engine(request: pytest.FixtureRequest) -> Engine:
+    """The shipped rules on every backend importable here, one test per backend."""
+    return shared_engine(request.param)
 
 
 @pytest.fixture(scope="session")
@@ -48,7 +67,7 @@ def ruleset(engine: Engine):
 
 @pytest.fixture(scope="session")
 def assessor(engine: Engine):
-    # The assessor holds one durable_rules engine per rule scope (`durable[scope]`).
+    # The assessor holds one backend engine per rule scope (`engines[scope]`).
     return engine._assessor
 
 

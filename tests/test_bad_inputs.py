@@ -173,10 +173,12 @@ def cached_load(monkeypatch: pytest.MonkeyPatch, engine: Engine) -> None:
     """The CLI loads the rules on every run; reuse one load of the shipped rules."""
     real_load = Engine.load.__func__  # type: ignore[attr-defined]
 
-    def load(cls: type[Engine], rules_dir: Any = None, overlay: Any = None) -> Engine:
-        if rules_dir is None and overlay is None:
+    def load(
+        cls: type[Engine], rules_dir: Any = None, overlay: Any = None, *, backend: str = "auto"
+    ) -> Engine:
+        if rules_dir is None and overlay is None and backend == "auto":
             return engine
-        return real_load(cls, rules_dir, overlay)
+        return real_load(cls, rules_dir, overlay, backend=backend)
 
     monkeypatch.setattr(cli.Engine, "load", classmethod(load))
 

@@ -25,10 +25,10 @@ class _SharedEngine:
     """Engine.load for the CLI, reusing the session's engine for the shipped rules."""
 
     @staticmethod
-    def load(rules_dir=None, overlay=None):
+    def load(rules_dir=None, overlay=None, *, backend="auto"):
         if rules_dir is None and overlay is None:
-            return shared_engine()
-        return Engine.load(rules_dir, overlay)
+            return shared_engine(backend)
+        return Engine.load(rules_dir, overlay, backend=backend)
 
 
 @pytest.fixture(autouse=True)

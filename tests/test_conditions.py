@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from conftest import BACKENDS
+from roprules.backends import CompiledRule, ScopeEngine, make_scope_engine
 from roprules.conditions import (
     ConditionError,
     compile_evaluator,
@@ -20,7 +22,6 @@ from roprules.conditions import (
     leaves,
     parse_condition,
 )
-from roprules.engine import CompiledRule, DurableEngine
 
 PARAMS = {"young_age_limit": 30, "max_heavy_users_together": 2}
 
@@ -253,14 +254,14 @@ OPERATOR_CASES: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]]
 }
 
 
-@pytest.fixture(scope="module")
-def durable_cases() -> DurableEngine:
-    """The operator cases (and their negations) as durable_rules rules."""
+@pytest.fixture(scope="module", params=BACKENDS)
+def durable_cases(request: pytest.FixtureRequest) -> ScopeEngine:
+    """The operator cases (and their negations) as rules of each backend importable here."""
     rules = []
     for name, (condition, _, _) in OPERATOR_CASES.items():
         rules.append(CompiledRule(name, parse_condition(condition, name, PARAMS)))
         rules.append(CompiledRule(f"not-{name}", parse_condition({"not": condition}, name, PARAMS)))
-    return DurableEngine({"operators": rules}, PARAMS)
+    return make_scope_engine(request.param, "operators", rules, PARAMS)
 
 
 @pytest.mark.parametrize("name", list(OPERATOR_CASES))
@@ -320,7 +321,9 @@ def test_durable_fires_exactly_when_true(durable_cases, name):
 def test_is_set_is_never_unknown(condition, facts, expected):
     assert evaluate(condition, facts) is expected
     rule = CompiledRule("x", parse_condition(condition, "when", PARAMS))
-    assert ("x" in DurableEngine({"is_set": [rule]}, PARAMS).fire(facts)) is expected
+    for backend in BACKENDS:
+        engine = make_scope_engine(backend, "is_set", [rule], PARAMS)
+        assert ("x" in engine.fire(facts)) is expected, backend
 
 
 def test_ne_on_unknown_is_unknown_not_true():
@@ -334,9 +337,10 @@ def test_booleans_are_not_numbers():
     # True == 1 in Python; a bool leaf must not match a number, nor a number leaf a bool.
     assert evaluate({"resident.dementia": {"eq": True}}, {"resident.dementia": True}) is True
     rule = CompiledRule("age-1", parse_condition({"resident.age": {"lt": 5}}, "when", PARAMS))
-    durable = DurableEngine({"coercion": [rule]}, PARAMS)
-    assert durable.fire({"resident.age": 4}) == {"age-1"}
-    assert durable.fire({"resident.age": 5}) == set()
+    for backend in BACKENDS:
+        engine = make_scope_engine(backend, "coercion", [rule], PARAMS)
+        assert engine.fire({"resident.age": 4}) == {"age-1"}
+        assert engine.fire({"resident.age": 5}) == set()
 
 
 # --------------------------------------------------------------------------- explain()

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from conftest import comparable, facts_of, offer_file, resident_file
+from conftest import BACKENDS, comparable, facts_of, offer_file, resident_file, shared_engine
 from roprules import Engine
 from roprules.intake import load_offer, load_resident
 
@@ -58,14 +58,16 @@ def test_interleaved_scopes(engine, pairs):
         assert comparable(engine.assess_resident(resident, now=NOW)) == alone
 
 
-def test_fired_rule_does_not_leak_into_next_empty_fact(engine, assessor):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_fired_rule_does_not_leak_into_next_empty_fact(backend):
+    assessor = shared_engine(backend)._assessor
     truth_on_empty = {
         scope: {r.id for r in rules if r.evaluate({}) is True}
         for scope, rules in assessor.rules_by_scope.items()
     }
     resident, offer = load_resident(resident_file("r01")), load_offer(offer_file("aalesund-gaseid"))
     full = facts_of(resident, offer)
-    for scope, durable in assessor.durable.items():
+    for scope, durable in assessor.engines.items():
         assert durable.fire({}) == truth_on_empty[scope]
         fired = durable.fire(full)
         assert fired - truth_on_empty[scope], f"{scope}: r01 fires nothing beyond the empty case"

@@ -14,10 +14,11 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import comparable, facts_of
+from conftest import BACKENDS, comparable, facts_of, needs_durable, shared_engine
 from roprules import Engine
 from roprules.assessment import Assessment
 from roprules.conditions import leaves
@@ -36,6 +37,12 @@ SCOPE_RULES = {
     "offer": ("offer",),
     "resident": ("resident",),
 }
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def engine(request: pytest.FixtureRequest) -> Engine:
+    """Every property holds on every backend importable here."""
+    return shared_engine(request.param)
 
 
 def expected_verdict(assessment: Assessment) -> str:
@@ -156,13 +163,12 @@ def test_more_information_never_changes_a_known_result(
         assert second.verdict == "unsuitable"
 
 
+@needs_durable
 @SETTINGS
 @given(resident=resident_profiles(), offer=offer_profiles())
-def test_evaluator_and_durable_agree(
-    engine: Engine, resident: dict[str, Any], offer: dict[str, Any]
-) -> None:
+def test_evaluator_and_durable_agree(resident: dict[str, Any], offer: dict[str, Any]) -> None:
     facts = facts_of(ResidentProfile.model_validate(resident), OfferProfile.model_validate(offer))
-    assessor = engine._assessor
+    assessor = shared_engine("durable")._assessor
     for scope in ("placement", "offer", "resident"):
         rules = assessor.rules_by_scope[scope]
         expected = {rule.id for rule in rules if rule.evaluate(facts) is True}

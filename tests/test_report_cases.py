@@ -11,12 +11,19 @@ from typing import Any
 
 import pytest
 
-from conftest import OFFERS_DIR, offer_file, resident_file
+from conftest import BACKENDS, OFFERS_DIR, offer_file, resident_file, shared_engine
+from roprules import Engine
 from roprules.intake import load_offer, load_resident
 
 # Every assessment here is made as of one fixed date, so that the danger-assessment
 # dates in the profiles never age into a different verdict (contract.md, as_of).
 AS_OF = date(2026, 1, 15)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def engine(request: pytest.FixtureRequest) -> Engine:
+    """The report's cases hold on every backend importable here."""
+    return shared_engine(request.param)
 
 
 def resident(prefix: str):

@@ -1,7 +1,8 @@
 """Every worked example of every rule, run three ways; and the criteria catalogue.
 
 An example that `fires` must be true for the three-valued evaluator, fired by
-durable_rules, and reported as a finding by a full assessment; `silent` must be
+the backend (durable_rules, and the evaluator backend), and reported as a
+finding by a full assessment, on every backend importable here; `silent` must be
 false everywhere; `undetermined` must be unknown, listed under `undetermined`
 with the fields it waits on under `missing`.
 """
@@ -12,7 +13,8 @@ import re
 
 import pytest
 
-from conftest import SPEC_DIR, facts_of, shared_engine
+from conftest import BACKENDS, SPEC_DIR, facts_of, shared_engine
+from roprules import Engine
 from roprules.conditions import explain
 from roprules.ruleset import example_profiles
 
@@ -24,6 +26,16 @@ EXAMPLES = [
     for index in range(len(cases))
 ]
 SCOPE_LETTERS = {"P": "placement", "O": "offer", "R": "resident"}
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def engine(request: pytest.FixtureRequest) -> Engine:
+    return shared_engine(request.param)
+
+
+@pytest.fixture(scope="module")
+def assessor(engine: Engine):
+    return engine._assessor
 
 
 def run_scope(engine, scope, resident, offer):
@@ -44,7 +56,7 @@ def test_example(engine, assessor, rule_id, label, index):
     value = rule.evaluate(facts)
     why = explain(rule.condition, facts, engine.ruleset.params)
     assert why.value is value
-    fired = assessor.durable[rule.scope].fire(facts)
+    fired = assessor.engines[rule.scope].fire(facts)
     assessment = run_scope(engine, rule.scope, resident, offer)
     finding_ids = {f.rule_id for f in assessment.findings}
     undetermined = {u.rule_id: u for u in assessment.undetermined}

@@ -6,14 +6,15 @@ point is `Engine`; assessments are pydantic models with a JSON form.
 
 from roprules.api import Engine
 from roprules.assessment import Assessment, Finding, MissingInfo, Ranking
+from roprules.backends import BackendUnavailable, EngineError
 from roprules.documents import InputError
-from roprules.engine import EngineError
 from roprules.errors import ErrorDetail
 from roprules.profiles import OfferProfile, ResidentProfile
 from roprules.ruleset import RulesetError
 
 __all__ = [
     "Assessment",
+    "BackendUnavailable",
     "Engine",
     "EngineError",
     "ErrorDetail",

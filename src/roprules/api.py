@@ -4,9 +4,15 @@
     engine = Engine.load()
     assessment = engine.check(resident, offer)   # dicts, file paths or models
 
-Loading compiles the rules and registers them with durable_rules once; every
-call after that is one assessment in its own durable_rules session. An Engine
-is safe to share between threads (durable_rules calls are serialised).
+Loading compiles the rules once for the chosen backend (`backend="auto"`:
+durable_rules where it can be imported, else the three-valued evaluator; see
+`backends.py`); every call after that is one assessment. An Engine is safe to
+share between threads (durable_rules calls are serialised). `close()` (or a
+`with` block) frees durable_rules' C-side rulesets; an engine that is collected
+frees them too.
+
+    with Engine.load(backend="evaluator") as engine:
+        engine.check(resident, offer).backend   # BackendRef(name="evaluator", ...)
 
 Every method takes `as_of`, the assessment date (contract.md): every date rule
 is measured from it, never from the clock, so an assessment can be reproduced.
@@ -19,6 +25,7 @@ import re
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from pathlib import Path
+from types import TracebackType
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -69,17 +76,46 @@ def assessment_date(as_of: AsOf = None, now: datetime | None = None) -> date:
 class Engine:
     """A loaded, checked rule base, ready to assess placements, offers and residents."""
 
-    def __init__(self, ruleset: Ruleset):
+    def __init__(self, ruleset: Ruleset, *, backend: str = "auto"):
         self.ruleset = ruleset
-        self._assessor = Assessor(ruleset)
+        self._assessor = Assessor(ruleset, backend=backend)
 
     @classmethod
-    def load(cls, rules_dir: str | Path | None = None, overlay: str | Path | None = None) -> Engine:
+    def load(
+        cls,
+        rules_dir: str | Path | None = None,
+        overlay: str | Path | None = None,
+        *,
+        backend: str = "auto",
+    ) -> Engine:
         """Load the rules (default: those shipped with the package) and an optional overlay.
 
-        Raises RulesetError, listing every problem, if the rule base is not valid.
+        `backend`: "auto" (durable_rules where it imports, else the evaluator),
+        "durable" or "evaluator". Raises RulesetError, listing every problem, if
+        the rule base is not valid; BackendUnavailable if "durable" is asked for
+        where durable_rules cannot be imported.
         """
-        return cls(load_ruleset(rules_dir, overlay))
+        return cls(load_ruleset(rules_dir, overlay), backend=backend)
+
+    @property
+    def backend(self) -> str:
+        """The backend that decides what fires: "durable" or "evaluator"."""
+        return self._assessor.backend
+
+    def close(self) -> None:
+        """Free the backend's C-side state; the engine cannot assess afterwards."""
+        self._assessor.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
 
     def check(
         self,

@@ -1,9 +1,11 @@
 """Assessments: run the rules of a scope over the facts, form the verdict.
 
-durable_rules decides which rules fire. The three-valued evaluator decides,
-for every rule that did not fire and whose facts are incomplete, whether it is
-false or undetermined; it also explains each fired rule. If the two ever
-disagree the assessment fails (EngineError) rather than return a guess.
+The backend decides which rules fire (see `backends.py`): durable_rules, or
+the three-valued evaluator alone. The evaluator decides, for every rule that
+did not fire and whose facts are incomplete, whether it is false or
+undetermined; it also explains each fired rule. If durable_rules and the
+evaluator ever disagree the assessment fails (EngineError) rather than return
+a guess.
 
 The verdict follows contract.md exactly, first that applies:
 unsuitable (a critical finding) → incomplete (a critical rule undetermined) →
@@ -20,14 +22,22 @@ from typing import Any
 from roprules.assessment import (
     VERDICT_RANK,
     Assessment,
+    BackendRef,
     OverlayRef,
     RankedOffer,
     Ranking,
     RulesetRef,
     Verdict,
 )
+from roprules.backends import (
+    CompiledRule,
+    EngineError,
+    ScopeEngine,
+    backend_version,
+    make_scope_engine,
+    resolve_backend,
+)
 from roprules.conditions import AS_OF, explain, undetermined_by
-from roprules.engine import CompiledRule, DurableEngine, EngineError
 from roprules.messages import Messages, messages
 from roprules.profiles import (
     OfferProfile,
@@ -66,22 +76,31 @@ def verdict_of(fired: Sequence[str], undetermined: Sequence[str]) -> Verdict:
 
 
 class Assessor:
-    """Runs a loaded ruleset: one durable engine per scope of rules, built once."""
+    """Runs a loaded ruleset: one backend engine per scope of rules, built once."""
 
-    def __init__(self, ruleset: Ruleset, catalogue: Messages | None = None):
+    def __init__(
+        self, ruleset: Ruleset, catalogue: Messages | None = None, *, backend: str = "auto"
+    ):
         self.ruleset = ruleset
         self.messages = catalogue or messages()
+        self.backend = resolve_backend(backend)
+        self.backend_ref = BackendRef(name=self.backend, version=backend_version(self.backend))
         self.rules_by_scope: dict[str, tuple[Rule, ...]] = {
             scope: tuple(r for r in ruleset.rules if r.scope == scope)
             for scope in ("placement", "offer", "resident")
         }
-        self.durable = {
-            scope: DurableEngine(
-                {scope: [CompiledRule(r.id, r.condition) for r in rules]}, ruleset.params
-            )
-            for scope, rules in self.rules_by_scope.items()
-            if rules
-        }
+        self.engines: dict[str, ScopeEngine] = {}
+        self.closed = False
+        try:
+            for scope, rules in self.rules_by_scope.items():
+                if rules:
+                    compiled = [CompiledRule(r.id, r.condition) for r in rules]
+                    self.engines[scope] = make_scope_engine(
+                        self.backend, scope, compiled, ruleset.params
+                    )
+        except BaseException:
+            self.close()
+            raise
         overlay = ruleset.overlay
         self.ruleset_ref = RulesetRef(
             name=ruleset.name,
@@ -91,14 +110,31 @@ class Assessor:
             law_as_of=ruleset.law_as_of,
         )
 
+    @property
+    def durable(self) -> dict[str, ScopeEngine]:
+        """The durable_rules engines per scope (the durable backend only)."""
+        if self.backend != "durable":
+            raise AttributeError("this assessor runs the evaluator backend, not durable_rules")
+        return self.engines
+
+    def close(self) -> None:
+        """Free what the backend holds outside Python (durable_rules' rulesets)."""
+        self.closed = True
+        for engine in self.engines.values():
+            engine.close()
+
     # ------------------------------------------------------------------ evaluation
 
     def run(self, rule_scope: str, facts: Mapping[str, Any]) -> Outcome:
         """Fire one scope's rules; classify the rest as false or undetermined."""
+        if self.closed:
+            raise EngineError("the engine is closed")
         rules = self.rules_by_scope[rule_scope]
         if not rules:
             return Outcome((), ())
-        fired_ids = self.durable[rule_scope].fire(facts)
+        if self.backend == "evaluator":
+            return self._run_evaluator(rules, facts)
+        fired_ids = self.engines[rule_scope].fire(facts)
         fired: list[Rule] = []
         undetermined: list[tuple[Rule, frozenset[str]]] = []
         known = facts.keys()
@@ -114,6 +150,19 @@ class Assessor:
                     f"rule {rule.id}: durable_rules did not fire but the evaluator says true"
                 )
             if result is None:
+                _, waiting = undetermined_by(rule.condition, facts, self.ruleset.params)
+                undetermined.append((rule, waiting))
+        return Outcome(tuple(fired), tuple(undetermined))
+
+    def _run_evaluator(self, rules: Sequence[Rule], facts: Mapping[str, Any]) -> Outcome:
+        """The evaluator backend: each rule's compiled condition, evaluated once."""
+        fired: list[Rule] = []
+        undetermined: list[tuple[Rule, frozenset[str]]] = []
+        for rule in rules:
+            result = rule.evaluate(facts)
+            if result is True:
+                fired.append(rule)
+            elif result is None:
                 _, waiting = undetermined_by(rule.condition, facts, self.ruleset.params)
                 undetermined.append((rule, waiting))
         return Outcome(tuple(fired), tuple(undetermined))
@@ -191,6 +240,7 @@ class Assessor:
                 "missing": self.missing(outcome, lang),
                 "undetermined": undetermined,
                 "ruleset": self.ruleset_ref,
+                "backend": self.backend_ref,
                 "resident_id": resident.id if resident else None,
                 "offer_id": offer.id if offer else None,
                 "offer_name": offer.name if offer else None,

@@ -62,6 +62,8 @@ class Notice(OutputModel):
 
 
 class BackendRef(OutputModel):
+    """Which backend decided what fires, and its version (durable_rules' or roprules')."""
+
     name: Literal["durable", "evaluator"]
     version: str
 

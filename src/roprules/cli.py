@@ -23,8 +23,8 @@ from typing import Any
 
 from roprules.api import Engine, assessment_date
 from roprules.assess import assessment_facts
+from roprules.backends import BACKEND_CHOICES, BackendUnavailable, EngineError
 from roprules.documents import InputError, file_error
-from roprules.engine import EngineError
 from roprules.errors import ErrorDetail, problem_document, text
 from roprules.intake import check_dates, collect, load_offer, load_resident, profile_files
 from roprules.output import check_target, write_atomically
@@ -73,6 +73,17 @@ def _as_of_option(parser: argparse.ArgumentParser, *, top: bool = False) -> None
 def _rules_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rules", type=Path, help="rules directory (default: shipped rules)")
     parser.add_argument("--overlay", type=Path, help="municipality overlay file")
+    _engine_option(parser, argparse.SUPPRESS)  # also accepted after the command
+
+
+ENGINE_HELP = (
+    "rule engine backend: durable (durable_rules, Python 3.11/3.12), evaluator "
+    "(the three-valued evaluator, every Python), auto (durable where it imports; default)"
+)
+
+
+def _engine_option(parser: argparse.ArgumentParser, default: str) -> None:
+    parser.add_argument("--engine", choices=BACKEND_CHOICES, default=default, help=ENGINE_HELP)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
         "and mental disorders (SINTEF 2020).",
     )
     _as_of_option(parser, top=True)
+    _engine_option(parser, "auto")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     report_formats = ("text", "json", "markdown", "html")
 
@@ -236,7 +248,7 @@ def _run(args: argparse.Namespace) -> int:
                 lambda: _load_all(load_offer, offer_files, lang, as_of),
             ]
         )
-        engine = Engine.load(args.rules, args.overlay)
+        engine = Engine.load(args.rules, args.overlay, backend=args.engine)
         result = engine.matrix(residents, offers, lang=lang, as_of=as_of)
         _emit(render_matrix(result, args.format, lang=args.lang), args.out, lang)
         return EXIT_OK
@@ -260,7 +272,7 @@ def _run(args: argparse.Namespace) -> int:
         offer = loaded.pop(0)
     if args.command == "rank":
         offers = loaded.pop(0)
-    engine = Engine.load(args.rules, args.overlay)
+    engine = Engine.load(args.rules, args.overlay, backend=args.engine)
     if args.command == "rank":
         ranking = engine.rank(resident, offers, lang=args.lang, as_of=as_of)
         _emit(
@@ -322,7 +334,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as exc:
         _report(exc.errors, args)
         return EXIT_BAD_INPUT
-    except RulesetError as exc:
+    except (RulesetError, BackendUnavailable) as exc:
         errors = getattr(exc, "errors", None) or [
             ErrorDetail(field="", code="bad_file", message=m) for m in exc.messages
         ]

@@ -65,8 +65,8 @@ def _cases(profiles_dir: Path) -> list[tuple[str, str, Mapping[str, Any]]]:
     return cases
 
 
-def coverage(ruleset: Ruleset, profiles_dir: Path) -> Coverage:
-    assessor = Assessor(ruleset)
+def coverage(ruleset: Ruleset, profiles_dir: Path, *, backend: str = "auto") -> Coverage:
+    assessor = Assessor(ruleset, backend=backend)
     hits: dict[str, list[str]] = {rule.id: [] for rule in ruleset.rules}
     cases = _cases(profiles_dir)
     for label, scope, facts in cases:

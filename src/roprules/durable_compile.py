@@ -18,10 +18,17 @@ Facts are flattened for durable_rules:
 - `at_least n of k` becomes an `$or` over every n parts (`$and` of their true
   forms); its false form an `$or` over every k - n + 1 parts (`$and` of their
   false forms), the parser bounding the number of combinations.
+- every number (fact, constant, parameter, sum) becomes an order-preserving
+  string (`number_key`): durable_rules' JSON parser refuses exponents without a
+  fraction (`1e-05`, error 204), reads integers beyond 2^63 with `atol`, and
+  compares integers with floats as doubles. Strings it compares byte by byte, so
+  an encoding whose byte order is numeric order keeps every comparison exact.
 """
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -75,11 +82,53 @@ def months_key(subject: MonthsSince) -> str:
     return "m_" + _SHORT[subject.path]
 
 
+# --------------------------------------------------------------------------- numbers
+#
+# number_key(x) is a string whose byte order is the numeric order of x, exact for
+# every int (any size) and every finite float, with x == y exactly when the keys
+# are equal (so 5 == 5.0 and 0 == -0.0, as in Python). The value is written in
+# base 16 as 0.DIGITS x 16**E (first digit non-zero, no trailing zeros):
+#   zero      "n"
+#   positive  "p" + (E + 500000, six digits) + DIGITS
+#   negative  "m" + (500000 - E, six digits) + DIGITS with each hex digit d
+#             replaced by 15 - d, then "z" (so a longer magnitude sorts first)
+# "m" < "n" < "p", and every character sorts above '"', which ends a string in
+# the fact's JSON where durable_rules compares it (strncmp over the longer).
+_EXPONENT_OFFSET = 500_000
+_COMPLEMENT = str.maketrans("0123456789abcdef", "fedcba9876543210")
+
+
+@functools.lru_cache(maxsize=8192)
+def number_key(value: int | float) -> str:
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"not a finite number: {value!r}")
+        numerator, denominator = value.as_integer_ratio()
+    else:
+        numerator, denominator = int(value), 1
+    if numerator == 0:
+        return "n"
+    negative = numerator < 0
+    numerator = abs(numerator)
+    shift = denominator.bit_length() - 1  # the denominator is a power of two
+    pad = -shift % 4  # align the binary point to a hex digit
+    digits = format(numerator << pad, "x")
+    exponent = len(digits) - (shift + pad) // 4
+    digits = digits.rstrip("0")
+    if not -_EXPONENT_OFFSET < exponent < _EXPONENT_OFFSET:
+        raise ValueError("number too large or too small to encode")
+    if negative:
+        return f"m{_EXPONENT_OFFSET - exponent:06d}{digits.translate(_COMPLEMENT)}z"
+    return f"p{exponent + _EXPONENT_OFFSET:06d}{digits}"
+
+
 def _encode_scalar(value: Any) -> Any:
     if value is True:
         return "true"
     if value is False:
         return "false"
+    if isinstance(value, (int, float)):
+        return number_key(value)
     return value
 
 
@@ -279,10 +328,12 @@ class FactEncoder:
 
     def encode(self, facts: Mapping[str, Any]) -> dict[str, Any]:
         encoded: dict[str, Any] = {GUARD_KEY: GUARD_VALUE}
+        get = facts.get
         for path, key in self._scalars:
-            value = facts.get(path)
+            value = get(path)
             if value is not None:
-                encoded[key] = _encode_scalar(value)
+                # enum values (the most common) are strings and pass through as they are
+                encoded[key] = value if value.__class__ is str else _encode_scalar(value)
         for path, length, members in self._lists:
             value = facts.get(path)
             if value is not None:
@@ -292,11 +343,11 @@ class FactEncoder:
         for subject, key in self.sums:
             values = [facts.get(p) for p in subject.paths]
             if all(v is not None for v in values):
-                encoded[key] = sum(values)
+                encoded[key] = number_key(sum(values))
         for subject, key in self.months:
             value = months_since_value(subject, facts)
             if value is not None:
-                encoded[key] = value
+                encoded[key] = number_key(value)
         return encoded
 
 

@@ -11,8 +11,15 @@ durable_rules 2.0.28 is an unmaintained C library with reproduced crashes
   session fact) and a catch-all sentinel so that every session runs an action
   (`delete_state` segfaults on a session in which none ran);
 - facts asserted, not posted (events are consumed by the first match);
-- each evaluation in its own session whose state is always deleted in `finally`;
-- one process-wide lock: the binding never releases the GIL and shares state.
+- one session per group, reused: each evaluation asserts its fact, drains the
+  actions and retracts the fact again (cheaper than a session per evaluation);
+  any failure deletes the session, so the next evaluation starts in a fresh one;
+- one process-wide lock: the binding never releases the GIL and shares state;
+- every ruleset deleted (`delete_ruleset`) when its engine is closed or
+  collected: each holds about 1 MB of C-side state.
+
+This module imports durable_rules; only `roprules.backends` imports it, and
+only when the durable backend is chosen.
 """
 
 from __future__ import annotations
@@ -21,42 +28,66 @@ import contextlib
 import itertools
 import json
 import threading
+import weakref
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import durable_rules_engine as dre
 
-from roprules.conditions import Condition
-from roprules.durable_compile import (
-    GUARD_KEY,
-    GUARD_VALUE,
-    ExpressionTooLarge,
-    FactEncoder,
-    compile_condition,
-    durable_expressions,
-    hash_collisions,
+from roprules.backends import CompiledRule, EngineError
+from roprules.durable_compile import GUARD_KEY, GUARD_VALUE, FactEncoder, hash_collisions
+from roprules.durable_limits import (
+    MAX_RULES_PER_GROUP,
+    SENTINEL,
+    SENTINEL_PRIORITY,
+    definition_problems,
+    group_definition,
+    split_groups,
 )
+from roprules.ruleset import RulesetError
 
-SENTINEL = "sentinel"
-SENTINEL_PRIORITY = 65535
 SESSION_ID = "assessment"
-MAX_RULES_PER_GROUP = 48
+RULES_OK = 0  # assert_fact's result when the fact was new and handled
 
 _LOCK = threading.Lock()  # one lock for the C library, shared by every engine
 _NAMES = itertools.count()
 
 
-class EngineError(Exception):
-    """durable_rules failed; the assessment must not be returned partially."""
+__all__ = [
+    "GUARD_KEY",
+    "GUARD_VALUE",
+    "MAX_RULES_PER_GROUP",
+    "SENTINEL",
+    "SENTINEL_PRIORITY",
+    "CompiledRule",
+    "DurableEngine",
+    "DurableGroup",
+    "EngineError",
+]
 
 
-@dataclass(frozen=True)
-class CompiledRule:
-    """A rule as the adapter sees it: its id and its condition."""
+# Rulesets to delete. A finalizer may run inside garbage collection at any point,
+# even while this thread holds _LOCK, so it only queues the handle; the queue is
+# emptied by the next call that holds the lock.
+_PENDING: list[int] = []
 
-    rule_id: str
-    condition: Condition
+
+def _release(handle: int) -> None:
+    _PENDING.append(handle)
+
+
+def _free_pending() -> None:
+    """Delete queued rulesets and their reused sessions; call with _LOCK held.
+
+    A session outlives `delete_ruleset` (measured: ~1.3 MB per ruleset stayed), so
+    it is deleted first.
+    """
+    while _PENDING:
+        handle = _PENDING.pop()
+        with contextlib.suppress(dre.error):
+            dre.delete_state(handle, SESSION_ID)
+        with contextlib.suppress(dre.error):
+            dre.delete_ruleset(handle)
 
 
 class DurableGroup:
@@ -69,52 +100,87 @@ class DurableGroup:
         collisions = hash_collisions(self.encoder.keys())
         if collisions:
             raise EngineError(f"ruleset group {label}: fact names collide by hash: {collisions}")
-        guard = {GUARD_KEY: GUARD_VALUE}
-        definition: dict[str, Any] = {SENTINEL: {"all": [{"m": guard}], "pri": SENTINEL_PRIORITY}}
-        for index, rule in enumerate(rules):
-            try:
-                expressions = durable_expressions(compile_condition(rule.condition, params), guard)
-            except ExpressionTooLarge as exc:
-                raise EngineError(f"rule {rule.rule_id}: condition is {exc}") from None
-            for part, expression in enumerate(expressions):
-                # r<index> or r<index>x<part>: durable rule names map back to the rule.
-                name = f"r{index}" if len(expressions) == 1 else f"r{index}x{part}"
-                definition[name] = {"all": [{"m": expression}], "pri": 1}
+        definition = group_definition(rules, params)
+        # durable_rules hangs or fails on definitions past its fixed C arrays: never
+        # hand it one that has not passed the measured bounds (durable_limits.py).
+        problems = definition_problems(label, rules, definition)
+        if problems:
+            raise RulesetError(problems)
         self.definition = definition
         self.name = f"roprules_{next(_NAMES)}_{label}"
         try:
             with _LOCK:
+                _free_pending()
                 self._handle = dre.create_ruleset(self.name, json.dumps(definition))
         except dre.error as exc:
             raise EngineError(f"durable_rules refused ruleset group {label}: {exc}") from None
+        # Freed on close() or when the group is collected, whichever comes first.
+        self._finalizer = weakref.finalize(self, _release, self._handle)
         self.fire({})  # prime: the first session of a ruleset sets up its state
 
+    def _run(self, text: str) -> list[str]:
+        """Assert, drain, retract; call with _LOCK held."""
+        result, state = dre.assert_fact(self._handle, text)
+        if result != RULES_OK:  # the same fact is still there: a stale session
+            self._reset()
+            result, state = dre.assert_fact(self._handle, text)
+            if result != RULES_OK:
+                raise dre.error(f"fact not asserted in a fresh session (result {result})")
+        fired: list[str] = []
+        started = dre.start_action_for_state(self._handle, state)
+        message = started[1] if started else None
+        while message:
+            name = message[2 : message.index('"', 2)]  # first key: the rule name
+            if name != SENTINEL:
+                fired.append(name)
+            message = dre.complete_and_start_action(self._handle, state)
+        _, state = dre.retract_fact(self._handle, text)
+        if dre.start_action_for_state(self._handle, state):  # a retraction fires nothing
+            raise dre.error("an action was queued by retracting the fact")
+        return fired
+
+    def _reset(self) -> None:
+        """Delete the session (its facts and queued actions); call with _LOCK held."""
+        with contextlib.suppress(dre.error):
+            dre.delete_state(self._handle, SESSION_ID)
+
+    @property
+    def closed(self) -> bool:
+        return not self._finalizer.alive
+
+    def close(self) -> None:
+        """Delete the ruleset in durable_rules; the group cannot fire afterwards."""
+        self._finalizer()
+        with _LOCK:
+            _free_pending()
+
     def fire(self, facts: Mapping[str, Any]) -> list[str]:
-        """The ids of the rules in this group whose conditions are true for the facts."""
+        """The ids of the rules in this group whose conditions are true for the facts.
+
+        One session per group, reused: the fact is asserted, the actions drained
+        and the fact retracted again. Any failure deletes the session, so the
+        next assessment starts in a fresh one.
+        """
         payload = self.encoder.encode(facts)
         payload["sid"] = SESSION_ID
         text = json.dumps(payload)
-        fired: list[str] = []
         with _LOCK:
+            if _PENDING:
+                _free_pending()
+            if not self._finalizer.alive:
+                raise EngineError(f"ruleset group {self.label} is closed")
             try:
-                try:
-                    _, state = dre.assert_fact(self._handle, text)
-                    result = dre.start_action_for_state(self._handle, state)
-                    message = result[1] if result else None
-                    while message:
-                        name = message[2 : message.index('"', 2)]  # first key: the rule name
-                        if name != SENTINEL:
-                            fired.append(name)
-                        message = dre.complete_and_start_action(self._handle, state)
-                except dre.error as exc:
-                    raise EngineError(
-                        f"durable_rules failed in ruleset group {self.label}: {exc}"
-                    ) from None
-            finally:
-                with contextlib.suppress(dre.error):
-                    dre.delete_state(self._handle, SESSION_ID)
-        # durable_rules activates a rule once per true branch of an `$or` (and a split
-        # rule once per true part): report each rule once.
+                fired = self._run(text)
+            except dre.error as exc:
+                self._reset()
+                raise EngineError(
+                    f"durable_rules failed in ruleset group {self.label}: {exc}"
+                ) from None
+            except BaseException:
+                self._reset()
+                raise
+        # durable_rules activates a rule once per true branch of an `$or`, and a rule
+        # split into parts (r<index>x<part>) once per true part: report each rule once.
         return list(dict.fromkeys(self.rule_ids[int(name[1:].split("x")[0])] for name in fired))
 
 
@@ -128,14 +194,20 @@ class DurableEngine:
         max_rules_per_group: int = MAX_RULES_PER_GROUP,
     ):
         self.groups: list[DurableGroup] = []
-        for label, rules in groups.items():
-            for start in range(0, len(rules), max_rules_per_group):
-                chunk = rules[start : start + max_rules_per_group]
-                suffix = "" if start == 0 else f"_{start // max_rules_per_group}"
-                self.groups.append(DurableGroup(f"{label}{suffix}", chunk, params))
+        try:
+            for label, rules in groups.items():
+                for name, chunk in split_groups(label, rules, max_rules_per_group):
+                    self.groups.append(DurableGroup(name, chunk, params))
+        except BaseException:
+            self.close()
+            raise
 
     def fire(self, facts: Mapping[str, Any]) -> set[str]:
         fired: set[str] = set()
         for group in self.groups:
             fired.update(group.fire(facts))
         return fired
+
+    def close(self) -> None:
+        for group in self.groups:
+            group.close()

@@ -108,7 +108,7 @@ def example_problems(ruleset: Ruleset, assessor: Assessor) -> Iterator[str]:
             for index, case in enumerate(cases):
                 facts = example_facts(case, ruleset.law_as_of)
                 value = rule.evaluate(facts)
-                fired = rule.id in assessor.durable[rule.scope].fire(facts)
+                fired = rule.id in assessor.engines[rule.scope].fire(facts)
                 expected = EXPECTED[label]
                 if value is not expected:
                     yield (
@@ -117,8 +117,9 @@ def example_problems(ruleset: Ruleset, assessor: Assessor) -> Iterator[str]:
                     )
                 elif fired != (expected is True):
                     yield (
-                        f"{rule.file}: {rule.id}: examples.{label}[{index}]: durable_rules "
-                        f"{'fired' if fired else 'did not fire'}; the evaluator disagrees"
+                        f"{rule.file}: {rule.id}: examples.{label}[{index}]: the "
+                        f"{assessor.backend} backend {'fired' if fired else 'did not fire'}; "
+                        "the evaluator disagrees"
                     )
 
 
@@ -285,10 +286,39 @@ def render_problems(ruleset: Ruleset) -> Iterator[str]:
                             yield f"{where}: renders empty or with template syntax left"
 
 
-def lint(ruleset: Ruleset, source: Path | None = None) -> list[str]:
-    """Every problem found; an empty list means the rule base passes."""
-    assessor = Assessor(ruleset)
+def lint(ruleset: Ruleset, source: Path | None = None, *, backend: str = "auto") -> list[str]:
+    """Every problem found; an empty list means the rule base passes.
+
+    The examples run on `backend` (auto: durable_rules where it imports, so
+    that durable and the evaluator are compared); the rest needs no backend.
+    """
+    assessor = Assessor(ruleset, backend=backend)
+    try:
+        return _lint(ruleset, assessor, source)
+    finally:
+        assessor.close()
+
+
+def durable_limit_problems(ruleset: Ruleset) -> Iterator[str]:
+    """Rules durable_rules could not register (measured limits, durable_limits.py).
+
+    The durable backend refuses such a rule base at load; the evaluator runs it,
+    but the lint reports it on every backend so that the rule base stays portable.
+    """
+    from roprules.backends import CompiledRule
+    from roprules.durable_limits import ruleset_limit_problems
+
+    scopes = {
+        scope: [CompiledRule(r.id, r.condition) for r in ruleset.rules if r.scope == scope]
+        for scope in ("placement", "offer", "resident")
+    }
+    for problem in ruleset_limit_problems(scopes, ruleset.params):
+        yield f"durable_rules limit: {problem}"
+
+
+def _lint(ruleset: Ruleset, assessor: Assessor, source: Path | None) -> list[str]:
     problems = [
+        *durable_limit_problems(ruleset),
         *example_problems(ruleset, assessor),
         *duplicate_condition_problems(ruleset),
         *contradiction_problems(ruleset),

@@ -21,7 +21,7 @@ def run_rules_command(args: argparse.Namespace) -> int:
         if args.source is not None:
             # A regular UTF-8 text file (a binary file or a FIFO is refused, exit 2).
             decode(read_bytes(args.source, max_bytes=64 * 1024 * 1024), str(args.source))
-        problems = lint(ruleset, args.source)
+        problems = lint(ruleset, args.source, backend=args.engine)
         for problem in problems:
             print(f"roprules: lint: {problem}", file=sys.stderr)
         if problems:
@@ -39,7 +39,7 @@ def run_rules_command(args: argparse.Namespace) -> int:
         if args.profiles is not None and not args.profiles.is_dir():
             reason = "no such directory" if not args.profiles.exists() else "not a directory"
             raise file_error(str(args.profiles), "bad_file", reason)
-        result = coverage(ruleset, profiles)
+        result = coverage(ruleset, profiles, backend=args.engine)
         if args.format == "json":
             print(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
         else:
