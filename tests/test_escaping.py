@@ -121,7 +121,8 @@ POISONED_KEYS = frozenset(
 def poison(data: Any, text: str, key: str | None = None) -> Any:
     """`data` with every string under a POISONED_KEYS key replaced by `text`."""
     if isinstance(data, dict):
-        return {k: poison(v, text, k) for k, v in data.items()}
+        # The backend's name is a code (durable | evaluator), not a profile string.
+        return {k: v if k == "backend" else poison(v, text, k) for k, v in data.items()}
     if isinstance(data, list | tuple):
         return [poison(v, text, key) for v in data]
     if isinstance(data, str) and key in POISONED_KEYS:

@@ -37,6 +37,8 @@ def test_every_format_shows_law_as_of_as_of_and_notices(engine, fmt, lang):
         assert data["as_of"] == "2026-12-01"
         assert data["notices"][0]["field"] == "resident.needs_coercion"
         return
+    if fmt == "markdown":  # Markdown escapes "30." and "_" as "30\." and "\_": read it unescaped
+        out = out.replace("\\", "")
     assert LAW[lang] in out
     assert ("1. desember 2026" if lang == "nb" else "1 December 2026") in out
     heading = "Merknader om utgåtte felt" if lang == "nb" else "Notices about deprecated fields"
@@ -46,7 +48,7 @@ def test_every_format_shows_law_as_of_as_of_and_notices(engine, fmt, lang):
 
 @pytest.mark.parametrize("fmt", ["text", "markdown", "html"])
 def test_rankings_show_law_as_of(engine, fmt):
-    assert LAW["nb"] in render_ranking(engine.rank(RESIDENT, [OFFER]), fmt)
+    assert LAW["nb"] in render_ranking(engine.rank(RESIDENT, [OFFER]), fmt).replace("\\", "")
 
 
 @pytest.mark.parametrize("fmt", ["html", "markdown"])
