@@ -357,3 +357,16 @@ def test_wide_at_least_is_split_for_durable_and_still_agrees(n):
         fired = engine.fire(facts)
         assert ("pos" in fired) is (value is True), facts
         assert ("neg" in fired) is (value is False), facts
+
+
+def test_a_condition_too_large_for_durable_is_refused_at_load(tmp_path):
+    from minirules import rule, write_rules
+    from roprules.ruleset import RulesetError, load_ruleset
+
+    nine = [*SIX, "resident.economy_follow_up", "resident.next_step_plan", "resident.dementia"]
+    parts = [{p: {"eq": True}} for p in nine[:8]] + [{"resident.age": {"gt": 30}}]
+    wide = {"at_least": {"n": 4, "of": parts}}  # C(9, 4) = 126 parts once split
+    with pytest.raises(RulesetError) as info:
+        load_ruleset(write_rules(tmp_path, [rule("test.wide", wide)]))
+    (message,) = info.value.messages
+    assert "test.wide: when: the condition is" in message and "durable_rules" in message

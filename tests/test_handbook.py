@@ -92,14 +92,19 @@ def test_overlay_is_shown(ruleset, tmp_path):
     overlay.write_text(
         "name: Eksempel kommune 2026\n"
         "parameters:\n  max_distance_to_shop_m: 1500\n"
-        "severities:\n  location.far-from-shop: info\n",
+        "rules:\n  location.far-from-shop:\n    severity: info\n"
+        "    reason: Butikken kjøres ut av hjemmetjenesten.\n"
+        "    approved_by: kommunalsjef helse og omsorg\n",
         encoding="utf-8",
     )
     with_overlay = load_ruleset(overlay=overlay)
     text = render_handbook(with_overlay, "markdown", "nb")
     assert "Eksempel kommune 2026" in text
     assert "1500 (lokal verdi; standardverdi 1000)" in text
-    assert "`location.far-from-shop`: mindre → råd" in text
+    assert (
+        "`location.far-from-shop`: mindre → råd: Butikken kjøres ut av hjemmetjenesten. "
+        "(godkjent av kommunalsjef helse og omsorg)"
+    ) in text
 
 
 def test_write_handbook_files(ruleset, tmp_path):

@@ -188,7 +188,13 @@ def test_overlay_changes_parameters_and_severities_and_is_recorded(tmp_path):
         {
             "name": "Eksempel kommune",
             "parameters": {"max_distance_to_shop_m": 2000},
-            "severities": {"building.gypsum-walls": "major"},
+            "rules": {
+                "building.gypsum-walls": {
+                    "severity": "major",
+                    "reason": "Mange skader på gipsvegger i kommunens boliger.",
+                    "approved_by": "boligsjef",
+                }
+            },
         },
     )
     base = Engine.load()
@@ -204,10 +210,17 @@ def test_overlay_changes_parameters_and_severities_and_is_recorded(tmp_path):
     after = {f.rule_id: f.severity for f in after_assessment.findings}
     assert "location.far-from-shop" in before and "location.far-from-shop" not in after
     assert before["building.gypsum-walls"] == "minor" and after["building.gypsum-walls"] == "major"
+    changed = next(f for f in after_assessment.findings if f.rule_id == "building.gypsum-walls")
+    assert changed.local_change is not None
+    assert changed.local_change.original_severity == "minor"
+    assert changed.local_change.approved_by == "boligsjef"
     assert after_assessment.ruleset.overlay is not None
     assert after_assessment.ruleset.overlay.name == "Eksempel kommune"
     assert len(after_assessment.ruleset.overlay.sha256) == 64
     assert base.audit(offer).ruleset.overlay is None
+
+
+CHANGE = {"reason": "Lokal vurdering.", "approved_by": "kommunalsjef"}
 
 
 @pytest.mark.parametrize(
@@ -218,12 +231,16 @@ def test_overlay_changes_parameters_and_severities_and_is_recorded(tmp_path):
             "parameters.max_distance_to_shoop_m: unknown parameter",
         ),
         (
-            {"name": "K", "severities": {"building.gypsum-wall": "major"}},
-            "severities.building.gypsum-wall: unknown rule",
+            {"name": "K", "rules": {"building.gypsum-wall": {**CHANGE, "severity": "major"}}},
+            "rules.building.gypsum-wall: unknown rule",
         ),
         (
-            {"name": "K", "severities": {"building.gypsum-walls": "huge"}},
-            "severities.building.gypsum-walls",
+            {"name": "K", "rules": {"building.gypsum-walls": {**CHANGE, "severity": "huge"}}},
+            "rules.building.gypsum-walls",
+        ),
+        (
+            {"name": "K", "severities": {"building.gypsum-walls": "major"}},
+            "'severities' is no longer accepted",
         ),
         ({"name": "K", "conditions": {}}, "conditions: unknown field"),
     ],

@@ -88,6 +88,7 @@ class Assessor:
             version=ruleset.version,
             sha256=ruleset.sha256,
             overlay=OverlayRef(name=overlay.name, sha256=overlay.sha256) if overlay else None,
+            law_as_of=ruleset.law_as_of,
         )
 
     # ------------------------------------------------------------------ evaluation
@@ -237,6 +238,7 @@ class Assessor:
             "suggestions": [rule.texts.render("suggestion", lang, facts, params)],
             "topics": list(spec.topics),
             "theme": rule.theme,
+            "local_change": local_change(rule),
         }
 
     def fact(self, path: str, value: Any, lang: str, derived: bool = False) -> dict[str, Any]:
@@ -270,6 +272,19 @@ class Assessor:
         return sorted(
             entries, key=lambda m: (SEVERITY_ORDER[m["severity"]], -len(m["rules"]), m["field"])
         )
+
+
+def local_change(rule: Rule) -> dict[str, Any] | None:
+    """The overlay's change to this rule's severity, for its findings; None if unchanged."""
+    change = rule.local_change
+    if change is None or change.severity is None or change.severity == change.original_severity:
+        return None
+    return {
+        "original_severity": change.original_severity,
+        "severity": change.severity,
+        "reason": change.reason,
+        "approved_by": change.approved_by,
+    }
 
 
 def supersede_applies(superseding: Rule, superseded: Rule) -> bool:

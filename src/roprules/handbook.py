@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from roprules.lint import example_facts
 from roprules.messages import messages
 from roprules.plain import describe, ruleset_units
 from roprules.render.reports import _environment, _helpers
@@ -70,6 +71,7 @@ def is_beyond(rule: Rule) -> bool:
 
 def _rule_view(rule: Rule, ruleset: Ruleset, lang: str, units: Mapping[str, str]) -> dict:
     spec = rule.spec
+    worked = example_facts(spec.examples.fires[0], ruleset.law_as_of)
     examples = []
     for expected in _EXPECTED:
         for index, case in enumerate(getattr(spec.examples, expected), start=1):
@@ -91,8 +93,10 @@ def _rule_view(rule: Rule, ruleset: Ruleset, lang: str, units: Mapping[str, str]
         "kind": spec.kind,
         "topics": list(spec.topics),
         "condition": describe(rule.condition, lang, ruleset.params, units=units),
-        "explanation": spec.explanation.get(lang),
-        "suggestion": spec.suggestion.get(lang),
+        # A worked example, not template code: the texts as the first example
+        # that fires shows them (issue 8, item 3).
+        "explanation": rule.texts.render("explanation", lang, worked, ruleset.params),
+        "suggestion": rule.texts.render("suggestion", lang, worked, ruleset.params),
         "sources": [s.model_dump() for s in spec.sources],
         "note": spec.note.get(lang) if spec.note else None,
         "examples": examples,
@@ -167,6 +171,7 @@ def handbook_context(ruleset: Ruleset, lang: str) -> dict[str, Any]:
             "version": ruleset.version,
             "sha256": ruleset.sha256,
             "title": ruleset.title.get(lang),
+            "law_as_of": ruleset.law_as_of,
         },
         "source": source,
         "overlay": (
@@ -174,10 +179,17 @@ def handbook_context(ruleset: Ruleset, lang: str) -> dict[str, Any]:
             if overlay
             else None
         ),
+        # Every local change of the overlay, with its reason and approver
+        # (a switched-off rule has "to": None and is not in the rule list).
         "severity_changes": [
-            {"id": r.id, "from": r.spec.severity, "to": r.severity}
-            for r in ruleset.rules
-            if r.severity != r.spec.severity
+            {
+                "id": c.rule_id,
+                "from": c.original_severity,
+                "to": c.severity,
+                "reason": c.reason,
+                "approved_by": c.approved_by,
+            }
+            for c in ruleset.local_changes
         ],
         "verdicts": [
             {

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 Scope = Literal["placement", "offer", "resident"]
 Kind = Literal["warning", "advice"]
@@ -128,13 +128,19 @@ class ThemeHeader(PolicyModel):
     description: Localized | None = None
 
 
+Number = int | float
+
+
 class Parameter(PolicyModel):
-    value: int | float
+    value: Number
     unit: str
     rationale: Localized
     origin: Literal["report", "local_default"]
     section: str | None = None
     reason: str | Localized | None = None
+    # Bounds an overlay must keep to (issue 8 item 5); the value itself lies within them.
+    min: Number | None = None
+    max: Number | None = None
 
     @model_validator(mode="after")
     def _origin_explained(self) -> Parameter:
@@ -142,7 +148,35 @@ class Parameter(PolicyModel):
             raise ValueError("a parameter from the report names its 'section'")
         if self.origin == "local_default" and not self.reason:
             raise ValueError("a local default gives the 'reason' for its number")
+        for bound in (self.value, self.min, self.max):
+            if isinstance(bound, bool):
+                raise ValueError("value, min and max are numbers, not true/false")
+        problem = value_problem(self, self.value)
+        if problem:
+            raise ValueError(f"value: {problem}")
         return self
+
+
+def value_problem(parameter: Parameter, value: Any) -> str | None:
+    """Why `value` cannot be this parameter's value (type and bounds), or None.
+
+    The type is the declared value's: a whole number stays a whole number (an
+    overlay's `1.5` months is refused), a decimal may be written whole; `true`
+    is not 1 and `'1500'` is not 1500.
+    """
+    whole = isinstance(parameter.value, int)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        kind = "a whole number" if whole else "a number"
+        return f"expected {kind}; got {type(value).__name__}"
+    if whole and not isinstance(value, int):
+        return f"expected a whole number; got {value!r}"
+    if value != value or value in (float("inf"), float("-inf")):
+        return "expected a finite number"
+    if parameter.min is not None and value < parameter.min:
+        return f"{value} is below the minimum {parameter.min}"
+    if parameter.max is not None and value > parameter.max:
+        return f"{value} is above the maximum {parameter.max}"
+    return None
 
 
 class ParametersFile(PolicyModel):
@@ -159,13 +193,62 @@ class RulesetHeader(PolicyModel):
     themes: list[ThemeHeader] = Field(min_length=1)
 
 
+# Two or more words, each capitalised: reads as a person's name, not a role.
+_PERSON_NAME = re.compile(r"[A-ZÆØÅ][a-zæøåé'-]+(\s+[A-ZÆØÅ][a-zæøåé'-]+)+")
+
+
+def _role(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("give the role that approved the change")
+    if _PERSON_NAME.fullmatch(value):
+        raise ValueError(
+            "looks like a person's name; give a role (e.g. kommunalsjef for helse og omsorg)"
+        )
+    return value
+
+
+def _reason(value: str) -> str:
+    if not value.strip():
+        raise ValueError("give the reason for the local change")
+    return value.strip()
+
+
+class RuleChange(PolicyModel):
+    """A local change to one rule: a new severity, or switched off; never without
+    the reason and the role that approved it."""
+
+    severity: Severity | None = None
+    enabled: Literal[False] | None = None
+    reason: Annotated[str, Field(max_length=1000), AfterValidator(_reason)]
+    approved_by: Annotated[str, Field(max_length=200), AfterValidator(_role)]
+
+    @model_validator(mode="after")
+    def _one_change(self) -> RuleChange:
+        if (self.severity is None) == (self.enabled is None):
+            raise ValueError("give either 'severity' or 'enabled: false'")
+        return self
+
+
 class Overlay(PolicyModel):
-    """A municipality's local choices: parameter values and rule severities."""
+    """A municipality's local choices: parameter values within their bounds, and
+    rule changes (severity, or switched off) each with reason and approver."""
 
     name: str = Field(min_length=1)
     description: str | None = None
-    parameters: dict[str, int | float] = Field(default_factory=dict)
-    severities: dict[str, Severity] = Field(default_factory=dict)
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    rules: dict[str, RuleChange] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_legacy_severities(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "severities" in data:
+            raise ValueError(
+                "'severities' is no longer accepted: a rule change needs a reason and the "
+                "role that approved it; write rules: {RULE_ID: {severity: minor, reason: "
+                "..., approved_by: ...}}"
+            )
+        return data
 
 
 def section_key(section: str) -> tuple[Any, ...]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cached_property
 from importlib import resources
@@ -32,6 +32,13 @@ from roprules.conditions import (
     parse_condition,
 )
 from roprules.documents import InputError, read_document
+from roprules.durable_compile import (
+    GUARD_KEY,
+    GUARD_VALUE,
+    ExpressionTooLarge,
+    compile_condition,
+    durable_expressions,
+)
 from roprules.explanations import RuleTexts, TemplateError, environments
 from roprules.intake import check_dates, validate_profile, validation_messages
 from roprules.messages import Messages, messages
@@ -42,13 +49,16 @@ from roprules.rule_schema import (
     Overlay,
     Parameter,
     ParametersFile,
+    RuleChange,
     RuleFile,
     RulesetHeader,
     RuleSpec,
     Severity,
     ThemeHeader,
+    value_problem,
 )
 
+DURABLE_GUARD = {GUARD_KEY: GUARD_VALUE}
 HEADER_FILE = "ruleset.yaml"
 PARAMETERS_FILE = "parameters.yaml"
 EXAMPLE_ID = "example"
@@ -70,6 +80,17 @@ class Theme:
     description: Localized | None = None
 
 
+@dataclass(frozen=True)
+class LocalChange:
+    """An overlay's change to one rule: its new severity (None = switched off)."""
+
+    rule_id: str
+    original_severity: Severity
+    severity: Severity | None
+    reason: str
+    approved_by: str
+
+
 @dataclass(frozen=True, eq=False)
 class Rule:
     """One rule, ready to run: its spec, parsed condition, compiled texts."""
@@ -81,6 +102,7 @@ class Rule:
     evaluate: Evaluator
     texts: RuleTexts
     severity: Severity  # the spec's severity, or the overlay's
+    local_change: LocalChange | None = None  # set when an overlay changed the severity
     # Copied from the spec and the condition once: read on every assessment.
     id: str = field(init=False)
     scope: str = field(init=False)
@@ -113,6 +135,8 @@ class Ruleset:
     overlay: OverlayInfo | None = None
     header: RulesetHeader | None = field(default=None, repr=False)
     law_as_of: date | None = None  # when the legal statements of the texts were checked
+    # Every rule an overlay changed or switched off (switched-off rules are not in `rules`).
+    local_changes: tuple[LocalChange, ...] = ()
 
     def rule(self, rule_id: str) -> Rule:
         return self._by_id[rule_id]
@@ -203,7 +227,7 @@ def load_ruleset(
     params = {name: p.value for name, p in parameters.items()}
 
     overlay_info = None
-    severities: dict[str, Severity] = {}
+    changes: dict[str, RuleChange] = {}
     if overlay is not None:
         try:
             overlay_model, overlay_hash = load_overlay(overlay)
@@ -213,9 +237,12 @@ def load_ruleset(
         for name, value in overlay_model.parameters.items():
             if name not in params:
                 errors.append(f"{overlay}: parameters.{name}: unknown parameter")
+            elif problem := value_problem(parameters[name], value):
+                errors.append(f"{overlay}: parameters.{name}: {problem}")
             else:
                 params[name] = value
-        severities = dict(overlay_model.severities)
+        changes = dict(overlay_model.rules)
+    severities = {rid: c.severity for rid, c in changes.items() if c.severity is not None}
 
     envs = environments(catalogue)
     themes: list[Theme] = []
@@ -256,12 +283,23 @@ def load_ruleset(
                 if rule is not None:
                     rules.append(rule)
 
-    for rule_id in severities:
+    for rule_id in changes:
         if rule_id not in seen:
-            errors.append(f"{overlay}: severities.{rule_id}: unknown rule")
+            errors.append(f"{overlay}: rules.{rule_id}: unknown rule")
     errors.extend(supersedes_problems(rules))
     if errors:
         raise RulesetError(errors)
+    local_changes = tuple(
+        LocalChange(rule.id, rule.spec.severity, change.severity, change.reason, change.approved_by)
+        for rule in rules
+        if (change := changes.get(rule.id)) is not None
+    )
+    by_rule = {change.rule_id: change for change in local_changes}
+    rules = [
+        replace(rule, local_change=by_rule.get(rule.id))
+        for rule in rules
+        if rule.id not in by_rule or by_rule[rule.id].severity is not None
+    ]
 
     rule_paths = [path for _, paths in theme_paths for path in paths]
     sha = file_digest([root / HEADER_FILE, root / PARAMETERS_FILE, *rule_paths], root)
@@ -278,6 +316,7 @@ def load_ruleset(
         overlay=overlay_info,
         header=header,
         law_as_of=header.law_as_of,
+        local_changes=local_changes,
     )
 
 
@@ -355,6 +394,14 @@ def _build_rule(
     except ConditionError as exc:
         errors.extend(f"{where}: {message}" for message in exc.messages)
         condition = None
+    else:
+        # Checked here, before durable_rules ever sees it: a condition that cannot be
+        # split into expressions within the C library's limits is refused at load.
+        try:
+            durable_expressions(compile_condition(condition, params), DURABLE_GUARD)
+        except ExpressionTooLarge as exc:
+            errors.append(f"{where}: when: the condition is {exc}")
+            condition = None
     try:
         texts = RuleTexts(
             {

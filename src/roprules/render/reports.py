@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 from jinja2 import PackageLoader, StrictUndefined, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
 
-from roprules.assessment import Assessment, Finding, Matrix, Ranking
+from roprules.assessment import Assessment, Finding, LocalChange, Matrix, Ranking
 from roprules.messages import messages
 from roprules.rule_schema import SEVERITY_ORDER
 
@@ -81,9 +82,15 @@ def stylesheet() -> str:
 def group_findings(
     findings: Iterable[Finding],
 ) -> list[tuple[str, list[tuple[str, list[Finding]]]]]:
-    """Findings grouped by severity (most severe first), then by their first topic."""
+    """Findings grouped by severity (most severe first), then by their first topic.
+
+    A superseded finding is left out: it is shown inside the finding that
+    supersedes it (`covered`), though it still counts for the verdict.
+    """
     by_severity: dict[str, dict[str, list[Finding]]] = {}
     for finding in findings:
+        if finding.superseded_by:
+            continue
         topic = finding.topics[0] if finding.topics else ""
         by_severity.setdefault(finding.severity, {}).setdefault(topic, []).append(finding)
     return [
@@ -91,6 +98,64 @@ def group_findings(
         for severity in SEVERITY_ORDER
         if severity in by_severity
     ]
+
+
+def covered(findings: Sequence[Finding], finding: Finding) -> list[Finding]:
+    """The findings that `finding` supersedes in this assessment."""
+    return [other for other in findings if finding.rule_id in other.superseded_by]
+
+
+_MONTHS = {
+    "nb": [
+        "januar",
+        "februar",
+        "mars",
+        "april",
+        "mai",
+        "juni",
+        "juli",
+        "august",
+        "september",
+        "oktober",
+        "november",
+        "desember",
+    ],
+    "en": [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ],
+}
+
+
+def long_date(day: date, lang: str) -> str:
+    """A date as a reader writes it: «30. november 2026», "30 November 2026"."""
+    month = _MONTHS["en" if lang == "en" else "nb"][day.month - 1]
+    return f"{day.day}. {month} {day.year}" if lang != "en" else f"{day.day} {month} {day.year}"
+
+
+def local_change_text(change: LocalChange, lang: str) -> str:
+    """«lokalt endret fra kritisk til mindre: <begrunnelse> (godkjent av <rolle>)»."""
+    catalogue = messages()
+
+    def word(key: str) -> str:
+        return catalogue.term("ui", key, lang)
+
+    before = catalogue.term("severity", change.original_severity, lang).lower()
+    after = catalogue.term("severity", change.severity, lang).lower()
+    return (
+        f"{word('local_change')} {before} {word('local_change_to')} {after}: {change.reason} "
+        f"({word('approved_by')} {change.approved_by})"
+    )
 
 
 def _helpers(lang: str, color: bool = False) -> dict[str, Any]:
@@ -110,6 +175,9 @@ def _helpers(lang: str, color: bool = False) -> dict[str, Any]:
         "severity_order": list(SEVERITY_ORDER),
         "paint": paint,
         "group_findings": group_findings,
+        "covered": covered,
+        "long_date": lambda day: long_date(day, lang),
+        "local_change": lambda change: local_change_text(change, lang),
         "css": stylesheet(),
     }
 
