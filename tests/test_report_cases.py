@@ -449,3 +449,29 @@ def test_psychosis_drug_access_and_heavy_use_cluster_placement(engine):
     offer_rule = by_id(joined, "mix.heavy-use-cluster")
     assert offer_rule.severity == "minor"
     assert offer_rule.superseded_by == ["mix.heavy-use-cluster-placement"]
+
+
+def test_sprinkler_rules_by_risk_class_and_mobile_unit(engine):
+    high = {**SMOKER, "smokes_indoors": False}
+    base = {
+        "type": "staffed_base",
+        "staffing": "round_the_clock",
+        "building": {"fire_risk_class": 6, "sprinkler": "none"},
+    }
+    none = placement(engine, high, base, as_of=AS_OF)
+    assert by_id(none, "fire.high-risk-no-sprinkler").severity == "critical"
+    care = by_id(none, "fire.care-housing-sprinkler")
+    assert care.severity == "major" and care.superseded_by == ["fire.high-risk-no-sprinkler"]
+
+    # A mobile unit protects the resident (no critical finding), but it is not the
+    # automatic extinguishing system a building of risk class 6 needs.
+    mobile = {**base, "building": {"fire_risk_class": 6, "sprinkler": "mobile"}}
+    with_unit = placement(engine, high, mobile, as_of=AS_OF)
+    assert "fire.high-risk-no-sprinkler" not in finding_ids(with_unit)
+    assert by_id(with_unit, "fire.care-housing-sprinkler").superseded_by == []
+
+    # The class decides, not the staffing: a staffed base in a lower class is silent.
+    lower = {**base, "building": {"fire_risk_class": 4, "sprinkler": "mobile"}}
+    assert "fire.care-housing-sprinkler" not in finding_ids(
+        placement(engine, high, lower, as_of=AS_OF)
+    )
