@@ -124,3 +124,9 @@ def test_cli_refuses_a_malformed_as_of(tmp_path, capsys):
         main(["audit", "--offer", str(offer), "--as-of", "yesterday"])
     assert info.value.code == 2
     assert "YYYY-MM-DD" in capsys.readouterr().err
+
+
+def test_cli_as_of_may_come_before_the_command(tmp_path, capsys):
+    offer = write(tmp_path, "o.yaml", "id: O-1\ntype: small_house\n")
+    assert main(["--as-of", "2026-09-15", "audit", "--offer", str(offer), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["as_of"] == "2026-09-15"

@@ -132,3 +132,22 @@ def test_empty_violence_target_list_reads_as_a_general_risk():
     catalogue = messages()
     assert "generell" in catalogue.value_label("resident.violence_risk_towards", [], "nb")
     assert catalogue.value_label("offer.location.hazards", [], "nb") == "ingen"
+
+
+def test_a_finding_shows_the_derived_value_as_derived(tmp_path):
+    from minirules import rule, write_rules
+    from roprules import Engine
+    from roprules.render import render_assessment
+
+    when = {"resident.coercion_need": {"eq": "none"}}
+    engine = Engine.load(write_rules(tmp_path, [rule("test.none", when)]))
+    assessment = engine.assess_resident({"id": "R-1", "needs_coercion": False})
+    (finding,) = assessment.findings
+    (fact,) = finding.facts
+    assert (fact.field, fact.value, fact.derived) == ("resident.coercion_need", "none", True)
+    assert "ikke behov for tvang (utledet, ikke oppgitt av teamet)" in render_assessment(
+        assessment, "text"
+    )
+    entered = engine.assess_resident({"id": "R-1", "coercion_need": "none"})
+    assert entered.findings[0].facts[0].derived is False
+    assert entered.notices == []

@@ -182,3 +182,39 @@ def test_bad_supersedes_are_refused(tmp_path, supersedes, expected):
     ]
     (message,) = refused(tmp_path, rules)
     assert "test.strong: supersedes[0]" in message and expected in message
+
+
+# --------------------------------------------------------------------------- examples' as_of
+
+
+OUTDATED = {
+    "months_since": "resident.danger_assessment_date",
+    "gt": {"param": "max_danger_assessment_age_months"},
+}
+
+
+def test_examples_are_measured_from_their_as_of(tmp_path):
+    from roprules.lint import lint
+
+    examples = {
+        "fires": [{"as_of": "2026-11-30", "resident": {"danger_assessment_date": "2026-05-29"}}],
+        "silent": [{"as_of": "2026-11-30", "resident": {"danger_assessment_date": "2026-05-30"}}],
+        "undetermined": [{"resident": {"violence_risk": "high"}}],
+    }
+    ruleset = load_ruleset(
+        write_rules(
+            tmp_path,
+            [rule("test.outdated", OUTDATED, examples=examples)],
+            law_as_of="2026-11-30",
+        )
+    )
+    assert lint(ruleset) == []
+
+
+def test_an_example_date_after_its_as_of_is_refused(tmp_path):
+    examples = {
+        "fires": [{"as_of": "2026-01-01", "resident": {"danger_assessment_date": "2026-05-29"}}],
+        "silent": [{"resident": {}}],
+    }
+    (message,) = refused(tmp_path, [rule("test.outdated", OUTDATED, examples=examples)])
+    assert "examples.fires[0]" in message and "after the assessment date 2026-01-01" in message

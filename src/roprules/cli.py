@@ -51,11 +51,13 @@ def _as_of(text: str) -> date:
         raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD; got {text[:20]!r}") from None
 
 
-def _as_of_option(parser: argparse.ArgumentParser) -> None:
+def _as_of_option(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
+    """`--as-of` before the command (global) or after it; the later one wins."""
     parser.add_argument(
         "--as-of",
         type=_as_of,
-        default=None,
+        # A command's own default must not hide a global --as-of given before it.
+        default=None if top else argparse.SUPPRESS,
         metavar="YYYY-MM-DD",
         help="the assessment date every date rule is measured from (default: today)",
     )
@@ -72,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Decision support for housing people with co-occurring substance-use "
         "and mental disorders (SINTEF 2020).",
     )
+    _as_of_option(parser, top=True)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     report_formats = ("text", "json", "markdown", "html")
 
