@@ -16,7 +16,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from roprules import profiles
 from roprules.profiles import PROFILE_MODELS
 
 FieldKind = Literal["bool", "int", "number", "enum", "list", "date", "text", "object"]
@@ -274,6 +273,8 @@ def _group(path: str, entry: dict[str, Any]) -> str:
 
 
 def _record(path: str, annotation: Any, required: bool, entry: dict[str, Any]) -> FieldInfo:
+    from roprules import profiles  # the deprecations the models declare, where they do
+
     spec = FIELDS[path]
     labels = entry.get("values") or {}
     renamed = {

@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from roprules.fields import FIELD_CLASSES, field_registry
 from roprules.messages import messages
 from roprules.plain import describe, ruleset_units
 from roprules.render.reports import _environment, _helpers
@@ -91,8 +90,8 @@ def _rule_view(rule: Rule, ruleset: Ruleset, lang: str, units: Mapping[str, str]
         "scope": spec.scope,
         "kind": spec.kind,
         "topics": list(spec.topics),
-        "condition": describe(rule.condition, lang, ruleset.params, units=units),
         "fields": _fields_read(rule, lang),
+        "condition": describe(rule.condition, lang, ruleset.params, units=units),
         "explanation": spec.explanation.get(lang),
         "suggestion": spec.suggestion.get(lang),
         "sources": [s.model_dump() for s in spec.sources],
@@ -103,6 +102,8 @@ def _rule_view(rule: Rule, ruleset: Ruleset, lang: str, units: Mapping[str, str]
 
 def _fields_read(rule: Rule, lang: str) -> list[dict[str, str]]:
     """The facts a rule reads, each with its label and class (who can change it)."""
+    from roprules.fields import field_registry
+
     registry = field_registry()
     rows = []
     for path in sorted(rule.fields):
@@ -215,7 +216,7 @@ def handbook_context(ruleset: Ruleset, lang: str) -> dict[str, Any]:
                 "label": _term(lang, "field_class", key),
                 "meaning": _term(lang, "field_class_meaning", key),
             }
-            for key in FIELD_CLASSES
+            for key in ("offer", "process", "fixed")  # roprules.fields.FIELD_CLASSES
         ],
         "parameters": _parameters(ruleset, lang),
         "themes": themes,
