@@ -47,6 +47,32 @@ def _rules_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overlay", type=Path, help="municipality overlay file")
 
 
+def _contract_commands(
+    commands: argparse._SubParsersAction, schema: argparse.ArgumentParser
+) -> None:
+    """`schema --lang`, `template resident|offer` and `docs contract`, from the field registry."""
+    schema.add_argument("--lang", choices=("nb", "en"), default="en", help="descriptions (en)")
+    template = commands.add_parser("template", help="print a blank profile to fill in (YAML)")
+    template.add_argument("kind", choices=tuple(PROFILE_MODELS))
+    template.add_argument("--lang", choices=("nb", "en"), default="nb", help="language (nb)")
+    template.add_argument("--out", type=Path, help="write to this file instead of stdout")
+    docs = commands.add_parser("docs", help="generate reference documents")
+    docs_commands = docs.add_subparsers(dest="docs_command", required=True, parser_class=_Parser)
+    contract = docs_commands.add_parser("contract", help="every field of the contract (Markdown)")
+    contract.add_argument("--out", type=Path, help="write to this file instead of stdout")
+    _rules_options(contract)
+
+
+def _contract_output(args: argparse.Namespace) -> str:
+    """The text of `template` or `docs contract`."""
+    from roprules import contract_docs
+    from roprules.ruleset import load_ruleset
+
+    if args.command == "template":
+        return contract_docs.profile_template(args.kind, args.lang)
+    return contract_docs.contract_markdown(load_ruleset(args.rules, args.overlay))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="roprules",
@@ -108,32 +134,6 @@ def build_parser() -> argparse.ArgumentParser:
     docs.add_argument("--out", type=Path, required=True, help="output directory")
     _rules_options(docs)
     return parser
-
-
-def _contract_commands(
-    commands: argparse._SubParsersAction, schema: argparse.ArgumentParser
-) -> None:
-    """`schema --lang`, `template resident|offer` and `docs contract`, from the field registry."""
-    schema.add_argument("--lang", choices=("nb", "en"), default="en", help="descriptions (en)")
-    template = commands.add_parser("template", help="print a blank profile to fill in (YAML)")
-    template.add_argument("kind", choices=tuple(PROFILE_MODELS))
-    template.add_argument("--lang", choices=("nb", "en"), default="nb", help="language (nb)")
-    template.add_argument("--out", type=Path, help="write to this file instead of stdout")
-    docs = commands.add_parser("docs", help="generate reference documents")
-    docs_commands = docs.add_subparsers(dest="docs_command", required=True, parser_class=_Parser)
-    contract = docs_commands.add_parser("contract", help="every field of the contract (Markdown)")
-    contract.add_argument("--out", type=Path, help="write to this file instead of stdout")
-    _rules_options(contract)
-
-
-def _contract_output(args: argparse.Namespace) -> str:
-    """The text of `template` or `docs contract`."""
-    from roprules import contract_docs
-    from roprules.ruleset import load_ruleset
-
-    if args.command == "template":
-        return contract_docs.profile_template(args.kind, args.lang)
-    return contract_docs.contract_markdown(load_ruleset(args.rules, args.overlay))
 
 
 def _profile_files(paths: Sequence[Path], kind: str = "offer") -> list[Path]:
