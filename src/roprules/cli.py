@@ -29,8 +29,9 @@ from roprules.errors import ErrorDetail, problem_document, text
 from roprules.intake import check_dates, collect, load_offer, load_resident, profile_files
 from roprules.output import check_target, write_atomically
 from roprules.plain import why_undetermined
+from roprules.profiles import PROFILE_MODELS
 from roprules.render import render_assessment, render_matrix, render_ranking
-from roprules.ruleset import RulesetError, load_ruleset
+from roprules.ruleset import RulesetError
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_ENGINE = 0, 2, 3
 
@@ -86,6 +87,32 @@ def _engine_option(parser: argparse.ArgumentParser, default: str) -> None:
     parser.add_argument("--engine", choices=BACKEND_CHOICES, default=default, help=ENGINE_HELP)
 
 
+def _contract_commands(
+    commands: argparse._SubParsersAction, schema: argparse.ArgumentParser
+) -> None:
+    """`schema --lang`, `template resident|offer` and `docs contract`, from the field registry."""
+    schema.add_argument("--lang", choices=("nb", "en"), default="en", help="descriptions (en)")
+    template = commands.add_parser("template", help="print a blank profile to fill in (YAML)")
+    template.add_argument("kind", choices=tuple(PROFILE_MODELS))
+    template.add_argument("--lang", choices=("nb", "en"), default="nb", help="language (nb)")
+    template.add_argument("--out", type=Path, help="write to this file instead of stdout")
+    docs = commands.add_parser("docs", help="generate reference documents")
+    docs_commands = docs.add_subparsers(dest="docs_command", required=True, parser_class=_Parser)
+    contract = docs_commands.add_parser("contract", help="every field of the contract (Markdown)")
+    contract.add_argument("--out", type=Path, help="write to this file instead of stdout")
+    _rules_options(contract)
+
+
+def _contract_output(args: argparse.Namespace) -> str:
+    """The text of `template` or `docs contract`."""
+    from roprules import contract_docs
+    from roprules.ruleset import load_ruleset
+
+    if args.command == "template":
+        return contract_docs.profile_template(args.kind, args.lang)
+    return contract_docs.contract_markdown(load_ruleset(args.rules, args.overlay))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="roprules",
@@ -136,16 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     schema = commands.add_parser("schema", help="print the JSON Schema of a profile")
     schema.add_argument("kind", choices=("resident", "offer"))
-    schema.add_argument("--lang", choices=("nb", "en"), default="en", help="descriptions (en)")
-    template = commands.add_parser("template", help="print a blank profile to fill in (YAML)")
-    template.add_argument("kind", choices=("resident", "offer"))
-    template.add_argument("--lang", choices=("nb", "en"), default="nb", help="language (nb)")
-    template.add_argument("--out", type=Path, help="write to this file instead of stdout")
-    docs_cmd = commands.add_parser("docs", help="generate reference documents")
-    docs_sub = docs_cmd.add_subparsers(dest="docs_command", required=True, parser_class=_Parser)
-    contract = docs_sub.add_parser("contract", help="every field of the contract (Markdown)")
-    contract.add_argument("--out", type=Path, help="write to this file instead of stdout")
-    _rules_options(contract)
+
+    _contract_commands(commands, schema)
 
     rules = commands.add_parser("rules", help="work with the rule base")
     rules_commands = rules.add_subparsers(dest="rules_command", required=True, parser_class=_Parser)
@@ -219,16 +238,13 @@ def _run(args: argparse.Namespace) -> int:
     lang = _lang_of(args)
     if getattr(args, "out", None) is not None and args.command not in ("rules",):
         check_target(args.out, lang)  # refuse a bad --out before any work
-    if args.command in ("schema", "template", "docs"):
+    if args.command == "schema":
         from roprules import contract_docs
 
-        if args.command == "schema":
-            _emit(contract_docs.schema_text(args.kind, args.lang), None)
-        elif args.command == "template":
-            _emit(contract_docs.profile_template(args.kind, args.lang), args.out, lang)
-        else:
-            ruleset = load_ruleset(args.rules, args.overlay)
-            _emit(contract_docs.contract_markdown(ruleset), args.out, lang)
+        _emit(contract_docs.schema_text(args.kind, args.lang), None)
+        return EXIT_OK
+    if args.command in ("template", "docs"):
+        _emit(_contract_output(args), args.out, lang)
         return EXIT_OK
     if args.command == "rules":
         from roprules.rules_tools import run_rules_command

@@ -277,6 +277,7 @@ def _group(path: str, entry: dict[str, Any]) -> str:
 
 
 def _record(path: str, annotation: Any, required: bool, entry: dict[str, Any]) -> FieldInfo:
+
     spec = FIELDS[path]
     labels = entry.get("values") or {}
     renamed = {

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from roprules.fields import FIELD_CLASSES, field_registry
+from roprules.fields import field_registry
 from roprules.lint import example_facts
 from roprules.messages import messages
 from roprules.plain import describe, ruleset_units
@@ -93,8 +93,8 @@ def _rule_view(rule: Rule, ruleset: Ruleset, lang: str, units: Mapping[str, str]
         "scope": spec.scope,
         "kind": spec.kind,
         "topics": list(spec.topics),
-        "condition": describe(rule.condition, lang, ruleset.params, units=units),
         "fields": _fields_read(rule, lang),
+        "condition": describe(rule.condition, lang, ruleset.params, units=units),
         # A worked example, not template code: the texts as the first example
         # that fires shows them (issue 8, item 3).
         "explanation": rule.texts.render("explanation", lang, worked, ruleset.params),
@@ -107,6 +107,7 @@ def _rule_view(rule: Rule, ruleset: Ruleset, lang: str, units: Mapping[str, str]
 
 def _fields_read(rule: Rule, lang: str) -> list[dict[str, str]]:
     """The facts a rule reads, each with its label and class (who can change it)."""
+
     registry = field_registry()
     rows = []
     for path in sorted(rule.fields):
@@ -227,7 +228,7 @@ def handbook_context(ruleset: Ruleset, lang: str) -> dict[str, Any]:
                 "label": _term(lang, "field_class", key),
                 "meaning": _term(lang, "field_class_meaning", key),
             }
-            for key in FIELD_CLASSES
+            for key in ("offer", "process", "fixed")  # roprules.fields.FIELD_CLASSES
         ],
         "parameters": _parameters(ruleset, lang),
         "themes": themes,
