@@ -17,7 +17,6 @@ from fastapi.testclient import TestClient
 from conftest import OFFERS_DIR, resident_file, shared_engine
 from roprules.assessment import SCHEMA_VERSION
 from roprules.cli import main
-from roprules.documents import InputError
 from roprules.schemas import json_schema
 from roprules.service import create_app
 from roprules.service.cds import SUMMARY_MAX, md_escape
@@ -310,10 +309,10 @@ def test_input_error_entries_read_structured_errors_when_present():
     assert entries[1] == {"field": "offers[1].type", "code": "missing", "message": "mangler"}
     assert entries[0]["code"] == "unknown_key"
 
-    legacy_error = InputError(
+    legacy_error = Exception("legacy")  # an InputError before `errors` existed: messages only
+    legacy_error.messages = [  # type: ignore[attr-defined]
         "resident: brukerplan.economy: input should be less than or equal to 5; got 9"
-    )
-    legacy_error.errors = []  # type: ignore[attr-defined]  # as if none were structured
+    ]
     (legacy,) = input_error_entries(legacy_error, "resident", "resident")
     assert legacy["field"] == "resident.brukerplan.economy"
     assert legacy["code"] == "out_of_range"
