@@ -59,7 +59,12 @@ def test_lint_fails_on_a_misquoted_passage(tmp_path):
     def misquote(rule):
         rule["sources"][0]["quote"] = "Disse kan gjerne plasseres i småhus uten tilsyn"
 
-    edit_rule(rules, "supervision.yaml", "supervision.high-violence-risk-unsupervised", misquote)
+    edit_rule(
+        rules,
+        "supervision/supervision.yaml",
+        "supervision.high-violence-risk-unsupervised",
+        misquote,
+    )
     problems = lint(load_ruleset(rules), REPORT)
     assert len(problems) == 1
     assert "supervision.high-violence-risk-unsupervised" in problems[0]
@@ -76,7 +81,7 @@ def test_lint_fails_on_a_mislabelled_example(tmp_path):
             rule["examples"]["fires"],
         )
 
-    edit_rule(rules, "fire.yaml", "fire.high-risk-no-sprinkler", swap)
+    edit_rule(rules, "fire/fire.yaml", "fire.high-risk-no-sprinkler", swap)
     problems = lint(load_ruleset(rules))
     assert any("fire.high-risk-no-sprinkler: examples.fires[0]" in p for p in problems)
     assert any("fire.high-risk-no-sprinkler: examples.silent[0]" in p for p in problems)
@@ -84,14 +89,14 @@ def test_lint_fails_on_a_mislabelled_example(tmp_path):
 
 def test_lint_fails_on_two_rules_with_the_same_condition(tmp_path):
     rules = copy_rules(tmp_path)
-    data = yaml.safe_load((rules / "building.yaml").read_text(encoding="utf-8"))
+    data = yaml.safe_load((rules / "building" / "building.yaml").read_text(encoding="utf-8"))
     gypsum = next(r for r in data["rules"] if r["id"] == "building.gypsum-walls")
 
     def same_as_gypsum(rule):
         rule["when"] = gypsum["when"]
         rule["examples"] = gypsum["examples"]
 
-    edit_rule(rules, "building.yaml", "building.no-separate-bedroom", same_as_gypsum)
+    edit_rule(rules, "building/building.yaml", "building.no-separate-bedroom", same_as_gypsum)
     problems = lint(load_ruleset(rules))
     assert any("same condition as building.gypsum-walls" in p for p in problems)
 
@@ -107,7 +112,7 @@ def test_lint_fails_on_a_condition_that_can_never_be_true(tmp_path):
             ]
         }
 
-    edit_rule(rules, "building.yaml", "building.gypsum-walls", contradict)
+    edit_rule(rules, "building/building.yaml", "building.gypsum-walls", contradict)
     problems = lint(load_ruleset(rules))
     assert any("building.gypsum-walls: the condition can never be true" in p for p in problems)
 
@@ -151,7 +156,7 @@ def test_lint_catches_the_loader_faults_too(tmp_path):
     rules = copy_rules(tmp_path)
     edit_rule(
         rules,
-        "fire.yaml",
+        "fire/fire.yaml",
         "fire.high-risk-sprinkler",
         lambda r: r.update(when={"resident.fire_risk": {"eq": "hihg"}}),
     )

@@ -30,10 +30,11 @@ def dump_yaml(path: Path, document: Any) -> None:
 def rules(tmp_path: Path) -> Path:
     target = tmp_path / "rules"
     target.mkdir()
-    for name in ("parameters", *THEMES):
-        shutil.copy(RULES_DIR / f"{name}.yaml", target / f"{name}.yaml")
+    shutil.copy(RULES_DIR / "parameters.yaml", target / "parameters.yaml")
+    for name in THEMES:
+        shutil.copytree(RULES_DIR / name, target / name)
     header = load_yaml(RULES_DIR / "ruleset.yaml")
-    header["themes"] = list(THEMES)
+    header["themes"] = [theme for theme in header["themes"] if theme["id"] in THEMES]
     dump_yaml(target / "ruleset.yaml", header)
     return target
 
@@ -45,9 +46,9 @@ def all_rules(tmp_path: Path) -> Path:
     return target
 
 
-def edit(rules: Path, theme: str, change: Callable[[dict[str, Any]], None]) -> Path:
-    """Load a theme file, change it, write it back; return its path."""
-    path = rules / f"{theme}.yaml"
+def edit(rules: Path, file: str, change: Callable[[dict[str, Any]], None]) -> Path:
+    """Load a rule file (`theme/prefix`), change it, write it back; return its path."""
+    path = rules / f"{file}.yaml"
     document = load_yaml(path)
     change(document)
     dump_yaml(path, document)
@@ -89,20 +90,32 @@ def test_subset_loads(rules, ruleset):
 
 
 def test_duplicate_id_across_files(rules):
-    source = load_yaml(rules / "supervision.yaml")
-    duplicate = rule_of(source, VIOLENCE)
-    path = edit(rules, "fire", lambda doc: doc["rules"].append(duplicate))
+    # The same prefix may have a file in two themes (building rules about fire).
+    # Themes are read in the header's order: fire before building.
+    source = load_yaml(rules / "fire" / "building.yaml")
+    duplicate = source["rules"][0]
+    path = edit(rules, "building/building", lambda doc: doc["rules"].append(duplicate))
+    message = single_error(rules)
+    assert message.startswith(f"{path}: {duplicate['id']}: ")
+    assert "duplicate rule id" in message
+    assert "fire/building.yaml" in message
+
+
+def test_rule_in_the_file_of_another_prefix(rules):
+    source = load_yaml(rules / "supervision" / "supervision.yaml")
+    stray = rule_of(source, VIOLENCE)
+    edit(rules, "supervision/supervision", lambda doc: doc["rules"].remove(stray))
+    path = edit(rules, "fire/fire", lambda doc: doc["rules"].append(stray))
     message = single_error(rules)
     assert message.startswith(f"{path}: {VIOLENCE}: ")
-    assert "duplicate rule id" in message
-    assert "supervision.yaml" in message
+    assert "belongs in fire/supervision.yaml" in message
 
 
 def test_unknown_field_path(rules):
     def change(doc):
         rule_of(doc, VIOLENCE)["when"]["all"][0] = {"resident.violense_risk": {"eq": "high"}}
 
-    path = edit(rules, "supervision", change)
+    path = edit(rules, "supervision/supervision", change)
     message = single_error(rules)
     assert message.startswith(f"{path}: {VIOLENCE}: ")
     assert "unknown field 'resident.violense_risk'" in message
@@ -112,7 +125,7 @@ def test_enum_typo_in_condition(rules):
     def change(doc):
         rule_of(doc, VIOLENCE)["when"]["all"][0] = {"resident.violence_risk": {"eq": "hihg"}}
 
-    path = edit(rules, "supervision", change)
+    path = edit(rules, "supervision/supervision", change)
     message = single_error(rules)
     assert message.startswith(f"{path}: {VIOLENCE}: ")
     assert "'hihg' is not a value of resident.violence_risk" in message
@@ -124,21 +137,23 @@ def test_unknown_parameter(rules):
             "offer.location.fire_response_minutes": {"gt": {"param": "nope"}}
         }
 
-    path = edit(rules, "fire", change)
+    path = edit(rules, "fire/fire", change)
     message = single_error(rules)
     assert message.startswith(f"{path}: fire.high-risk-no-sprinkler: ")
     assert "unknown parameter 'nope'" in message
 
 
 def test_missing_nb_text(rules):
-    path = edit(rules, "building", lambda doc: rule_of(doc, GYPSUM)["title"].pop("nb"))
+    path = edit(rules, "building/building", lambda doc: rule_of(doc, GYPSUM)["title"].pop("nb"))
     message = single_error(rules)
     assert message.startswith(f"{path}: {GYPSUM}: ")
     assert "title.nb" in message and "missing" in message
 
 
 def test_missing_examples(rules):
-    path = edit(rules, "building", lambda doc: rule_of(doc, GYPSUM)["examples"].pop("silent"))
+    path = edit(
+        rules, "building/building", lambda doc: rule_of(doc, GYPSUM)["examples"].pop("silent")
+    )
     message = single_error(rules)
     assert message.startswith(f"{path}: {GYPSUM}: ") and "examples.silent" in message
 
@@ -147,7 +162,7 @@ def test_invalid_example_profile(rules):
     def change(doc):
         rule_of(doc, GYPSUM)["examples"]["fires"][0]["offer"]["sprinkle"] = "none"
 
-    path = edit(rules, "building", change)
+    path = edit(rules, "building/building", change)
     message = single_error(rules)
     assert message.startswith(f"{path}: {GYPSUM}: examples.fires[0]: ")
     assert "sprinkle" in message
@@ -173,7 +188,7 @@ def test_bad_template(rules, template, expected):
     def change(doc):
         rule_of(doc, GYPSUM)["explanation"]["en"] = template
 
-    path = edit(rules, "building", change)
+    path = edit(rules, "building/building", change)
     message = single_error(rules)
     assert message.startswith(f"{path}: {GYPSUM}: ")
     assert expected in message
@@ -183,7 +198,7 @@ def test_bad_suggestion_template(rules):
     def change(doc):
         rule_of(doc, GYPSUM)["suggestion"]["nb"] = "{{ offer.__class__ }}"
 
-    edit(rules, "building", change)
+    edit(rules, "building/building", change)
     message = single_error(rules)
     assert GYPSUM in message and "unknown field 'offer.__class__'" in message
 
@@ -199,9 +214,9 @@ def test_several_faults_all_listed(rules):
     def break_fire(doc):
         doc["rules"][0]["when"] = {"resident.fire_risk": {"eq": "hot"}}
 
-    supervision = edit(rules, "supervision", break_supervision)
-    building = edit(rules, "building", break_building)
-    fire = edit(rules, "fire", break_fire)
+    supervision = edit(rules, "supervision/supervision", break_supervision)
+    building = edit(rules, "building/building", break_building)
+    fire = edit(rules, "fire/fire", break_fire)
     messages = errors(rules)
     assert any(m.startswith(f"{supervision}: {VIOLENCE}: ") and "hihg" in m for m in messages)
     assert any(m.startswith(f"{building}: {GYPSUM}: ") and "title.nb" in m for m in messages)
@@ -222,7 +237,7 @@ def test_several_faults_in_one_rule_all_listed(rules):
         }
         rule["explanation"]["en"] = "{{ offer.staff }}"
 
-    path = edit(rules, "supervision", change)
+    path = edit(rules, "supervision/supervision", change)
     messages = [m for m in errors(rules) if m.startswith(f"{path}: {VIOLENCE}: ")]
     text = "\n".join(messages)
     assert "resident.violense_risk" in text
@@ -240,16 +255,22 @@ def test_bad_parameters_file(rules):
     assert any(str(path) in m and first in m for m in messages), messages
 
 
-def test_theme_file_not_listed_in_header(rules):
-    shutil.copy(RULES_DIR / "voice.yaml", rules / "voice.yaml")
+def test_theme_folder_not_listed_in_header(rules):
+    shutil.copytree(RULES_DIR / "voice", rules / "voice")
     message = single_error(rules)
-    assert message.startswith(str(rules / "voice.yaml")) and "not listed" in message
+    assert message.startswith(str(rules / "voice")) and "not a theme folder listed" in message
 
 
-def test_listed_theme_file_missing(rules):
-    (rules / "fire.yaml").unlink()
+def test_stray_file_at_the_top_is_refused(rules):
+    shutil.copy(RULES_DIR / "voice" / "voice.yaml", rules / "voice.yaml")
     message = single_error(rules)
-    assert "fire.yaml does not exist" in message
+    assert message.startswith(str(rules / "voice.yaml")) and "not a theme folder" in message
+
+
+def test_listed_theme_folder_missing(rules):
+    shutil.rmtree(rules / "fire")
+    message = single_error(rules)
+    assert "fire/ does not exist" in message
 
 
 def test_missing_rules_directory(tmp_path):
@@ -266,7 +287,11 @@ def test_hash_is_stable(rules):
 
 def test_hash_changes_when_a_rule_file_changes(rules):
     before = load_ruleset(rules).sha256
-    edit(rules, "building", lambda doc: rule_of(doc, GYPSUM)["title"].update(en="Gypsum walls!"))
+    edit(
+        rules,
+        "building/building",
+        lambda doc: rule_of(doc, GYPSUM)["title"].update(en="Gypsum walls!"),
+    )
     changed = load_ruleset(rules).sha256
     assert changed != before
     assert load_ruleset(rules).sha256 == changed

@@ -82,11 +82,18 @@ class RuleSpec(PolicyModel):
     note: Localized | None = None
 
 
-class ThemeFile(PolicyModel):
-    theme: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
+class RuleFile(PolicyModel):
+    """rules/<theme>/<prefix>.yaml: the rules of one id prefix within one theme."""
+
+    rules: list[RuleSpec] = Field(min_length=1)
+
+
+class ThemeHeader(PolicyModel):
+    """A theme as `ruleset.yaml` lists it: a folder of rule files, with its title."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
     title: Localized
     description: Localized | None = None
-    rules: list[RuleSpec] = Field(min_length=1)
 
 
 class Parameter(PolicyModel):
@@ -115,7 +122,7 @@ class RulesetHeader(PolicyModel):
     version: str
     title: Localized
     source: dict[str, Any] | None = None
-    themes: list[str] | None = None
+    themes: list[ThemeHeader] = Field(min_length=1)
 
 
 class Overlay(PolicyModel):

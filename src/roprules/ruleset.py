@@ -1,4 +1,8 @@
-"""Loading the rule base: theme files, parameters, overlays; checked whole, hashed.
+"""Loading the rule base: rule files by theme, parameters, overlays; checked whole, hashed.
+
+Layout: `rules/<theme>/<prefix>.yaml` holds the rules whose id starts with
+`<prefix>.`, so a reviewer finds a rule's file from its id; the themes and their
+order are listed in `ruleset.yaml`.
 
 A ruleset that fails any check is refused whole, with every problem listed by
 file and rule id: a partly loaded policy would give advice nobody reviewed.
@@ -36,10 +40,11 @@ from roprules.rule_schema import (
     Overlay,
     Parameter,
     ParametersFile,
+    RuleFile,
     RulesetHeader,
     RuleSpec,
     Severity,
-    ThemeFile,
+    ThemeHeader,
 )
 
 HEADER_FILE = "ruleset.yaml"
@@ -213,22 +218,32 @@ def load_ruleset(
     themes: list[Theme] = []
     rules: list[Rule] = []
     seen: dict[str, str] = {}
-    for path in theme_paths:
-        theme_file, _ = _read_model(path, ThemeFile, errors)
-        if theme_file is None:
-            continue
-        themes.append(Theme(theme_file.theme, theme_file.title, path.name, theme_file.description))
-        for spec in theme_file.rules:
-            where = f"{path}: {spec.id}"
-            if spec.id in seen:
-                errors.append(f"{where}: duplicate rule id (also in {seen[spec.id]})")
+    for header_theme, paths in theme_paths:
+        themes.append(
+            Theme(header_theme.id, header_theme.title, header_theme.id, header_theme.description)
+        )
+        for path in paths:
+            rule_file, _ = _read_model(path, RuleFile, errors)
+            if rule_file is None:
                 continue
-            seen[spec.id] = str(path)
-            rule = _build_rule(
-                spec, theme_file.theme, path, params, severities, catalogue, envs, errors
-            )
-            if rule is not None:
-                rules.append(rule)
+            for spec in rule_file.rules:
+                where = f"{path}: {spec.id}"
+                if spec.id.split(".", 1)[0] != path.stem:
+                    errors.append(
+                        f"{where}: a rule whose id starts with "
+                        f"'{spec.id.split('.', 1)[0]}.' belongs in "
+                        f"{header_theme.id}/{spec.id.split('.', 1)[0]}.yaml"
+                    )
+                    continue
+                if spec.id in seen:
+                    errors.append(f"{where}: duplicate rule id (also in {seen[spec.id]})")
+                    continue
+                seen[spec.id] = str(path)
+                rule = _build_rule(
+                    spec, header_theme.id, path, params, severities, catalogue, envs, errors
+                )
+                if rule is not None:
+                    rules.append(rule)
 
     for rule_id in severities:
         if rule_id not in seen:
@@ -236,7 +251,8 @@ def load_ruleset(
     if errors:
         raise RulesetError(errors)
 
-    sha = file_digest([root / HEADER_FILE, root / PARAMETERS_FILE, *theme_paths], root)
+    rule_paths = [path for _, paths in theme_paths for path in paths]
+    sha = file_digest([root / HEADER_FILE, root / PARAMETERS_FILE, *rule_paths], root)
     return Ruleset(
         name=header.name,
         version=header.version,
@@ -252,18 +268,38 @@ def load_ruleset(
     )
 
 
-def _theme_paths(root: Path, header: RulesetHeader, errors: list[str]) -> list[Path]:
-    present = sorted(p for p in root.glob("*.yaml") if p.name not in (HEADER_FILE, PARAMETERS_FILE))
-    if header.themes is None:
-        return present
-    listed = [root / f"{name}.yaml" for name in header.themes]
-    for path in listed:
-        if not path.is_file():
-            errors.append(f"{root / HEADER_FILE}: themes: {path.name} does not exist")
-    for path in present:
-        if path not in listed:
-            errors.append(f"{path}: not listed under 'themes' in {HEADER_FILE}")
-    return [p for p in listed if p.is_file()]
+def _theme_paths(
+    root: Path, header: RulesetHeader, errors: list[str]
+) -> list[tuple[ThemeHeader, list[Path]]]:
+    """Each listed theme with its rule files, in order; stray files and folders are errors.
+
+    Only files directly inside the rules folder's theme folders are read, so a
+    rule base cannot pull in files from elsewhere.
+    """
+    listed = {theme.id for theme in header.themes}
+    for path in sorted(root.iterdir()):
+        if path.name in (HEADER_FILE, PARAMETERS_FILE) or path.name.startswith("."):
+            continue
+        if path.is_dir() and not path.is_symlink() and path.name in listed:
+            continue
+        if path.is_dir() or path.suffix == ".yaml":  # other files (a README) are not rules
+            errors.append(f"{path}: not a theme folder listed under 'themes' in {HEADER_FILE}")
+    out: list[tuple[ThemeHeader, list[Path]]] = []
+    for theme in header.themes:
+        folder = root / theme.id
+        if not folder.is_dir() or folder.is_symlink():
+            errors.append(f"{root / HEADER_FILE}: themes: {theme.id}/ does not exist")
+            continue
+        paths = []
+        for path in sorted(folder.iterdir()):
+            if path.suffix == ".yaml" and path.is_file() and not path.is_symlink():
+                paths.append(path)
+            elif path.is_dir() or path.suffix == ".yaml":
+                errors.append(f"{path}: a theme folder holds rule files (<prefix>.yaml) only")
+        if not paths:
+            errors.append(f"{folder}: no rule files")
+        out.append((theme, paths))
+    return out
 
 
 def _build_rule(
