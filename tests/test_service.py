@@ -368,9 +368,8 @@ class _SlowEngine:
 
 def test_time_limit(resident, offer):
     slow = TestClient(create_app(_SlowEngine(shared_engine()), timeout=0.05))
-    body = _problem(
-        slow.post("/v1/check?lang=en", json={"resident": resident, "offer": offer}), 503
-    )
+    request = {"residents": [resident], "offer": offer}
+    body = _problem(slow.post("/v1/compare?lang=en", json=request), 503)
     assert body["errors"][0]["code"] == "timeout"
 
 

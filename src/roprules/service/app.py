@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import difflib
+import functools
 import hashlib
 import inspect
 import json
@@ -191,6 +192,7 @@ class OfferRegister:
 # --- Helpers --------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=128)
 def _accepts(method: Callable[..., Any], name: str) -> bool:
     try:
         return name in inspect.signature(method).parameters
@@ -209,6 +211,14 @@ class _Call:
         self.request = request
         self.lang = lang
         self.errors: list[dict[str, str]] = []
+        asked = request.query_params.get("lang")
+        if asked is not None and asked not in ("nb", "en"):
+            self.error(
+                "lang",
+                "not_allowed",
+                "ugyldig verdi; tillatt: nb, en",
+                "not allowed; expected nb, en",
+            )
 
     def error(self, field: str, code: str, nb: str, en: str) -> None:
         self.errors.append(entry(field, code, nb, en, self.lang))
@@ -436,11 +446,20 @@ class Service:
         self.timeout = timeout
         self.loader_lang = _accepts(load_resident, "lang")
 
-    async def run(self, function: Callable[[], Any], lang: str) -> Any:
-        """Run an engine call in a worker thread, within the per-request time limit."""
+    async def run(self, function: Callable[[], Any], lang: str, *, single: bool = False) -> Any:
+        """Run an engine call.
+
+        One assessment (`single`) runs on the event loop: it is bounded by the
+        body limit and takes about a millisecond, and a thread hand-off would
+        cost half of that again. Calls over lists (rank, compare, matrix) run
+        in a worker thread under the per-request time limit.
+        """
+        if single:
+            return function()
         loop = asyncio.get_running_loop()
         try:
-            return await asyncio.wait_for(loop.run_in_executor(None, function), self.timeout)
+            async with asyncio.timeout(self.timeout):
+                return await loop.run_in_executor(None, function)
         except TimeoutError:
             raise ProblemError(
                 "timeout",
@@ -467,8 +486,27 @@ LangQuery = Query(
     None,
     description="language of texts: nb (default) or en; else Accept-Language",
 )
-AsOfQuery = Query(None, description="assessment date YYYY-MM-DD (or `as_of` in the body)")
-RemediesQuery = Query(None, description="reserved for a later version; ignored")
+LANG_PARAMETER = {
+    "name": "lang",
+    "in": "query",
+    "required": False,
+    "description": "language of texts: nb (default) or en; else Accept-Language",
+    "schema": {"type": "string", "enum": ["nb", "en"]},
+}
+AS_OF_PARAMETER = {
+    "name": "as_of",
+    "in": "query",
+    "required": False,
+    "description": "assessment date YYYY-MM-DD (or `as_of` in the body)",
+    "schema": {"type": "string", "format": "date"},
+}
+REMEDIES_PARAMETER = {
+    "name": "remedies",
+    "in": "query",
+    "required": False,
+    "description": "reserved for a later version; ignored",
+    "schema": {"type": "string"},
+}
 
 PROBLEM_SCHEMA = {"schema": {"$ref": "#/components/schemas/Problem"}}
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -602,8 +640,12 @@ def create_app(
 
     app.openapi = openapi  # type: ignore[method-assign]
 
-    def body_doc(model: type[BaseModel]) -> dict[str, Any]:
+    def body_doc(model: type[BaseModel], *, remedies: bool = False) -> dict[str, Any]:
+        # Query parameters are read by the service itself (no per-request dependency
+        # solving); they are documented here.
+        parameters = [LANG_PARAMETER, AS_OF_PARAMETER] + ([REMEDIES_PARAMETER] if remedies else [])
         return {
+            "parameters": parameters,
             "requestBody": {
                 "required": True,
                 "content": {
@@ -611,7 +653,7 @@ def create_app(
                         "schema": {"$ref": f"#/components/schemas/{model.__name__}"}
                     }
                 },
-            }
+            },
         }
 
     common = {"responses": PROBLEM_RESPONSES}
@@ -621,16 +663,11 @@ def create_app(
         "/v1/check",
         response_model=Assessment,
         summary="Assess a proposed placement (resident and offer)",
-        openapi_extra=body_doc(PlacementRequest),
+        openapi_extra=body_doc(PlacementRequest, remedies=True),
         tags=["assess"],
         **common,
     )
-    async def check(
-        request: Request,
-        lang: Lang | None = LangQuery,
-        as_of: date | None = AsOfQuery,
-        remedies: str | None = RemediesQuery,
-    ) -> Response:
+    async def check(request: Request) -> Response:
         call = _Call(service, request, _lang(request))
         data = await call.body({"resident", "offer", "offer_id", "as_of"})
         when = call.as_of(data)
@@ -638,7 +675,9 @@ def create_app(
         offer = call.one_offer(data, "offer", "offer_id")
         options = call.options(engine.check, when)
         call.fail_if_errors()
-        result = await service.run(lambda: engine.check(resident, offer, **options), call.lang)
+        result = await service.run(
+            lambda: engine.check(resident, offer, **options), call.lang, single=True
+        )
         return _json(result)
 
     @app.post(
@@ -649,16 +688,14 @@ def create_app(
         tags=["assess"],
         **common,
     )
-    async def audit(
-        request: Request, lang: Lang | None = LangQuery, as_of: date | None = AsOfQuery
-    ) -> Response:
+    async def audit(request: Request) -> Response:
         call = _Call(service, request, _lang(request))
         data = await call.body({"offer", "offer_id", "as_of"})
         when = call.as_of(data)
         offer = call.one_offer(data, "offer", "offer_id")
         options = call.options(engine.audit, when)
         call.fail_if_errors()
-        result = await service.run(lambda: engine.audit(offer, **options), call.lang)
+        result = await service.run(lambda: engine.audit(offer, **options), call.lang, single=True)
         return _json(result)
 
     @app.post(
@@ -669,16 +706,16 @@ def create_app(
         tags=["assess"],
         **common,
     )
-    async def assess_resident(
-        request: Request, lang: Lang | None = LangQuery, as_of: date | None = AsOfQuery
-    ) -> Response:
+    async def assess_resident(request: Request) -> Response:
         call = _Call(service, request, _lang(request))
         data = await call.body({"resident", "as_of"})
         when = call.as_of(data)
         resident = call.profile("resident", data.get("resident"), "resident")
         options = call.options(engine.assess_resident, when)
         call.fail_if_errors()
-        result = await service.run(lambda: engine.assess_resident(resident, **options), call.lang)
+        result = await service.run(
+            lambda: engine.assess_resident(resident, **options), call.lang, single=True
+        )
         return _json(result)
 
     @app.post(
@@ -689,9 +726,7 @@ def create_app(
         tags=["assess"],
         **common,
     )
-    async def rank(
-        request: Request, lang: Lang | None = LangQuery, as_of: date | None = AsOfQuery
-    ) -> Response:
+    async def rank(request: Request) -> Response:
         call = _Call(service, request, _lang(request))
         data = await call.body({"resident", "offers", "offer_ids", "as_of"})
         when = call.as_of(data)
@@ -710,9 +745,7 @@ def create_app(
         tags=["assess"],
         **common,
     )
-    async def compare(
-        request: Request, lang: Lang | None = LangQuery, as_of: date | None = AsOfQuery
-    ) -> Response:
+    async def compare(request: Request) -> Response:
         call = _Call(service, request, _lang(request))
         data = await call.body({"residents", "offer", "offer_id", "as_of"})
         when = call.as_of(data)
@@ -735,9 +768,7 @@ def create_app(
         tags=["assess"],
         **common,
     )
-    async def matrix(
-        request: Request, lang: Lang | None = LangQuery, as_of: date | None = AsOfQuery
-    ) -> Response:
+    async def matrix(request: Request) -> Response:
         call = _Call(service, request, _lang(request))
         data = await call.body({"residents", "offers", "offer_ids", "as_of"})
         when = call.as_of(data)
@@ -909,7 +940,9 @@ def create_app(
             offer = call.profile("offer", context.get("offer"), "context.offer")
         options = call.options(engine.check, when)
         call.fail_if_errors()
-        result = await service.run(lambda: engine.check(resident, offer, **options), call.lang)
+        result = await service.run(
+            lambda: engine.check(resident, offer, **options), call.lang, single=True
+        )
         return JSONResponse({"cards": cds.cards(result, call.lang)})
 
     return app
