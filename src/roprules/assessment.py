@@ -16,6 +16,9 @@ from roprules.rule_schema import Kind, Severity
 Verdict = Literal["unsuitable", "incomplete", "conditional", "suitable"]
 AssessmentScope = Literal["placement", "offer", "resident"]
 
+# The version of this JSON contract; every JSON output carries it as `schema_version`.
+SCHEMA_VERSION = "2.0"
+
 # Best first, for ranking (contract.md).
 VERDICT_RANK: dict[str, int] = {"suitable": 0, "conditional": 1, "incomplete": 2, "unsuitable": 3}
 
@@ -96,6 +99,7 @@ class Assessment(OutputModel):
     offer_type: str | None = None
     lang: Literal["nb", "en"] = "nb"
     created_at: datetime | None = None
+    schema_version: str = SCHEMA_VERSION
 
 
 class RankedOffer(OutputModel):
@@ -112,6 +116,7 @@ class Ranking(OutputModel):
     resident_id: str
     ranking: list[RankedOffer]
     ruleset: RulesetRef
+    schema_version: str = SCHEMA_VERSION
 
 
 class MatrixCell(OutputModel):
@@ -135,3 +140,4 @@ class Matrix(OutputModel):
 
     rows: list[MatrixRow]
     ruleset: RulesetRef
+    schema_version: str = SCHEMA_VERSION

@@ -19,7 +19,7 @@ from roprules.documents import InputError
 from roprules.engine import EngineError
 from roprules.intake import load_offer, load_resident, profile_files
 from roprules.plain import why_undetermined
-from roprules.profiles import PROFILE_MODELS, profile_to_facts
+from roprules.profiles import profile_to_facts
 from roprules.render import render_assessment, render_matrix, render_ranking
 from roprules.ruleset import RulesetError
 
@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="roprules",
         description="Decision support for housing people with co-occurring substance-use "
         "and mental disorders (SINTEF 2020).",
+    )
+    parser.add_argument(
+        "--version", action=_VersionAction, help="print package, ruleset and engine backend"
     )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     report_formats = ("text", "json", "markdown", "html")
@@ -88,8 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     matrix.add_argument("--out", type=Path, help="write to this file instead of stdout")
     _rules_options(matrix)
 
-    schema = commands.add_parser("schema", help="print the JSON Schema of a profile")
-    schema.add_argument("kind", choices=("resident", "offer"))
+    schema = commands.add_parser("schema", help="print the JSON Schema of a profile or an output")
+    schema.add_argument("kind", choices=("resident", "offer", "assessment", "ranking", "matrix"))
 
     rules = commands.add_parser("rules", help="work with the rule base")
     rules_commands = rules.add_subparsers(dest="rules_command", required=True, parser_class=_Parser)
@@ -105,7 +108,28 @@ def build_parser() -> argparse.ArgumentParser:
     docs.add_argument("--lang", choices=("nb", "en"), default="nb")
     docs.add_argument("--out", type=Path, required=True, help="output directory")
     _rules_options(docs)
+
+    # --- roprules serve: the HTTP service (its code lives in roprules/service/) ---
+    from roprules.service.serve import add_parser as add_serve_parser
+
+    add_serve_parser(commands)
     return parser
+
+
+class _VersionAction(argparse.Action):
+    """`roprules --version`: package, ruleset (name, version, sha256) and engine backend."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        from roprules.service.catalogue import version_text
+
+        try:
+            print(version_text(Engine.load()))
+        except RulesetError as exc:
+            parser.exit(EXIT_BAD_INPUT, f"roprules: error: {exc}\n")
+        parser.exit(EXIT_OK)
 
 
 def _profile_files(paths: Sequence[Path], kind: str = "offer") -> list[Path]:
@@ -137,9 +161,14 @@ def _color(args: argparse.Namespace) -> bool:
 
 def _run(args: argparse.Namespace) -> int:
     if args.command == "schema":
-        model = PROFILE_MODELS[args.kind]
-        print(json.dumps(model.model_json_schema(), indent=2, ensure_ascii=False))
+        from roprules.schemas import json_schema
+
+        print(json.dumps(json_schema(args.kind), indent=2, ensure_ascii=False))
         return EXIT_OK
+    if args.command == "serve":
+        from roprules.service.serve import run as run_serve
+
+        return run_serve(args)
     if args.command == "rules":
         from roprules.rules_tools import run_rules_command
 
