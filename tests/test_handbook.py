@@ -119,3 +119,17 @@ def test_handbook_loads_in_chromium(ruleset, tmp_path):
     title = f"<title>Regelhåndbok – {ruleset.title.nb}</title>"
     assert title in result.stdout
     assert 'id="supervision.high-violence-risk-unsupervised"' in result.stdout
+
+
+def test_rules_show_the_facts_they_read_with_their_class(ruleset):
+    both = {"offer.staffing", "resident.violence_risk"}
+    rule = next(r for r in ruleset.rules if both <= r.fields)
+    md = render_handbook(ruleset, "markdown", "nb")
+    block = md.split(f"`{rule.id}`", 1)[1].split("\n#### ", 1)[0]
+    assert "**Opplysninger regelen leser:**" in block
+    assert "bemanning på stedet (kan endres i tilbudet)" in block
+    assert "voldsrisiko (fast opplysning)" in block
+    html = render_handbook(ruleset, "html", "en")
+    assert "Who can change a fact" in html
+    block = html.split(f'id="{rule.id}"', 1)[1].split("</section>", 1)[0]
+    assert 'staffing <span class="small">(the offer can change it)</span>' in block

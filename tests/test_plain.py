@@ -58,7 +58,7 @@ def test_nested_any_in_all_is_bracketed():
     en = describe(c, "en", PARAMS)
     assert "(enten beboerens voldsrisiko er høy eller beboerens brannrisiko er høy)" in nb
     assert "(either the resident's violence risk is high or the resident's fire risk is high)" in en
-    assert "ingen bemanning eller ambulant oppfølging" in nb
+    assert "ingen bemanning eller ambulerende oppfølging" in nb
 
 
 def test_is_set_false_reads_unknown():
@@ -79,11 +79,11 @@ def test_params_show_their_value_and_unit():
 def test_not_is_pushed_into_the_leaves():
     c = cond({"not": {"any": [{"resident.dementia": {"eq": True}}, {"resident.age": {"lt": 30}}]}})
     en = describe(c, "en", PARAMS)
-    assert (
-        en == "Fires when “dementia” for the resident is no and the resident's age is at least 30"
+    assert en == (
+        "Fires when “dementia” for the resident is no and the resident's age is at least 30 years"
     )
     nb = describe(c, "nb", PARAMS)
-    assert nb == "Utløses når «demens» for beboeren er nei og beboerens alder er minst 30"
+    assert nb == "Utløses når «demens» for beboeren er nei og beboerens alder er minst 30 år"
 
 
 def test_sum_field_ref_and_lists():

@@ -8,7 +8,6 @@ nothing written); 3 when the engine failed (no partial result).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -21,7 +20,7 @@ from roprules.intake import load_offer, load_resident, profile_files
 from roprules.plain import why_undetermined
 from roprules.profiles import profile_to_facts
 from roprules.render import render_assessment, render_matrix, render_ranking
-from roprules.ruleset import RulesetError
+from roprules.ruleset import RulesetError, load_ruleset
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_ENGINE = 0, 2, 3
 
@@ -93,6 +92,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     schema = commands.add_parser("schema", help="print the JSON Schema of a profile or an output")
     schema.add_argument("kind", choices=("resident", "offer", "assessment", "ranking", "matrix"))
+    schema.add_argument("--lang", choices=("nb", "en"), default="en", help="descriptions (en)")
+    template = commands.add_parser("template", help="print a blank profile to fill in (YAML)")
+    template.add_argument("kind", choices=("resident", "offer"))
+    template.add_argument("--lang", choices=("nb", "en"), default="nb", help="language (nb)")
+    template.add_argument("--out", type=Path, help="write to this file instead of stdout")
+    docs_cmd = commands.add_parser("docs", help="generate reference documents")
+    docs_sub = docs_cmd.add_subparsers(dest="docs_command", required=True, parser_class=_Parser)
+    contract = docs_sub.add_parser("contract", help="every field of the contract (Markdown)")
+    contract.add_argument("--out", type=Path, help="write to this file instead of stdout")
+    _rules_options(contract)
 
     rules = commands.add_parser("rules", help="work with the rule base")
     rules_commands = rules.add_subparsers(dest="rules_command", required=True, parser_class=_Parser)
@@ -160,10 +169,20 @@ def _color(args: argparse.Namespace) -> bool:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.command == "schema":
-        from roprules.schemas import json_schema
+    if args.command in ("schema", "template", "docs"):
+        from roprules import contract_docs
 
-        print(json.dumps(json_schema(args.kind), indent=2, ensure_ascii=False))
+        if args.command == "schema" and args.kind in ("assessment", "ranking", "matrix"):
+            from roprules.schemas import json_schema
+
+            print(json.dumps(json_schema(args.kind), indent=2, ensure_ascii=False))
+        elif args.command == "schema":
+            _emit(contract_docs.schema_text(args.kind, args.lang), None)
+        elif args.command == "template":
+            _emit(contract_docs.profile_template(args.kind, args.lang), args.out)
+        else:
+            ruleset = load_ruleset(args.rules, args.overlay)
+            _emit(contract_docs.contract_markdown(ruleset), args.out)
         return EXIT_OK
     if args.command == "serve":
         from roprules.service.serve import run as run_serve

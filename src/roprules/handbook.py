@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from roprules.fields import FIELD_CLASSES, field_registry
 from roprules.messages import messages
 from roprules.plain import describe, ruleset_units
 from roprules.render.reports import _environment, _helpers
@@ -91,12 +92,32 @@ def _rule_view(rule: Rule, ruleset: Ruleset, lang: str, units: Mapping[str, str]
         "kind": spec.kind,
         "topics": list(spec.topics),
         "condition": describe(rule.condition, lang, ruleset.params, units=units),
+        "fields": _fields_read(rule, lang),
         "explanation": spec.explanation.get(lang),
         "suggestion": spec.suggestion.get(lang),
         "sources": [s.model_dump() for s in spec.sources],
         "note": spec.note.get(lang) if spec.note else None,
         "examples": examples,
     }
+
+
+def _fields_read(rule: Rule, lang: str) -> list[dict[str, str]]:
+    """The facts a rule reads, each with its label and class (who can change it)."""
+    registry = field_registry()
+    rows = []
+    for path in sorted(rule.fields):
+        info = registry.get(path)
+        if info is None:
+            continue
+        rows.append(
+            {
+                "path": path,
+                "label": info.text("label", lang),
+                "class": info.field_class,
+                "class_label": _term(lang, "field_class", info.field_class),
+            }
+        )
+    return rows
 
 
 def _parameters(ruleset: Ruleset, lang: str) -> list[dict]:
@@ -187,6 +208,14 @@ def handbook_context(ruleset: Ruleset, lang: str) -> dict[str, Any]:
                 "meaning": _term(lang, "verdict_meaning", key),
             }
             for key in VERDICT_ORDER
+        ],
+        "field_classes": [
+            {
+                "key": key,
+                "label": _term(lang, "field_class", key),
+                "meaning": _term(lang, "field_class_meaning", key),
+            }
+            for key in FIELD_CLASSES
         ],
         "parameters": _parameters(ruleset, lang),
         "themes": themes,

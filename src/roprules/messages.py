@@ -15,6 +15,8 @@ from typing import Any
 from roprules.documents import parse_text
 
 LANGUAGES = ("nb", "en")
+# Units shown after a number in reports ("800 m", "25 minutter").
+MEASURES = frozenset({"m", "m2", "minutes", "months", "years"})
 
 
 class Messages:
@@ -48,11 +50,14 @@ class Messages:
             if not value:
                 return self.term("list", "empty", lang)
             return ", ".join(self.value_label(path, item, lang) for item in value)
-        if isinstance(value, float):
-            text = f"{value:g}"
-            return text.replace(".", ",") if lang == "nb" else text
-        if isinstance(value, int):
-            return str(value)
+        if isinstance(value, (int, float)):
+            text = f"{value:g}" if isinstance(value, float) else str(value)
+            if lang == "nb":
+                text = text.replace(".", ",")
+            unit = self.fields.get(path, {}).get("unit")
+            if unit in MEASURES:  # a count needs no unit: its label says what it counts
+                text += " " + self.term("units", unit, lang)
+            return text
         values = self.fields.get(path, {}).get("values", {})
         return values.get(value, {}).get(lang) or str(value)
 
