@@ -22,7 +22,7 @@ from roprules.store import DecisionStore, RecordError
 from roprules.store.repository import migrate
 
 PG_URL = os.environ.get("ROPRULES_TEST_DATABASE_URL")
-TABLES = {"decision_records", "finding_stances", "audit_log"}
+TABLES = {"decision_records", "finding_stances", "audit_log", "offers", "users"}
 FNR = "01019012345"  # not a valid number...
 VALID_FNR = "15076500565"  # ...but this one passes the mod-11 check
 

@@ -8,6 +8,7 @@ nothing written); 3 when the engine failed (no partial result).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -122,6 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     from roprules.service.serve import add_parser as add_serve_parser
 
     add_serve_parser(commands)
+    from roprules.store.commands import add_parsers as add_store_parsers
+
+    add_store_parsers(commands)
     return parser
 
 
@@ -184,6 +188,10 @@ def _run(args: argparse.Namespace) -> int:
             ruleset = load_ruleset(args.rules, args.overlay)
             _emit(contract_docs.contract_markdown(ruleset), args.out)
         return EXIT_OK
+    if args.command in ("users", "db"):
+        from roprules.store.commands import run as run_store_command
+
+        return run_store_command(args)
     if args.command == "serve":
         from roprules.service.serve import run as run_serve
 

@@ -28,6 +28,23 @@ DOCS_PATHS = frozenset({"/docs", "/redoc"})
 OPEN_PATHS = frozenset({"/healthz", "/readyz"})
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
+# The web app's pages: its own stylesheet and forms, nothing else (no scripts at all).
+WEB_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+# Paths of the HTTP API (bearer tokens); every other path belongs to the web app.
+API_PREFIXES = ("/v1/", "/v1", "/cds-services", "/openapi.json", "/docs", "/redoc")
+
+
+def is_api_path(path: str) -> bool:
+    return path.startswith(API_PREFIXES) or path in OPEN_PATHS
+
+
+def csp_for(path: str, docs_csp: bytes) -> bytes:
+    if path in DOCS_PATHS:
+        return docs_csp
+    return (API_CSP if is_api_path(path) else WEB_CSP).encode("latin-1")
 
 
 def lang_of_scope(scope: Scope) -> str:
@@ -80,19 +97,23 @@ class AccessLogAndHeaders:
             return
         start = time.perf_counter()
         status = 500
-        csp = self.docs_csp if scope["path"] in DOCS_PATHS else API_CSP.encode("latin-1")
+        csp = csp_for(scope["path"], self.docs_csp)
 
         async def send_with_headers(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = list(message.get("headers", ()))
+                if any(name.lower() == b"content-security-policy" for name, _ in headers):
+                    csp_header: list[tuple[bytes, bytes]] = []  # the page set its own
+                else:
+                    csp_header = [(b"content-security-policy", csp)]
                 headers += [
+                    *csp_header,
                     (b"x-content-type-options", b"nosniff"),
                     (b"referrer-policy", b"no-referrer"),
                     (b"x-frame-options", b"DENY"),
                     (b"cache-control", b"no-store"),
-                    (b"content-security-policy", csp),
                 ]
                 message["headers"] = headers
             await send(message)
@@ -123,7 +144,9 @@ class Gate:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        needs_token = self.token_digests and scope["path"] not in OPEN_PATHS
+        # The web app's pages have their own sign-in (roprules.web.auth).
+        path = scope["path"]
+        needs_token = self.token_digests and is_api_path(path) and path not in OPEN_PATHS
         if needs_token and not self._authorized(scope):
             lang = lang_of_scope(scope)
             response = problem_response(

@@ -19,6 +19,7 @@ EXIT_OK, EXIT_BAD_INPUT = 0, 2
 CONFIG_ENV = "ROPRULES_SERVE_CONFIG"
 DEFAULT_MAX_BODY = 1024 * 1024
 DEFAULT_TIMEOUT = 10.0
+DEFAULT_DB = "sqlite:///roprules.db"
 
 
 def add_parser(commands: Any) -> None:
@@ -41,6 +42,25 @@ def add_parser(commands: Any) -> None:
         "--timeout", type=float, default=DEFAULT_TIMEOUT, help="per-request time limit, seconds"
     )
     serve.add_argument(
+        "--db",
+        default=DEFAULT_DB,
+        metavar="URL",
+        help="decision store (default sqlite:///roprules.db; or postgresql+psycopg://…)",
+    )
+    serve.add_argument(
+        "--auth",
+        choices=("local", "accounts", "proxy"),
+        default=None,
+        help="web sign-in: local (loopback only, the default there), accounts, or proxy",
+    )
+    serve.add_argument("--proxy-user-header", default="X-Forwarded-User", help="with --auth proxy")
+    serve.add_argument("--proxy-role-header", default="X-Forwarded-Role", help="with --auth proxy")
+    serve.add_argument(
+        "--session-secret-file",
+        type=Path,
+        help="file with the key that signs session cookies (default: next to an SQLite db)",
+    )
+    serve.add_argument(
         "--cors-origin",
         action="append",
         default=[],
@@ -54,6 +74,8 @@ class ServeError(Exception):
 
 
 def _config(args: argparse.Namespace) -> dict[str, Any]:
+    from roprules.service.auth import is_loopback
+
     return {
         "rules": str(args.rules) if args.rules else None,
         "overlay": str(args.overlay) if args.overlay else None,
@@ -62,6 +84,12 @@ def _config(args: argparse.Namespace) -> dict[str, Any]:
         "max_body": args.max_body,
         "timeout": args.timeout,
         "cors": list(args.cors_origin),
+        "db": args.db,
+        "auth": args.auth or "local",
+        "user_header": args.proxy_user_header,
+        "role_header": args.proxy_role_header,
+        "secret_file": str(args.session_secret_file) if args.session_secret_file else None,
+        "secure_cookies": not is_loopback(args.host),
     }
 
 
@@ -78,7 +106,7 @@ def build_app(config: dict[str, Any]) -> Any:
         except TokenFileError as exc:
             raise ServeError(str(exc)) from None
     engine = Engine.load(config.get("rules"), config.get("overlay"))
-    return create_app(
+    app = create_app(
         engine,
         offers_dir=config.get("offers"),
         token_digests=digests,
@@ -86,6 +114,68 @@ def build_app(config: dict[str, Any]) -> Any:
         timeout=config["timeout"],
         cors_origins=config.get("cors") or (),
     )
+    if config.get("db"):
+        _attach_web(app, engine, config)
+    return app
+
+
+def _attach_web(app: Any, engine: Any, config: dict[str, Any]) -> None:
+    """The web app and its decision store, on the same app (roprules.web, roprules.store)."""
+    from roprules.service.app import OfferRegister
+    from roprules.store import DecisionStore, StoreError
+    from roprules.web import WebAuth, attach_web
+
+    try:
+        store = DecisionStore.open(config["db"])
+    except StoreError as exc:
+        raise ServeError(str(exc)) from None
+    if config.get("offers"):  # the files seed the register; edits then live in the database
+        store.offers.import_missing(
+            list(OfferRegister.from_dir(config["offers"]).offers.values()), actor="import"
+        )
+    auth = WebAuth(config["auth"], config["user_header"], config["role_header"])
+    attach_web(
+        app,
+        engine,
+        store,
+        auth=auth,
+        session_secret=session_secret(config),
+        secure_cookies=config["secure_cookies"],
+    )
+
+
+def session_secret(config: dict[str, Any]) -> str:
+    """The key that signs session cookies: read from its file, made once if missing.
+
+    Kept in a file (mode 0600) so that every worker process and a restart share it.
+    """
+    import secrets
+
+    path = (
+        Path(config["secret_file"]) if config.get("secret_file") else _default_secret_path(config)
+    )
+    try:
+        if path.is_file():
+            secret = path.read_text(encoding="ascii").strip()
+            if len(secret) >= 32:
+                return secret
+            raise ServeError(f"{path}: a session secret has at least 32 characters")
+        secret = secrets.token_urlsafe(48)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+            handle.write(secret + "\n")
+        return secret
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ServeError(
+            f"{path}: cannot read or create the session secret ({exc.strerror or exc})"
+        ) from None
+
+
+def _default_secret_path(config: dict[str, Any]) -> Path:
+    url = str(config["db"])
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        return Path(url[len("sqlite:///") :]).with_suffix(".secret")
+    raise ServeError("give --session-secret-file when the store is not an SQLite file")
 
 
 def app_from_env() -> Any:
@@ -113,6 +203,13 @@ def log_config() -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     from roprules.service.auth import is_loopback
 
+    if not is_loopback(args.host) and (args.auth or "local") == "local":
+        print(
+            f"roprules: error: refusing to serve the web app on {args.host} without sign-in: "
+            "give --auth accounts (roprules users add …) or --auth proxy, or listen on 127.0.0.1",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
     if not is_loopback(args.host) and args.token_file is None:
         print(
             f"roprules: error: refusing to listen on {args.host} without authentication: "

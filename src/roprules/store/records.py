@@ -167,6 +167,7 @@ class DecisionRecord(BaseModel):
     recorded_by: str
     recorded_at: datetime
     assessment: dict[str, Any]
+    profiles: dict[str, Any] | None = None
 
 
 def serious_findings(assessment: Assessment) -> dict[str, str]:

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from sqlalchemy import Engine, create_engine, delete, event, select
@@ -27,6 +27,10 @@ from roprules.store.records import (
     check_stances,
 )
 from roprules.store.tables import AuditRow, DecisionRow, StanceRow
+
+if TYPE_CHECKING:
+    from roprules.store.accounts import Accounts
+    from roprules.store.register import OfferRegistry
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 DEFAULT_URL = "sqlite:///roprules.db"
@@ -103,6 +107,20 @@ class DecisionStore:
     def close(self) -> None:
         self._engine.dispose()
 
+    @property
+    def offers(self) -> OfferRegistry:
+        """The municipality's offer register, kept in the same database."""
+        from roprules.store.register import OfferRegistry
+
+        return OfferRegistry(self)
+
+    @property
+    def users(self) -> Accounts:
+        """Built-in accounts for the web app."""
+        from roprules.store.accounts import Accounts
+
+        return Accounts(self)
+
     def __enter__(self) -> DecisionStore:
         return self
 
@@ -110,7 +128,7 @@ class DecisionStore:
         self.close()
 
     @contextmanager
-    def _session(self) -> Iterator[Session]:
+    def session(self) -> Iterator[Session]:
         session = self._sessions()
         try:
             yield session
@@ -129,11 +147,13 @@ class DecisionStore:
         decision: DecisionInput | dict[str, Any],
         *,
         actor: str,
+        profiles: dict[str, Any] | None = None,
     ) -> DecisionRecord:
         """Store a team's decision on a placement assessment; returns the stored record.
 
-        Raises RecordError (with every problem) if the decision is not complete or
-        not valid for this assessment; nothing is written then.
+        `profiles` ({"resident": …, "offer": …}, as assessed) lets the assessment be
+        run again exactly. Raises RecordError (with every problem) if the decision is
+        not complete or not valid for this assessment; nothing is written then.
         """
         if not isinstance(assessment, Assessment):
             assessment = Assessment.model_validate(assessment)
@@ -163,7 +183,7 @@ class DecisionStore:
             )
         errors = check_stances(decision, assessment)
         case_ref = assessment.resident_id
-        with self._session() as session:
+        with self.session() as session:
             if decision.corrects is not None:
                 earlier = session.get(DecisionRow, decision.corrects)
                 if earlier is None or earlier.case_ref != case_ref:
@@ -173,9 +193,10 @@ class DecisionStore:
             if errors:
                 raise RecordError(errors)
             row = self._row(case_ref, assessment, decision, actor)
+            row.profiles = profiles
             session.add(row)
             session.flush()
-            session.add(self._audit(actor, "record_decision", case_ref, row.id))
+            session.add(self.audit_row(actor, "record_decision", case_ref, row.id))
             return self._record(row)
 
     def _row(
@@ -218,7 +239,7 @@ class DecisionStore:
         return row
 
     @staticmethod
-    def _audit(actor: str, action: str, case_ref: str | None, record_id: str | None) -> AuditRow:
+    def audit_row(actor: str, action: str, case_ref: str | None, record_id: str | None) -> AuditRow:
         return AuditRow(
             at=datetime.now(UTC), actor=actor, action=action, case_ref=case_ref, record_id=record_id
         )
@@ -247,16 +268,17 @@ class DecisionStore:
             recorded_by=row.recorded_by,
             recorded_at=_aware(row.recorded_at),
             assessment=row.assessment,
+            profiles=row.profiles,
         )
 
     def get(self, record_id: str) -> DecisionRecord | None:
-        with self._session() as session:
+        with self.session() as session:
             row = session.get(DecisionRow, record_id)
             return self._record(row) if row is not None else None
 
     def for_case(self, case_ref: str) -> list[DecisionRecord]:
         """Every record of a case, oldest first (corrections after what they correct)."""
-        with self._session() as session:
+        with self.session() as session:
             rows = session.scalars(
                 select(DecisionRow)
                 .where(DecisionRow.case_ref == case_ref)
@@ -265,7 +287,7 @@ class DecisionStore:
             return [self._record(row) for row in rows]
 
     def cases(self) -> list[str]:
-        with self._session() as session:
+        with self.session() as session:
             return list(
                 session.scalars(
                     select(DecisionRow.case_ref).distinct().order_by(DecisionRow.case_ref)
@@ -278,18 +300,18 @@ class DecisionStore:
             raise RecordError(
                 [{"field": "case_ref", "code": "bad_id", "message": "not a case reference"}]
             )
-        with self._session() as session:
+        with self.session() as session:
             ids = list(
                 session.scalars(select(DecisionRow.id).where(DecisionRow.case_ref == case_ref))
             )
             if ids:
                 session.execute(delete(StanceRow).where(StanceRow.record_id.in_(ids)))
                 session.execute(delete(DecisionRow).where(DecisionRow.id.in_(ids)))
-            session.add(self._audit(actor, "delete_case", case_ref, None))
+            session.add(self.audit_row(actor, "delete_case", case_ref, None))
             return len(ids)
 
     def audit_log(self, case_ref: str | None = None) -> list[AuditEntry]:
-        with self._session() as session:
+        with self.session() as session:
             query = select(AuditRow).order_by(AuditRow.id)
             if case_ref is not None:
                 query = query.where(AuditRow.case_ref == case_ref)

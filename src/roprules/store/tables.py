@@ -32,6 +32,8 @@ class DecisionRow(Base):
     ruleset_sha256: Mapped[str] = mapped_column(String(64))
     overlay_sha256: Mapped[str | None] = mapped_column(String(64))
     assessment: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The profiles as assessed, so that the assessment can be run again exactly.
+    profiles: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     corrects: Mapped[str | None] = mapped_column(ForeignKey("decision_records.id"))
     recorded_by: Mapped[str] = mapped_column(String(64))
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -66,3 +68,25 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(String(40))
     case_ref: Mapped[str | None] = mapped_column(String(64))
     record_id: Mapped[str | None] = mapped_column(String(36))
+
+
+class OfferRow(Base):
+    """An offer in the municipality's register, as the web app edits it."""
+
+    __tablename__ = "offers"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    profile: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class UserRow(Base):
+    """A built-in account: a user name, an argon2 hash and a role. No other personal data."""
+
+    __tablename__ = "users"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

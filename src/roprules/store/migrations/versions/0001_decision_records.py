@@ -41,6 +41,7 @@ def upgrade() -> None:
         sa.Column("ruleset_sha256", sa.String(64), nullable=False),
         sa.Column("overlay_sha256", sa.String(64)),
         sa.Column("assessment", sa.JSON, nullable=False),
+        sa.Column("profiles", sa.JSON),
         sa.Column("corrects", sa.String(36), sa.ForeignKey("decision_records.id")),
         sa.Column("recorded_by", sa.String(64), nullable=False),
         sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
