@@ -53,6 +53,9 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.globals.update(field_id=field_id, EMPTY=EMPTY, SEVERITIES=SEVERITIES)
+    # Registry labels are written to sit inside a sentence («voldsrisiko»); a form
+    # label starts with a capital, the rest is left as written («NAV» stays «NAV»).
+    env.filters["first_upper"] = lambda text: text[:1].upper() + text[1:] if text else text
     return env
 
 
@@ -391,7 +394,7 @@ async def decision_document(request: Request, record_id: str) -> Response:
         assessment=assessment,
         titles={f.rule_id: f.title for f in assessment.findings},
         decisions=DECISIONS,
-        roles=ROLES,
+        role_labels=[ROLES[code][lang_of(request)] for code in record.roles_present],
     )
 
 
