@@ -276,3 +276,23 @@ def test_pages_set_a_strict_content_security_policy(client):
     policy = response.headers["content-security-policy"]
     assert "script-src" not in policy and "default-src 'none'" in policy
     assert response.headers["cache-control"] == "no-store"
+
+
+def test_deleting_a_case_is_for_admins_and_audited(tmp_path):
+    client, db = accounts_client(tmp_path)
+    assert login(client, "medlem") == 303
+    html = assess(client, HIGH_RISK)
+    assert record_decision(client, html).status_code == 303
+    case = client.get("/cases/R-001").text
+    assert "/cases/R-001/delete" not in case
+    assert client.post("/cases/R-001/delete", data={"csrf": csrf_of(case)}).status_code == 403
+    client.post("/logout", data={"csrf": csrf_of(case)})
+    assert login(client, "admin") == 303
+    case = client.get("/cases/R-001").text
+    response = client.post(
+        "/cases/R-001/delete", data={"csrf": csrf_of(case)}, follow_redirects=False
+    )
+    assert response.status_code == 303
+    with DecisionStore.open(db) as store:
+        assert store.for_case("R-001") == []
+        assert [e.action for e in store.audit_log("R-001")] == ["record_decision", "delete_case"]

@@ -380,6 +380,18 @@ async def case(request: Request, case_ref: str) -> Response:
     return page(request, "case.html.j2", case_ref=case_ref, records=records, decisions=DECISIONS)
 
 
+@router.post("/cases/{case_ref}/delete")
+async def delete_case(request: Request, case_ref: str) -> Response:
+    """Delete every record of a case: an admin action, itself audited."""
+    user = require(request, "admin")
+    await form_data(request)
+    try:
+        _store(request).delete_case(case_ref, actor=user.name)
+    except RecordError:
+        raise HTTPException(status_code=404) from None
+    return RedirectResponse("/cases", status_code=303)
+
+
 @router.get("/decisions/{record_id}", response_class=HTMLResponse)
 async def decision_document(request: Request, record_id: str) -> Response:
     require(request)
