@@ -19,6 +19,9 @@ SCHEMA_VERSION = "2.0"
 Verdict = Literal["unsuitable", "incomplete", "conditional", "suitable"]
 AssessmentScope = Literal["placement", "offer", "resident"]
 
+# The version of this JSON contract; every JSON output carries it as `schema_version`.
+SCHEMA_VERSION = "2.0"
+
 # Best first, for ranking (contract.md).
 VERDICT_RANK: dict[str, int] = {"suitable": 0, "conditional": 1, "incomplete": 2, "unsuitable": 3}
 

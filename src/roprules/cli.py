@@ -121,6 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _as_of_option(parser, top=True)
     _engine_option(parser, "auto")
+    parser.add_argument(
+        "--version", action=_VersionAction, help="print package, ruleset and engine backend"
+    )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     report_formats = ("text", "json", "markdown", "html")
 
@@ -161,8 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     _rules_options(matrix)
     _as_of_option(matrix)
 
-    schema = commands.add_parser("schema", help="print the JSON Schema of a profile")
-    schema.add_argument("kind", choices=("resident", "offer"))
+    schema = commands.add_parser("schema", help="print the JSON Schema of a profile or an output")
+    schema.add_argument("kind", choices=("resident", "offer", "assessment", "ranking", "matrix"))
 
     _contract_commands(commands, schema)
 
@@ -180,7 +183,31 @@ def build_parser() -> argparse.ArgumentParser:
     docs.add_argument("--lang", choices=("nb", "en"), default="nb")
     docs.add_argument("--out", type=Path, required=True, help="output directory")
     _rules_options(docs)
+
+    # --- roprules serve: the HTTP service (its code lives in roprules/service/) ---
+    from roprules.service.serve import add_parser as add_serve_parser
+
+    add_serve_parser(commands)
+    from roprules.store.commands import add_parsers as add_store_parsers
+
+    add_store_parsers(commands)
     return parser
+
+
+class _VersionAction(argparse.Action):
+    """`roprules --version`: package, ruleset (name, version, sha256) and engine backend."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        from roprules.service.catalogue import version_text
+
+        try:
+            print(version_text(Engine.load()))
+        except RulesetError as exc:
+            parser.exit(EXIT_BAD_INPUT, f"roprules: error: {exc}\n")
+        parser.exit(EXIT_OK)
 
 
 def _profile_files(paths: Sequence[Path], kind: str = "offer", lang: str = "en") -> list[Path]:
@@ -241,11 +268,24 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "schema":
         from roprules import contract_docs
 
-        _emit(contract_docs.schema_text(args.kind, args.lang), None)
+        if args.kind in ("assessment", "ranking", "matrix"):
+            from roprules.schemas import json_schema
+
+            _emit(json.dumps(json_schema(args.kind), indent=2, ensure_ascii=False) + "\n", None)
+        else:
+            _emit(contract_docs.schema_text(args.kind, args.lang), None)
         return EXIT_OK
     if args.command in ("template", "docs"):
         _emit(_contract_output(args), args.out, lang)
         return EXIT_OK
+    if args.command in ("users", "db"):
+        from roprules.store.commands import run as run_store_command
+
+        return run_store_command(args)
+    if args.command == "serve":
+        from roprules.service.serve import run as run_serve
+
+        return run_serve(args)
     if args.command == "rules":
         from roprules.rules_tools import run_rules_command
 
