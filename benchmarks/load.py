@@ -219,8 +219,9 @@ def main(argv: list[str] | None = None) -> int:
     error_count = sum(errors.values())  # type: ignore[attr-defined]
     ms = [value * 1000 for value in latencies]
     achieved = result["sent"] / result["elapsed"] if result["elapsed"] else 0.0  # type: ignore[operator]
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(
-        f"roprules load test: POST /v1/check, {os.cpu_count()} cores, "
+        f"roprules load test: POST /v1/check, {os.cpu_count()} cores (load average {load}), "
         f"server workers {args.workers if process else '(external)'}, "
         f"{args.connections} client connections"
     )
