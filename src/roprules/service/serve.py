@@ -78,6 +78,8 @@ def build_app(config: dict[str, Any]) -> Any:
         except TokenFileError as exc:
             raise ServeError(str(exc)) from None
     engine = Engine.load(config.get("rules"), config.get("overlay"))
+    # One assessment before listening: the first request then costs what the others do.
+    engine.check({"id": "warm-up", "age": 40}, {"id": "warm-up", "type": "ordinary"})
     return create_app(
         engine,
         offers_dir=config.get("offers"),
