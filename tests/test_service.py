@@ -19,7 +19,7 @@ from roprules.assessment import SCHEMA_VERSION
 from roprules.cli import main
 from roprules.schemas import json_schema
 from roprules.service import create_app
-from roprules.service.cds import SUMMARY_MAX, md_escape
+from roprules.service.cds import _summary, md_escape
 from roprules.service.errors import input_error_entries
 
 TOKEN = "s3cret-token-for-tests"
@@ -488,7 +488,7 @@ def test_cds_cards_have_the_specification_shape(client, resident, offer):
     assessment = client.post("/v1/check", json={"resident": resident, "offer": offer}).json()
     assert len(cards) == 1 + len(assessment["findings"])
     for card in cards:
-        assert isinstance(card["summary"], str) and 0 < len(card["summary"]) <= SUMMARY_MAX
+        assert isinstance(card["summary"], str) and 0 < len(card["summary"]) < 140
         assert card["indicator"] in ("info", "warning", "critical")
         assert isinstance(card["source"]["label"], str) and card["source"]["label"]
         assert isinstance(card["detail"], str)
@@ -518,6 +518,12 @@ def test_cds_bad_context_is_problem_json(client, resident):
     fields = {e["field"] for e in body["errors"]}
     assert "context.resident.alder" in fields and "context.offer" in fields
     _problem(client.post("/cds-services/other", json={}), 404)
+
+
+def test_long_summaries_are_cut_below_140_characters():
+    cut = _summary("ord " * 100)
+    assert len(cut) < 140 and cut.endswith("…")
+    assert _summary("  kort\n tittel ") == "kort tittel"
 
 
 def test_markdown_escaping_of_profile_text():
