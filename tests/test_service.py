@@ -566,3 +566,50 @@ def test_cli_version(capsys):
     out = capsys.readouterr().out
     assert out.startswith("roprules ") and shared_engine().ruleset.sha256 in out
     assert "engine " in out
+
+
+class _BrokenEngine(_SlowEngine):
+    def check(self, resident, offer, **options):
+        raise RuntimeError(f"broken while reading {resident.id}")
+
+
+def test_unexpected_errors_are_problem_json_and_logged_without_their_message(
+    resident, offer, caplog
+):
+    broken = TestClient(create_app(_BrokenEngine(shared_engine())), raise_server_exceptions=False)
+    with caplog.at_level(logging.INFO):
+        response = broken.post("/v1/check", json={"resident": resident, "offer": offer})
+    body = _problem(response, 500)
+    assert body["title"] == "Intern feil i tjenesten"
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "RuntimeError" in logged and "POST /v1/check 500" in logged
+    assert resident["id"] not in logged and resident["id"] not in response.text
+
+
+def test_fields_pass_on_what_the_catalogue_adds(monkeypatch):
+    from roprules.messages import messages
+    from roprules.service import catalogue
+
+    real = messages()
+    entry = dict(real.fields["resident.age"])
+    entry["help"] = {"nb": "Alder i hele år.", "en": "Age in whole years."}
+    entry["unit"] = "år"
+    fields = {**real.fields, "resident.age": entry}
+    monkeypatch.setattr(catalogue, "messages", lambda: type(real)(fields, real.terms))
+    (age,) = [f for f in catalogue.fields_view() if f["path"] == "resident.age"]
+    assert age["help"] == {"nb": "Alder i hele år.", "en": "Age in whole years."}
+    assert age["unit"] == "år"
+
+
+def test_worker_factory_reads_its_configuration_from_the_environment(monkeypatch, resident):
+    from roprules.service.serve import CONFIG_ENV, app_from_env
+
+    config = {"offers": str(OFFERS_DIR), "max_body": 4096, "timeout": 5.0, "cors": []}
+    monkeypatch.setenv(CONFIG_ENV, json.dumps(config))
+    worker = TestClient(app_from_env())
+    response = worker.post("/v1/check", json={"resident": resident, "offer_id": REGISTER_OFFER})
+    assert response.status_code == 200
+    _problem(
+        worker.post("/v1/check", content=b"x" * 5000, headers={"content-type": "application/json"}),
+        413,
+    )

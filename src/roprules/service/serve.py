@@ -108,6 +108,7 @@ def log_config() -> dict[str, Any]:
             "uvicorn.error": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
             "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
             "roprules.access": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+            "roprules.service": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
         },
     }
 
