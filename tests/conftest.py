@@ -24,7 +24,8 @@ RULES_DIR = REPO / "rules"
 PROFILES_DIR = REPO / "profiles"
 RESIDENTS_DIR = PROFILES_DIR / "residents"
 OFFERS_DIR = PROFILES_DIR / "offers"
-SPEC_DIR = Path("/work/shared/spec")
+# CI clones the repository with a copy of shared/ beside it, as on a developer machine.
+SPEC_DIR = REPO.parent / "shared" / "spec"
 
 
 @functools.cache
