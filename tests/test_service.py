@@ -174,20 +174,23 @@ def test_as_of_is_checked(client, resident, offer):
 
 
 def test_rules_and_one_rule(client):
-    rules = client.get("/v1/rules?lang=en").json()
+    listing = client.get("/v1/rules?lang=en").json()
+    assert listing["schema_version"] == SCHEMA_VERSION
+    rules = listing["rules"]
     engine = shared_engine()
+    assert listing["ruleset"]["sha256"] == engine.ruleset.sha256
     assert [r["id"] for r in rules] == [r.id for r in engine.ruleset.rules]
     first = rules[0]
     assert {"id", "scope", "kind", "severity", "theme", "title"} <= set(first)
     detail = client.get(f"/v1/rules/{first['id']}").json()
-    assert detail["id"] == first["id"]
+    assert detail["id"] == first["id"] and detail["schema_version"] == SCHEMA_VERSION
     assert detail["sources"] and detail["when"] and detail["fields"]
     missing = _problem(client.get("/v1/rules/supervision.high-violence-risk-unsupervise"), 404)
     assert "supervision.high-violence-risk-unsupervised" in missing["errors"][0]["message"]
 
 
 def test_parameters(client):
-    parameters = client.get("/v1/parameters?lang=en").json()
+    parameters = client.get("/v1/parameters?lang=en").json()["parameters"]
     engine = shared_engine()
     assert {p["name"] for p in parameters} == set(engine.ruleset.parameters)
     assert all(p["rationale"] and p["unit"] for p in parameters)
@@ -196,7 +199,9 @@ def test_parameters(client):
 def test_fields_cover_the_contract_for_a_form(client):
     from roprules.fields import FIELDS
 
-    fields = {f["path"]: f for f in client.get("/v1/fields").json()}
+    listing = client.get("/v1/fields").json()
+    assert listing["schema_version"] == SCHEMA_VERSION
+    fields = {f["path"]: f for f in listing["fields"]}
     assert set(fields) == set(FIELDS)
     age = fields["resident.age"]
     assert age["type"] == "int" and age["minimum"] == 16 and age["maximum"] == 110

@@ -48,6 +48,7 @@ from roprules.service.catalogue import (
     parameters_view,
     rule_detail,
     rule_summary,
+    ruleset_ref,
     version_view,
 )
 from roprules.service.errors import (
@@ -793,9 +794,13 @@ def create_app(
         tags=["rules"],
         responses=PROBLEM_422,
     )
-    async def rules(request: Request, lang: Lang | None = LangQuery) -> list[dict[str, Any]]:
+    async def rules(request: Request, lang: Lang | None = LangQuery) -> dict[str, Any]:
         language = _lang(request)
-        return [rule_summary(rule, language) for rule in engine.ruleset.rules]
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "ruleset": ruleset_ref(engine.ruleset),
+            "rules": [rule_summary(rule, language) for rule in engine.ruleset.rules],
+        }
 
     @app.get(
         "/v1/rules/{rule_id}",
@@ -824,7 +829,7 @@ def create_app(
                     )
                 ],
             ) from None
-        return rule_detail(found, language)
+        return {"schema_version": SCHEMA_VERSION, **rule_detail(found, language)}
 
     @app.get(
         "/v1/parameters",
@@ -832,17 +837,21 @@ def create_app(
         tags=["rules"],
         responses=PROBLEM_422,
     )
-    async def parameters(request: Request, lang: Lang | None = LangQuery) -> list[dict[str, Any]]:
-        return parameters_view(engine.ruleset, _lang(request))
+    async def parameters(request: Request, lang: Lang | None = LangQuery) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "ruleset": ruleset_ref(engine.ruleset),
+            "parameters": parameters_view(engine.ruleset, _lang(request)),
+        }
 
-    fields_cache = fields_view()
+    fields_cache = {"schema_version": SCHEMA_VERSION, "fields": fields_view()}
 
     @app.get(
         "/v1/fields",
         summary="Every contract field: type, values, labels, help and question (nb, en)",
         tags=["contract"],
     )
-    async def fields() -> list[dict[str, Any]]:
+    async def fields() -> dict[str, Any]:
         return fields_cache
 
     schema_cache = {kind: json_schema(kind) for kind in SCHEMA_MODELS}

@@ -9,6 +9,7 @@ without authentication) is refused before listening: exit 2 with a message.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import sys
@@ -62,6 +63,8 @@ def _config(args: argparse.Namespace) -> dict[str, Any]:
         "max_body": args.max_body,
         "timeout": args.timeout,
         "cors": list(args.cors_origin),
+        # The global `--engine auto|durable|evaluator`, where the CLI has it.
+        "engine": getattr(args, "engine", None),
     }
 
 
@@ -77,7 +80,10 @@ def build_app(config: dict[str, Any]) -> Any:
             digests = read_token_hashes(config["token_file"])
         except TokenFileError as exc:
             raise ServeError(str(exc)) from None
-    engine = Engine.load(config.get("rules"), config.get("overlay"))
+    options: dict[str, Any] = {}
+    if config.get("engine") and "backend" in inspect.signature(Engine.load).parameters:
+        options["backend"] = config["engine"]
+    engine = Engine.load(config.get("rules"), config.get("overlay"), **options)
     # One assessment before listening: the first request then costs what the others do.
     engine.check({"id": "warm-up", "age": 40}, {"id": "warm-up", "type": "ordinary"})
     return create_app(
