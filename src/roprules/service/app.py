@@ -36,7 +36,14 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from roprules.api import Engine
 from roprules.assess import rank_key, severity_counts
-from roprules.assessment import SCHEMA_VERSION, Assessment, Matrix, Ranking, RulesetRef
+from roprules.assessment import (
+    SCHEMA_VERSION,
+    Assessment,
+    Matrix,
+    Ranking,
+    RulesetRef,
+    Verdict,
+)
 from roprules.documents import InputError
 from roprules.engine import EngineError
 from roprules.intake import load_offer, load_resident, profile_files
@@ -137,7 +144,7 @@ class ComparedResident(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     rank: int
     resident_id: str
-    verdict: str
+    verdict: Verdict
     findings_by_severity: dict[str, int]
     missing: int
     assessment: Assessment
