@@ -288,6 +288,12 @@ def test_not_json_wrong_type_and_media_type(client):
         headers={"content-type": "application/json"},
     )
     _problem(nan, 400)
+    twice = client.post(
+        "/v1/assess-resident?lang=en",
+        content=b'{"resident": {"id": "R-1", "age": 30, "age": 90}}',
+        headers={"content-type": "application/json"},
+    )
+    assert "'age' appears twice" in _problem(twice, 400)["errors"][0]["message"]
     _problem(client.post("/v1/check", json=[1, 2]), 422)
     _problem(client.post("/v1/check", content=b"a=b", headers={"content-type": "text/plain"}), 415)
 

@@ -253,7 +253,22 @@ class _Call:
             )
         raw = await self.request.body()
         try:
-            data = json.loads(raw, parse_constant=_refuse_constant)
+            data = json.loads(
+                raw, parse_constant=_refuse_constant, object_pairs_hook=_no_duplicate_keys
+            )
+        except _DuplicateKey as exc:
+            raise ProblemError(
+                "bad-request",
+                [
+                    entry(
+                        "(body)",
+                        "syntax",
+                        f"Nøkkelen {exc.key!r} står to ganger i samme objekt.",
+                        f"The key {exc.key!r} appears twice in one object.",
+                        self.lang,
+                    )
+                ],
+            ) from None
         except (ValueError, RecursionError) as exc:
             where = f" (line {exc.lineno}, column {exc.colno})" if hasattr(exc, "lineno") else ""
             raise ProblemError(
@@ -435,6 +450,22 @@ class _Call:
 def _short(text: str) -> str:
     cleaned = "".join(c if c.isprintable() else "?" for c in str(text))
     return cleaned[:60]
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str):
+        self.key = _short(key)
+        super().__init__(key)
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refusing a key given twice (the last would silently win)."""
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(key)
+        result[key] = value
+    return result
 
 
 def _refuse_constant(name: str) -> Any:
