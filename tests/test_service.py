@@ -378,10 +378,16 @@ class _SlowEngine:
 
 
 def test_time_limit(resident, offer):
-    slow = TestClient(create_app(_SlowEngine(shared_engine()), timeout=0.05))
     request = {"residents": [resident], "offer": offer}
-    body = _problem(slow.post("/v1/compare?lang=en", json=request), 503)
-    assert body["errors"][0]["code"] == "timeout"
+    with TestClient(create_app(_SlowEngine(shared_engine()), timeout=0.05)) as slow:
+        body = _problem(slow.post("/v1/compare?lang=en", json=request), 503)
+        assert body["errors"][0]["code"] == "timeout"
+        # The timed-out call still holds the engine: a single check meanwhile waits in
+        # a thread under the same limit instead of stalling the event loop.
+        started = time.monotonic()
+        single = slow.post("/v1/check", json={"resident": resident, "offer": offer})
+        assert _problem(single, 503)["errors"][0]["code"] == "timeout"
+        assert time.monotonic() - started < 0.4
 
 
 def test_bearer_token_checked_against_hashes(resident):

@@ -19,6 +19,7 @@ import hashlib
 import inspect
 import json
 import re
+import threading
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
@@ -484,6 +485,8 @@ class Service:
         self.register = register
         self.timeout = timeout
         self.loader_lang = _accepts(load_resident, "lang")
+        self._lock = threading.Lock()
+        self._in_threads = 0  # engine calls running in worker threads (may outlive a timeout)
 
     async def run(self, function: Callable[[], Any], lang: str, *, single: bool = False) -> Any:
         """Run an engine call.
@@ -491,14 +494,26 @@ class Service:
         One assessment (`single`) runs on the event loop: it is bounded by the
         body limit and takes about a millisecond, and a thread hand-off would
         cost half of that again. Calls over lists (rank, compare, matrix) run
-        in a worker thread under the per-request time limit.
+        in a worker thread under the per-request time limit, and so does a
+        single assessment while any such call is still running (it would wait
+        for the engine's lock, and must not hold up the event loop meanwhile).
         """
-        if single:
+        if single and not self._in_threads:
             return function()
+
+        def tracked() -> Any:
+            try:
+                return function()
+            finally:
+                with self._lock:
+                    self._in_threads -= 1
+
+        with self._lock:
+            self._in_threads += 1
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(self.timeout):
-                return await loop.run_in_executor(None, function)
+                return await loop.run_in_executor(None, tracked)
         except TimeoutError:
             raise ProblemError(
                 "timeout",
