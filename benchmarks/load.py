@@ -155,6 +155,23 @@ def _percentile(sorted_values: list[float], share: float) -> float:
     return sorted_values[index]
 
 
+def _cpu_seconds(root: int) -> float:
+    """User + system CPU seconds of a process and its children (Linux /proc), 0 elsewhere."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total = 0.0
+    for entry in Path("/proc").iterdir() if Path("/proc/self/stat").exists() else ():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(entry.name), int(fields[1])
+        if pid == root or ppid == root:
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 def _start_server(workers: int) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     roprules = Path(sys.executable).with_name("roprules")
@@ -201,12 +218,15 @@ def main(argv: list[str] | None = None) -> int:
     host, port = parts.hostname or "", parts.port or 80
     if parts.scheme != "http" or not _loopback(host):
         parser.error(f"refusing {url}: loopback http only (127.0.0.1, ::1, localhost)")
+    cpu_before = cpu_after = 0.0
     try:
         if args.warmup:
             asyncio.run(run_load(host, port, args.rate, args.warmup, 30, args.connections))
+        cpu_before = _cpu_seconds(process.pid) if process else 0.0
         result = asyncio.run(
             run_load(host, port, args.rate, args.requests, args.max_seconds, args.connections)
         )
+        cpu_after = _cpu_seconds(process.pid) if process else 0.0
     finally:
         if process is not None:
             process.send_signal(signal.SIGINT)
@@ -219,8 +239,9 @@ def main(argv: list[str] | None = None) -> int:
     error_count = sum(errors.values())  # type: ignore[attr-defined]
     ms = [value * 1000 for value in latencies]
     achieved = result["sent"] / result["elapsed"] if result["elapsed"] else 0.0  # type: ignore[operator]
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(
-        f"roprules load test: POST /v1/check, {os.cpu_count()} cores, "
+        f"roprules load test: POST /v1/check, {os.cpu_count()} cores (load average {load}), "
         f"server workers {args.workers if process else '(external)'}, "
         f"{args.connections} client connections"
     )
@@ -233,6 +254,12 @@ def main(argv: list[str] | None = None) -> int:
             f"latency ms: p50 {_percentile(ms, 0.50):.2f}  p90 {_percentile(ms, 0.90):.2f}  "
             f"p99 {_percentile(ms, 0.99):.2f}  max {ms[-1]:.2f}  mean {statistics.fmean(ms):.2f}"
         )
+        if cpu_after > cpu_before:
+            per_request = (cpu_after - cpu_before) * 1000 / result["sent"]  # type: ignore[operator]
+            print(
+                f"server CPU {per_request:.2f} ms per request (all workers): "
+                f"{per_request * args.rate / 1000:.2f} of {os.cpu_count()} cores at this rate"
+            )
         p50, p99 = _percentile(ms, 0.50), _percentile(ms, 0.99)
         held = p50 <= 3 and p99 <= 20 and error_count == 0
         print(f"targets p50 <= 3 ms, p99 <= 20 ms, 0 errors: {'HELD' if held else 'MISSED'}")

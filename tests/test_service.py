@@ -19,7 +19,7 @@ from roprules.assessment import SCHEMA_VERSION
 from roprules.cli import main
 from roprules.schemas import json_schema
 from roprules.service import create_app
-from roprules.service.cds import SUMMARY_MAX, md_escape
+from roprules.service.cds import _summary, md_escape
 from roprules.service.errors import input_error_entries
 
 TOKEN = "s3cret-token-for-tests"
@@ -174,20 +174,23 @@ def test_as_of_is_checked(client, resident, offer):
 
 
 def test_rules_and_one_rule(client):
-    rules = client.get("/v1/rules?lang=en").json()
+    listing = client.get("/v1/rules?lang=en").json()
+    assert listing["schema_version"] == SCHEMA_VERSION
+    rules = listing["rules"]
     engine = shared_engine()
+    assert listing["ruleset"]["sha256"] == engine.ruleset.sha256
     assert [r["id"] for r in rules] == [r.id for r in engine.ruleset.rules]
     first = rules[0]
     assert {"id", "scope", "kind", "severity", "theme", "title"} <= set(first)
     detail = client.get(f"/v1/rules/{first['id']}").json()
-    assert detail["id"] == first["id"]
+    assert detail["id"] == first["id"] and detail["schema_version"] == SCHEMA_VERSION
     assert detail["sources"] and detail["when"] and detail["fields"]
     missing = _problem(client.get("/v1/rules/supervision.high-violence-risk-unsupervise"), 404)
     assert "supervision.high-violence-risk-unsupervised" in missing["errors"][0]["message"]
 
 
 def test_parameters(client):
-    parameters = client.get("/v1/parameters?lang=en").json()
+    parameters = client.get("/v1/parameters?lang=en").json()["parameters"]
     engine = shared_engine()
     assert {p["name"] for p in parameters} == set(engine.ruleset.parameters)
     assert all(p["rationale"] and p["unit"] for p in parameters)
@@ -196,7 +199,9 @@ def test_parameters(client):
 def test_fields_cover_the_contract_for_a_form(client):
     from roprules.fields import FIELDS
 
-    fields = {f["path"]: f for f in client.get("/v1/fields").json()}
+    listing = client.get("/v1/fields").json()
+    assert listing["schema_version"] == SCHEMA_VERSION
+    fields = {f["path"]: f for f in listing["fields"]}
     assert set(fields) == set(FIELDS)
     age = fields["resident.age"]
     assert age["type"] == "int" and age["minimum"] == 16 and age["maximum"] == 110
@@ -283,6 +288,12 @@ def test_not_json_wrong_type_and_media_type(client):
         headers={"content-type": "application/json"},
     )
     _problem(nan, 400)
+    twice = client.post(
+        "/v1/assess-resident?lang=en",
+        content=b'{"resident": {"id": "R-1", "age": 30, "age": 90}}',
+        headers={"content-type": "application/json"},
+    )
+    assert "'age' appears twice" in _problem(twice, 400)["errors"][0]["message"]
     _problem(client.post("/v1/check", json=[1, 2]), 422)
     _problem(client.post("/v1/check", content=b"a=b", headers={"content-type": "text/plain"}), 415)
 
@@ -367,10 +378,16 @@ class _SlowEngine:
 
 
 def test_time_limit(resident, offer):
-    slow = TestClient(create_app(_SlowEngine(shared_engine()), timeout=0.05))
     request = {"residents": [resident], "offer": offer}
-    body = _problem(slow.post("/v1/compare?lang=en", json=request), 503)
-    assert body["errors"][0]["code"] == "timeout"
+    with TestClient(create_app(_SlowEngine(shared_engine()), timeout=0.05)) as slow:
+        body = _problem(slow.post("/v1/compare?lang=en", json=request), 503)
+        assert body["errors"][0]["code"] == "timeout"
+        # The timed-out call still holds the engine: a single check meanwhile waits in
+        # a thread under the same limit instead of stalling the event loop.
+        started = time.monotonic()
+        single = slow.post("/v1/check", json={"resident": resident, "offer": offer})
+        assert _problem(single, 503)["errors"][0]["code"] == "timeout"
+        assert time.monotonic() - started < 0.4
 
 
 def test_bearer_token_checked_against_hashes(resident):
@@ -488,7 +505,7 @@ def test_cds_cards_have_the_specification_shape(client, resident, offer):
     assessment = client.post("/v1/check", json={"resident": resident, "offer": offer}).json()
     assert len(cards) == 1 + len(assessment["findings"])
     for card in cards:
-        assert isinstance(card["summary"], str) and 0 < len(card["summary"]) <= SUMMARY_MAX
+        assert isinstance(card["summary"], str) and 0 < len(card["summary"]) < 140
         assert card["indicator"] in ("info", "warning", "critical")
         assert isinstance(card["source"]["label"], str) and card["source"]["label"]
         assert isinstance(card["detail"], str)
@@ -518,6 +535,12 @@ def test_cds_bad_context_is_problem_json(client, resident):
     fields = {e["field"] for e in body["errors"]}
     assert "context.resident.alder" in fields and "context.offer" in fields
     _problem(client.post("/cds-services/other", json={}), 404)
+
+
+def test_long_summaries_are_cut_below_140_characters():
+    cut = _summary("ord " * 100)
+    assert len(cut) < 140 and cut.endswith("…")
+    assert _summary("  kort\n tittel ") == "kort tittel"
 
 
 def test_markdown_escaping_of_profile_text():
@@ -560,3 +583,50 @@ def test_cli_version(capsys):
     out = capsys.readouterr().out
     assert out.startswith("roprules ") and shared_engine().ruleset.sha256 in out
     assert "engine " in out
+
+
+class _BrokenEngine(_SlowEngine):
+    def check(self, resident, offer, **options):
+        raise RuntimeError(f"broken while reading {resident.id}")
+
+
+def test_unexpected_errors_are_problem_json_and_logged_without_their_message(
+    resident, offer, caplog
+):
+    broken = TestClient(create_app(_BrokenEngine(shared_engine())), raise_server_exceptions=False)
+    with caplog.at_level(logging.INFO):
+        response = broken.post("/v1/check", json={"resident": resident, "offer": offer})
+    body = _problem(response, 500)
+    assert body["title"] == "Intern feil i tjenesten"
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "RuntimeError" in logged and "POST /v1/check 500" in logged
+    assert resident["id"] not in logged and resident["id"] not in response.text
+
+
+def test_fields_pass_on_what_the_catalogue_adds(monkeypatch):
+    from roprules.messages import messages
+    from roprules.service import catalogue
+
+    real = messages()
+    entry = dict(real.fields["resident.age"])
+    entry["help"] = {"nb": "Alder i hele år.", "en": "Age in whole years."}
+    entry["unit"] = "år"
+    fields = {**real.fields, "resident.age": entry}
+    monkeypatch.setattr(catalogue, "messages", lambda: type(real)(fields, real.terms))
+    (age,) = [f for f in catalogue.fields_view() if f["path"] == "resident.age"]
+    assert age["help"] == {"nb": "Alder i hele år.", "en": "Age in whole years."}
+    assert age["unit"] == "år"
+
+
+def test_worker_factory_reads_its_configuration_from_the_environment(monkeypatch, resident):
+    from roprules.service.serve import CONFIG_ENV, app_from_env
+
+    config = {"offers": str(OFFERS_DIR), "max_body": 4096, "timeout": 5.0, "cors": []}
+    monkeypatch.setenv(CONFIG_ENV, json.dumps(config))
+    worker = TestClient(app_from_env())
+    response = worker.post("/v1/check", json={"resident": resident, "offer_id": REGISTER_OFFER})
+    assert response.status_code == 200
+    _problem(
+        worker.post("/v1/check", content=b"x" * 5000, headers={"content-type": "application/json"}),
+        413,
+    )

@@ -19,6 +19,7 @@ import hashlib
 import inspect
 import json
 import re
+import threading
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
@@ -36,7 +37,14 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from roprules.api import Engine
 from roprules.assess import rank_key, severity_counts
-from roprules.assessment import SCHEMA_VERSION, Assessment, Matrix, Ranking, RulesetRef
+from roprules.assessment import (
+    SCHEMA_VERSION,
+    Assessment,
+    Matrix,
+    Ranking,
+    RulesetRef,
+    Verdict,
+)
 from roprules.documents import InputError
 from roprules.engine import EngineError
 from roprules.intake import load_offer, load_resident, profile_files
@@ -48,6 +56,7 @@ from roprules.service.catalogue import (
     parameters_view,
     rule_detail,
     rule_summary,
+    ruleset_ref,
     version_view,
 )
 from roprules.service.errors import (
@@ -136,7 +145,7 @@ class ComparedResident(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     rank: int
     resident_id: str
-    verdict: str
+    verdict: Verdict
     findings_by_severity: dict[str, int]
     missing: int
     assessment: Assessment
@@ -245,7 +254,22 @@ class _Call:
             )
         raw = await self.request.body()
         try:
-            data = json.loads(raw, parse_constant=_refuse_constant)
+            data = json.loads(
+                raw, parse_constant=_refuse_constant, object_pairs_hook=_no_duplicate_keys
+            )
+        except _DuplicateKey as exc:
+            raise ProblemError(
+                "bad-request",
+                [
+                    entry(
+                        "(body)",
+                        "syntax",
+                        f"Nøkkelen {exc.key!r} står to ganger i samme objekt.",
+                        f"The key {exc.key!r} appears twice in one object.",
+                        self.lang,
+                    )
+                ],
+            ) from None
         except (ValueError, RecursionError) as exc:
             where = f" (line {exc.lineno}, column {exc.colno})" if hasattr(exc, "lineno") else ""
             raise ProblemError(
@@ -429,6 +453,22 @@ def _short(text: str) -> str:
     return cleaned[:60]
 
 
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str):
+        self.key = _short(key)
+        super().__init__(key)
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refusing a key given twice (the last would silently win)."""
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(key)
+        result[key] = value
+    return result
+
+
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed")
 
@@ -445,6 +485,8 @@ class Service:
         self.register = register
         self.timeout = timeout
         self.loader_lang = _accepts(load_resident, "lang")
+        self._lock = threading.Lock()
+        self._in_threads = 0  # engine calls running in worker threads (may outlive a timeout)
 
     async def run(self, function: Callable[[], Any], lang: str, *, single: bool = False) -> Any:
         """Run an engine call.
@@ -452,14 +494,26 @@ class Service:
         One assessment (`single`) runs on the event loop: it is bounded by the
         body limit and takes about a millisecond, and a thread hand-off would
         cost half of that again. Calls over lists (rank, compare, matrix) run
-        in a worker thread under the per-request time limit.
+        in a worker thread under the per-request time limit, and so does a
+        single assessment while any such call is still running (it would wait
+        for the engine's lock, and must not hold up the event loop meanwhile).
         """
-        if single:
+        if single and not self._in_threads:
             return function()
+
+        def tracked() -> Any:
+            try:
+                return function()
+            finally:
+                with self._lock:
+                    self._in_threads -= 1
+
+        with self._lock:
+            self._in_threads += 1
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(self.timeout):
-                return await loop.run_in_executor(None, function)
+                return await loop.run_in_executor(None, tracked)
         except TimeoutError:
             raise ProblemError(
                 "timeout",
@@ -793,9 +847,13 @@ def create_app(
         tags=["rules"],
         responses=PROBLEM_422,
     )
-    async def rules(request: Request, lang: Lang | None = LangQuery) -> list[dict[str, Any]]:
+    async def rules(request: Request, lang: Lang | None = LangQuery) -> dict[str, Any]:
         language = _lang(request)
-        return [rule_summary(rule, language) for rule in engine.ruleset.rules]
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "ruleset": ruleset_ref(engine.ruleset),
+            "rules": [rule_summary(rule, language) for rule in engine.ruleset.rules],
+        }
 
     @app.get(
         "/v1/rules/{rule_id}",
@@ -824,7 +882,7 @@ def create_app(
                     )
                 ],
             ) from None
-        return rule_detail(found, language)
+        return {"schema_version": SCHEMA_VERSION, **rule_detail(found, language)}
 
     @app.get(
         "/v1/parameters",
@@ -832,17 +890,21 @@ def create_app(
         tags=["rules"],
         responses=PROBLEM_422,
     )
-    async def parameters(request: Request, lang: Lang | None = LangQuery) -> list[dict[str, Any]]:
-        return parameters_view(engine.ruleset, _lang(request))
+    async def parameters(request: Request, lang: Lang | None = LangQuery) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "ruleset": ruleset_ref(engine.ruleset),
+            "parameters": parameters_view(engine.ruleset, _lang(request)),
+        }
 
-    fields_cache = fields_view()
+    fields_cache = {"schema_version": SCHEMA_VERSION, "fields": fields_view()}
 
     @app.get(
         "/v1/fields",
         summary="Every contract field: type, values, labels, help and question (nb, en)",
         tags=["contract"],
     )
-    async def fields() -> list[dict[str, Any]]:
+    async def fields() -> dict[str, Any]:
         return fields_cache
 
     schema_cache = {kind: json_schema(kind) for kind in SCHEMA_MODELS}

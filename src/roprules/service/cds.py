@@ -22,7 +22,7 @@ SERVICE_ID = "roprules-placement-check"
 CARD_NAMESPACE = uuid.UUID("6f1d3c1e-6a55-5d0e-9a0b-3e6a7c2f1b40")
 SOURCE_LABEL = "SINTEF 2020: Etablering av boliger for personer med ROP-lidelser"
 SECTION_SYSTEM = "urn:roprules:report-section"
-SUMMARY_MAX = 140
+SUMMARY_MAX = 139  # the specification: a "<140-character summary"
 
 INDICATOR = {"critical": "critical", "major": "warning", "minor": "info", "info": "info"}
 VERDICT_INDICATOR = {

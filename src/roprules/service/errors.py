@@ -52,6 +52,10 @@ PROBLEMS: dict[str, tuple[int, dict[str, str]]] = {
         500,
         {"nb": "Regelmotoren feilet", "en": "The rule engine failed"},
     ),
+    "internal-error": (
+        500,
+        {"nb": "Intern feil i tjenesten", "en": "Internal error in the service"},
+    ),
     "not-ready": (503, {"nb": "Tjenesten er ikke klar", "en": "The service is not ready"}),
 }
 

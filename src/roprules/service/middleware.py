@@ -23,6 +23,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 access_log = logging.getLogger("roprules.access")
+error_log = logging.getLogger("roprules.service")
 
 DOCS_PATHS = frozenset({"/docs", "/redoc"})
 OPEN_PATHS = frozenset({"/healthz", "/readyz"})
@@ -97,11 +98,13 @@ class AccessLogAndHeaders:
             return
         start = time.perf_counter()
         status = 500
+        started = False
         csp = csp_for(scope["path"], self.docs_csp)
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started
             if message["type"] == "http.response.start":
+                started = True
                 status = message["status"]
                 headers = list(message.get("headers", ()))
                 if any(name.lower() == b"content-security-policy" for name, _ in headers):
@@ -120,6 +123,14 @@ class AccessLogAndHeaders:
 
         try:
             await self.app(scope, receive, send_with_headers)
+        except Exception as exc:
+            # Logged by type only: an exception's message may quote a profile value.
+            error_log.error(
+                "unhandled %s in %s %s", type(exc).__name__, scope["method"], scope["path"][:200]
+            )
+            if not started:
+                response = problem_response("internal-error", lang_of_scope(scope))
+                await response(scope, receive, send_with_headers)
         finally:
             millis = (time.perf_counter() - start) * 1000
             access_log.info(

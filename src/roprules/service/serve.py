@@ -90,6 +90,8 @@ def _config(args: argparse.Namespace) -> dict[str, Any]:
         "role_header": args.proxy_role_header,
         "secret_file": str(args.session_secret_file) if args.session_secret_file else None,
         "secure_cookies": not is_loopback(args.host),
+        # The global `--engine auto|durable|evaluator`.
+        "engine": getattr(args, "engine", None),
     }
 
 
@@ -105,7 +107,11 @@ def build_app(config: dict[str, Any]) -> Any:
             digests = read_token_hashes(config["token_file"])
         except TokenFileError as exc:
             raise ServeError(str(exc)) from None
-    engine = Engine.load(config.get("rules"), config.get("overlay"))
+    engine = Engine.load(
+        config.get("rules"), config.get("overlay"), backend=config.get("engine") or "auto"
+    )
+    # One assessment before listening: the first request then costs what the others do.
+    engine.check({"id": "warm-up", "age": 40}, {"id": "warm-up", "type": "ordinary"})
     app = create_app(
         engine,
         offers_dir=config.get("offers"),
@@ -196,6 +202,7 @@ def log_config() -> dict[str, Any]:
             "uvicorn.error": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
             "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
             "roprules.access": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+            "roprules.service": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
         },
     }
 
