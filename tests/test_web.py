@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -258,8 +259,12 @@ def test_a_proxy_header_signs_in(tmp_path):
     assert "kari" in client.get("/", headers=headers).text
 
 
-def test_the_app_refuses_to_start_off_loopback_without_sign_in(capsys):
-    assert main(["serve", "--host", "0.0.0.0", "--port", "8999"]) == 2
+def test_the_app_refuses_to_start_off_loopback_without_sign_in(capsys, tmp_path):
+    tokens = tmp_path / "tokens"
+    tokens.write_text(hashlib.sha256(b"a-long-enough-secret-token").hexdigest() + "\n")
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    argv = ["serve", "--host", "0.0.0.0", "--port", "8999", "--token-file", str(tokens)]
+    assert main([*argv, "--db", db]) == 2
     assert "without sign-in" in capsys.readouterr().err
 
 

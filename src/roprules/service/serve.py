@@ -107,6 +107,11 @@ def build_app(config: dict[str, Any]) -> Any:
             digests = read_token_hashes(config["token_file"])
         except TokenFileError as exc:
             raise ServeError(str(exc)) from None
+    if config.get("db") and config.get("secure_cookies") and config.get("auth") == "local":
+        raise ServeError(
+            "refusing to serve the web app off loopback without sign-in: give --auth accounts "
+            "(roprules users add …) or --auth proxy, or listen on 127.0.0.1"
+        )
     engine = Engine.load(
         config.get("rules"), config.get("overlay"), backend=config.get("engine") or "auto"
     )
@@ -210,13 +215,6 @@ def log_config() -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     from roprules.service.auth import is_loopback
 
-    if not is_loopback(args.host) and (args.auth or "local") == "local":
-        print(
-            f"roprules: error: refusing to serve the web app on {args.host} without sign-in: "
-            "give --auth accounts (roprules users add …) or --auth proxy, or listen on 127.0.0.1",
-            file=sys.stderr,
-        )
-        return EXIT_BAD_INPUT
     if not is_loopback(args.host) and args.token_file is None:
         print(
             f"roprules: error: refusing to listen on {args.host} without authentication: "
