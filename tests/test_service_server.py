@@ -46,11 +46,12 @@ def _wait_until_up(base: str, process: subprocess.Popen, seconds: float = 30) ->
 
 
 @pytest.fixture(scope="module")
-def server():
+def server(tmp_path_factory):
     port = _free_port()
+    work = tmp_path_factory.mktemp("serve")  # the decision store is made here, not in the repo
     process = subprocess.Popen(
         [*_roprules(), "serve", "--port", str(port), "--offers", str(OFFERS_DIR)],
-        cwd=REPO,
+        cwd=work,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
