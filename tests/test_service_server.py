@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import OFFERS_DIR, REPO, resident_file
+from conftest import OFFERS_DIR, resident_file
 
 
 def _free_port() -> int:
