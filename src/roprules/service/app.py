@@ -983,23 +983,7 @@ def create_app(
         if not isinstance(context, dict):
             call.error("context", "missing", "mangler", "missing")
             call.fail_if_errors()
-        for key in context:
-            if key not in ("resident", "offer", "offerId", "asOf"):
-                call.error(f"context.{_short(key)}", "unknown_key", "ukjent felt", "unknown field")
-        when = call.as_of({"as_of": context.get("asOf")})
-        resident = call.profile("resident", context.get("resident"), "context.resident")
-        offer = None
-        if context.get("offerId") is not None and context.get("offer") is None:
-            offer = call.offer_by_id(context["offerId"], "context.offerId")
-        elif context.get("offerId") is not None:
-            call.error(
-                "context.offerId",
-                "not_allowed",
-                "gi enten offer eller offerId",
-                "give either offer or offerId",
-            )
-        else:
-            offer = call.profile("offer", context.get("offer"), "context.offer")
+        resident, offer, when = _placement_context(call, context)
         options = call.options(engine.check, when)
         call.fail_if_errors()
         result = await service.run(
@@ -1007,7 +991,111 @@ def create_app(
         )
         return JSONResponse({"cards": cds.cards(result, call.lang)})
 
+    @app.post(
+        "/cds-services/{service_id}/feedback",
+        summary="CDS Hooks feedback: the team's decision, written as a decision record",
+        tags=["cds-hooks"],
+        responses={**PROBLEM_RESPONSES, 404: {"content": {PROBLEM_JSON: PROBLEM_SCHEMA}}},
+    )
+    async def cds_feedback(request: Request, service_id: str, lang: Lang | None = LangQuery) -> Any:
+        """Accepted and overridden cards become the stances of one decision record.
+
+        CDS Hooks feedback names cards only; the decision itself (the placement's
+        context, the decision, the meeting date and the roles present) travels in
+        `extension.roprules`, and the record is the one the web app writes.
+        """
+        call = _Call(service, request, _lang(request))
+        store = getattr(request.app.state, "web_store", None)
+        if service_id != cds.SERVICE_ID or store is None:
+            raise ProblemError(
+                "not-found",
+                [
+                    entry(
+                        "service_id",
+                        "bad_id",
+                        "ingen slik tjeneste her",
+                        "no such service here",
+                        call.lang,
+                    )
+                ],
+            )
+        data = await call.body({"feedback", "extension"})
+        decision = (data.get("extension") or {}).get("roprules")
+        if not isinstance(decision, dict) or not isinstance(decision.get("context"), dict):
+            call.error("extension.roprules.context", "missing", "mangler", "missing")
+            call.fail_if_errors()
+        resident, offer, when = _placement_context(call, decision["context"])
+        options = call.options(engine.check, when)
+        call.fail_if_errors()
+        result = await service.run(
+            lambda: engine.check(resident, offer, **options), call.lang, single=True
+        )
+        by_card = cds.cards_by_uuid(result)
+        stances = []
+        for index, item in enumerate(data.get("feedback") or []):
+            rule_id = by_card.get(item.get("card")) if isinstance(item, dict) else None
+            if rule_id is None:
+                call.error(
+                    f"feedback[{index}].card",
+                    "bad_id",
+                    "ukjent kort",
+                    "unknown card",
+                )
+                continue
+            if rule_id == "verdict":
+                continue
+            reason = cds.override_reason(item)
+            stance = "override" if item.get("outcome") == "overridden" else "agree"
+            stances.append({"rule_id": rule_id, "stance": stance, "reason": reason})
+        call.fail_if_errors()
+        record = {
+            "decision": decision.get("decision"),
+            "meeting_date": decision.get("meetingDate"),
+            "roles_present": decision.get("rolesPresent") or [],
+            "notes": decision.get("notes"),
+            "stances": stances,
+        }
+        from roprules.store import RecordError
+
+        profiles = {
+            "resident": json.loads(resident.model_dump_json(exclude_none=True)),
+            "offer": json.loads(offer.model_dump_json(exclude_none=True)),
+        }
+        try:
+            store.record(result, record, actor="cds-hooks", profiles=profiles)
+        except RecordError as exc:
+            raise ProblemError(
+                "invalid-input",
+                [
+                    entry(e["field"], e["code"], e["message"], e["message"], call.lang)
+                    for e in exc.errors
+                ],
+            ) from None
+        return JSONResponse({})
+
     return app
+
+
+def _placement_context(call: _Call, context: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """The resident, the offer (inline or by id) and the assessment date of a CDS context."""
+    for key in context:
+        if key not in ("resident", "offer", "offerId", "asOf"):
+            call.error(f"context.{_short(key)}", "unknown_key", "ukjent felt", "unknown field")
+    when = call.as_of({"as_of": context.get("asOf")})
+    resident = call.profile("resident", context.get("resident"), "context.resident")
+    offer = None
+    if context.get("offerId") is not None and context.get("offer") is None:
+        offer = call.offer_by_id(context["offerId"], "context.offerId")
+    elif context.get("offerId") is not None:
+        call.error(
+            "context.offerId",
+            "not_allowed",
+            "gi enten offer eller offerId",
+            "give either offer or offerId",
+        )
+    else:
+        offer = call.profile("offer", context.get("offer"), "context.offer")
+    return resident, offer, when
 
 
 def _comparison(offer: OfferProfile, assessments: list[Assessment]) -> Comparison:

@@ -249,3 +249,25 @@ def cards(assessment: Assessment, lang: str) -> list[dict[str, Any]]:
             }
         )
     return result
+
+
+def cards_by_uuid(assessment: Assessment) -> dict[str, str]:
+    """Each card's uuid → the rule id it shows ("verdict" for the verdict card)."""
+    sha = assessment.ruleset.sha256
+    resident_id, offer_id = assessment.resident_id or "", assessment.offer_id or ""
+    ids = ["verdict", *(f.rule_id for f in assessment.findings)]
+    return {card_uuid(sha, rule_id, resident_id, offer_id): rule_id for rule_id in ids}
+
+
+def override_reason(item: dict[str, Any]) -> str | None:
+    """The team's reason for overriding a card: its comment, else the coded reason's text."""
+    reason = item.get("overrideReason")
+    if not isinstance(reason, dict):
+        return None
+    comment = reason.get("userComment")
+    if isinstance(comment, str) and comment.strip():
+        return comment.strip()
+    coded = reason.get("reason")
+    if isinstance(coded, dict) and isinstance(coded.get("display"), str):
+        return coded["display"].strip() or None
+    return None
