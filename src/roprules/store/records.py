@@ -8,13 +8,13 @@ assessment has a stance, with a reason where the team overrides it.
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from roprules import Assessment
+from roprules.national_id import contains_national_id
 
 DECISIONS: dict[str, dict[str, str]] = {
     "allocated": {"nb": "Tildeles", "en": "Allocated"},
@@ -65,11 +65,6 @@ Role = Literal[
 
 MAX_NOTES = 2000
 MAX_REASON = 1000
-CASE_REF = r"^[A-Za-z0-9._-]{1,64}$"
-_DIGITS = re.compile(r"\d")
-_SEPARATORS = re.compile(r"[\s.\-_/\u200b-\u200d\u2060\ufeff]")
-_WEIGHTS_1 = (3, 7, 6, 1, 8, 9, 4, 5, 2)
-_WEIGHTS_2 = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
 
 
 class RecordError(ValueError):
@@ -78,26 +73,6 @@ class RecordError(ValueError):
     def __init__(self, errors: list[dict[str, str]]):
         self.errors = errors
         super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors))
-
-
-def _is_national_id(digits: str) -> bool:
-    """Eleven digits with valid mod-11 check digits (fødselsnummer, D-number)."""
-    if len(digits) != 11:
-        return False
-    numbers = [int(d) for d in digits]
-    for weights, position in ((_WEIGHTS_1, 9), (_WEIGHTS_2, 10)):
-        check = 11 - sum(w * n for w, n in zip(weights, numbers, strict=False)) % 11
-        check = 0 if check == 11 else check
-        if check == 10 or check != numbers[position]:
-            return False
-    return True
-
-
-def contains_national_id(text: str) -> bool:
-    """True if the text holds 11 digits, however separated, that form a valid identity number."""
-    squeezed = _SEPARATORS.sub("", text)
-    runs = re.findall(r"\d{11,}", squeezed)
-    return any(_is_national_id(run[i : i + 11]) for run in runs for i in range(len(run) - 10))
 
 
 def _no_national_id(value: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -296,7 +295,7 @@ class DecisionStore:
 
     def delete_case(self, case_ref: str, *, actor: str) -> int:
         """Delete every record of a case (an admin action, itself audited). Returns the count."""
-        if not isinstance(case_ref, str) or not re.fullmatch(CASE_REF, case_ref):
+        if not isinstance(case_ref, str) or not CASE_REF.fullmatch(case_ref):
             raise RecordError(
                 [{"field": "case_ref", "code": "bad_id", "message": "not a case reference"}]
             )
