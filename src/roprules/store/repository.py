@@ -17,8 +17,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from roprules import Assessment
+from roprules.errors import CASE_REF
 from roprules.store.records import (
-    CASE_REF,
     DecisionInput,
     DecisionRecord,
     FindingStance,
