@@ -45,8 +45,8 @@ from roprules.assessment import (
     RulesetRef,
     Verdict,
 )
+from roprules.backends import EngineError
 from roprules.documents import InputError
-from roprules.engine import EngineError
 from roprules.intake import load_offer, load_resident, profile_files
 from roprules.profiles import OfferProfile, ResidentProfile
 from roprules.schemas import SCHEMA_MODELS, json_schema
