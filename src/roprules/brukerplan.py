@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 from roprules.documents import InputError, parse_text
+from roprules.errors import text
 
 AREAS = (
     "substance_use",
@@ -166,12 +167,47 @@ def _error(field: str, code: str, message: str, source: str) -> Any:
     return ErrorDetail(field=field, code=code, message=message, file=source)
 
 
+# Texts of the CSV import in bokmål and English; {0}, {1}: see each use.
+_TEXTS: dict[str, dict[str, str]] = {
+    "cell": {"nb": "rad {0}, kolonne {1}", "en": "row {0}, column {1}"},
+    "row": {"nb": "rad {0}", "en": "row {0}"},
+    "unknown_column": {
+        "nb": "ukjent kolonne {0}; forventet {1}",
+        "en": "unknown column {0}; expected {1}",
+    },
+    "missing_column": {"nb": "kolonnen mangler", "en": "the column is missing"},
+    "twice": {"nb": "kolonnen {0} står to ganger", "en": "the column {0} appears twice"},
+    "score": {
+        "nb": "forventet en skår 1, 2, 3, 4 eller 5; fikk {0}",
+        "en": "expected a score 1, 2, 3, 4 or 5; got {0}",
+    },
+    "cells": {"nb": "forventet {0} celler; fikk {1}", "en": "expected {0} cells; got {1}"},
+    "duplicate": {
+        "nb": "samme id som i rad {0}",
+        "en": "the same id as in row {0}",
+    },
+    "too_many": {"nb": "flere enn {0} rader", "en": "more than {0} rows"},
+    "not_csv": {"nb": "ikke gyldig CSV: {0}", "en": "not valid CSV: {0}"},
+    "no_rows": {"nb": "ingen rader etter overskriftsraden", "en": "no rows after the header"},
+    "no_folder": {"nb": "mappen finnes ikke", "en": "no such folder"},
+    "exists": {
+        "nb": "profilen {0} finnes allerede i mappen",
+        "en": "a profile {0} exists already in the folder",
+    },
+}
+
+
+def _t(key: str, lang: str, *args: Any) -> str:
+    template = _TEXTS[key].get(lang) or _TEXTS[key]["en"]
+    return template.format(*args)
+
+
 def read_csv(path: Path, *, lang: str = "en") -> list[tuple[int, dict[str, Any]]]:
     """The rows of a BrukerPlan CSV as (row number, resident profile data), validated.
 
-    Row numbers count lines of the file: the header is row 1. Every problem of
-    every row is reported at once (InputError); no value is echoed that could be
-    an identity number.
+    Row numbers count the rows of the file: the header is row 1. Every problem of
+    every row is reported at once (InputError), each naming its row and column; no
+    value is echoed that could be an identity number (errors.excerpt).
     """
     from roprules.documents import decode, read_bytes
     from roprules.errors import excerpt
@@ -179,100 +215,84 @@ def read_csv(path: Path, *, lang: str = "en") -> list[tuple[int, dict[str, Any]]
     from roprules.profiles import ResidentProfile
 
     source = str(path)
-    raw = read_bytes(path, lang=lang)
-    content = decode(raw, source, lang)
-    sample = content[:4096]
+    content = decode(read_bytes(path, lang=lang), source, lang)
     try:
-        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
+        dialect: Any = csv.Sniffer().sniff(content[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    reader = csv.reader(io.StringIO(content), dialect)
+    reader = csv.reader(io.StringIO(content, newline=""), dialect)
     try:
-        header = next(reader)
-    except (StopIteration, csv.Error):
-        raise InputError(errors=[_error("", "bad_file", "the file is empty", source)]) from None
-    header = [h.strip() for h in header]
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise InputError(
+            errors=[_error("", "bad_file", text("file_empty", lang), source)]
+        ) from None
+    except csv.Error as exc:
+        raise InputError(
+            errors=[_error(_t("row", lang, 1), "syntax", _t("not_csv", lang, exc), source)]
+        ) from None
     errors = []
     for number, name in enumerate(header, start=1):
         if name not in COLUMNS:
-            errors.append(
-                _error(
-                    f"row 1, column {number}",
-                    "unknown_key",
-                    f"unknown column {excerpt(name, lang)}; expected {', '.join(COLUMNS)}",
-                    source,
-                )
-            )
+            message = _t("unknown_column", lang, excerpt(name, lang), ", ".join(COLUMNS))
+            errors.append(_error(_t("cell", lang, 1, number), "unknown_key", message, source))
     for name in COLUMNS:
         if name not in header:
-            errors.append(
-                _error(f"row 1, column {name}", "missing", "required column is missing", source)
-            )
-    if len(set(header)) != len(header):
-        errors.append(_error("row 1", "bad_file", "a column name appears twice", source))
+            message = _t("missing_column", lang)
+            errors.append(_error(_t("cell", lang, 1, name), "missing", message, source))
+        elif header.count(name) > 1:
+            message = _t("twice", lang, name)
+            errors.append(_error(_t("row", lang, 1), "bad_file", message, source))
     if errors:
         raise InputError(errors=errors)
     rows: list[tuple[int, dict[str, Any]]] = []
     ids: dict[str, int] = {}
+    number = 1
     try:
         for cells in reader:
-            number = reader.line_num
+            number += 1
             if not any(c.strip() for c in cells):
                 continue
-            if len(rows) >= MAX_ROWS:
+            if number > MAX_ROWS + 1:
                 errors.append(
-                    _error(f"row {number}", "too_large", f"more than {MAX_ROWS} rows", source)
+                    _error(
+                        _t("row", lang, number), "too_large", _t("too_many", lang, MAX_ROWS), source
+                    )
                 )
                 break
             if len(cells) != len(header):
-                errors.append(
-                    _error(
-                        f"row {number}",
-                        "bad_file",
-                        f"expected {len(header)} cells; got {len(cells)}",
-                        source,
-                    )
-                )
+                message = _t("cells", lang, len(header), len(cells))
+                errors.append(_error(_t("row", lang, number), "bad_file", message, source))
                 continue
-            data, row_errors = _row_data(
-                dict(zip(header, cells, strict=True)), number, source, lang
-            )
-            errors.extend(row_errors)
-            if row_errors:
-                continue
-            try:
-                validate_profile(ResidentProfile, data, source, prefix=f"row {number}", lang=lang)
-            except InputError as exc:
-                errors.extend(_row_errors(exc.errors, number))
-                continue
-            first = ids.setdefault(data["id"], number)
+            row = dict(zip(header, cells, strict=True))
+            first = ids.setdefault(row["id"].strip(), number)
             if first != number:
-                errors.append(
-                    _error(
-                        f"row {number}, column id",
-                        "bad_id",
-                        f"the id is already used in row {first}",
-                        source,
-                    )
-                )
-                continue
-            rows.append((number, data))
+                message = _t("duplicate", lang, first)
+                errors.append(_error(_t("cell", lang, number, "id"), "bad_id", message, source))
+            data, row_errors = _row_data(row, number, source, lang)
+            if not row_errors:
+                try:
+                    validate_profile(ResidentProfile, data, source, lang=lang)
+                except InputError as exc:
+                    row_errors = _row_errors(exc.errors, number, lang)
+            errors.extend(row_errors)
+            if not row_errors and first == number:
+                rows.append((number, data))
     except csv.Error as exc:
-        errors.append(_error(f"row {reader.line_num}", "syntax", f"not valid CSV: {exc}", source))
+        errors.append(_error(_t("row", lang, number), "syntax", _t("not_csv", lang, exc), source))
     if errors:
         raise InputError(errors=errors)
     if not rows:
-        raise InputError(errors=[_error("", "bad_file", "no rows after the header", source)])
+        raise InputError(errors=[_error("", "bad_file", _t("no_rows", lang), source)])
     return rows
 
 
-def _row_errors(errors: list[Any], number: int) -> list[Any]:
+def _row_errors(errors: list[Any], number: int, lang: str) -> list[Any]:
     """Validation errors of a row, with `row N, column C` as the field."""
     fixed = []
     for error in errors:
-        column = error.field.removeprefix(f"row {number}").strip(".")
-        column = column.removeprefix("brukerplan.")
-        field = f"row {number}, column {column}" if column else f"row {number}"
+        column = error.field.removeprefix("brukerplan.")
+        field = _t("cell", lang, number, column) if column else _t("row", lang, number)
         fixed.append(error.model_copy(update={"field": field}))
     return fixed
 
@@ -289,26 +309,15 @@ def _row_data(
         cell = cells[area].strip()
         if not cell:
             continue  # not scored: unknown
+        where = _t("cell", lang, number, area)
         if contains_national_id(cell):
-            errors.append(
-                _error(
-                    f"row {number}, column {area}",
-                    "national_id",
-                    TEXTS["national_id"].get(lang) or TEXTS["national_id"]["en"],
-                    source,
-                )
-            )
+            message = TEXTS["national_id"].get(lang) or TEXTS["national_id"]["en"]
+            errors.append(_error(where, "national_id", message, source))
         elif cell in ("1", "2", "3", "4", "5"):
             scores[area] = int(cell)
         else:
-            errors.append(
-                _error(
-                    f"row {number}, column {area}",
-                    "out_of_range",
-                    f"expected a score 1, 2, 3, 4 or 5; got {excerpt(cell, lang)}",
-                    source,
-                )
-            )
+            message = _t("score", lang, excerpt(cell, lang))
+            errors.append(_error(where, "out_of_range", message, source))
     data: dict[str, Any] = {"id": cells["id"].strip()}
     if scores:
         data["brukerplan"] = scores
@@ -339,7 +348,7 @@ def import_csv(path: Path, out: Path, *, lang: str = "en") -> list[Path]:
 
     source = str(path)
     if not out.is_dir():
-        raise InputError(errors=[_error("--out", "bad_file", "no such folder", str(out))])
+        raise InputError(errors=[_error("--out", "bad_file", _t("no_folder", lang), str(out))])
     rows = read_csv(path, lang=lang)
     targets: list[tuple[Path, str]] = []
     errors = []
@@ -348,14 +357,8 @@ def import_csv(path: Path, out: Path, *, lang: str = "en") -> list[Path]:
         load_resident(parse_text(text, source, profile=True), lang=lang, label=source)  # round trip
         target = out / f"{data['id']}.yaml"
         if target.exists() or target.is_symlink():
-            errors.append(
-                _error(
-                    f"row {number}, column id",
-                    "bad_file",
-                    f"a profile {target.name} exists already in the folder",
-                    source,
-                )
-            )
+            where = _t("cell", lang, number, "id")
+            errors.append(_error(where, "bad_file", _t("exists", lang, target.name), source))
         targets.append((target, text))
     if errors:
         raise InputError(errors=errors)
