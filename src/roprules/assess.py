@@ -294,8 +294,10 @@ class Assessor:
         }
 
     def fact(
-        self, path: str, value: Any, lang: str, derived_from: str | None = None
+        self, path: str, value: Any, lang: str, derived: bool | str | None = None
     ) -> dict[str, Any]:
+        """One fact as output data; `derived` is the field it was derived from (or True)."""
+        derived_from = derived if isinstance(derived, str) else None
         if isinstance(value, tuple):
             value = list(value)
         return {
@@ -303,7 +305,7 @@ class Assessor:
             "value": value,
             "label": self.messages.field_label(path, lang),
             "display": self.messages.value_label(path, value, lang),
-            "derived": derived_from is not None,
+            "derived": bool(derived),
             "derived_from": derived_from,
         }
 

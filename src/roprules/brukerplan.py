@@ -216,11 +216,11 @@ def read_csv(path: Path, *, lang: str = "en") -> list[tuple[int, dict[str, Any]]
 
     source = str(path)
     content = decode(read_bytes(path, lang=lang), source, lang)
-    try:
-        dialect: Any = csv.Sniffer().sniff(content[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(content, newline=""), dialect)
+    # The separator is the one the header row uses: comma, semicolon (a spreadsheet
+    # with a decimal comma) or tab.
+    first = content.split("\n", 1)[0]
+    delimiter = max(",;\t", key=first.count)
+    reader = csv.reader(io.StringIO(content, newline=""), delimiter=delimiter)
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
