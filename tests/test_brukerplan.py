@@ -276,6 +276,7 @@ def test_import_reads_semicolons_and_any_column_order(tmp_path):
             HEADER,
             ["row 4, column id"],
         ),
+        (["BP-1,1,1,1,1,1,1,1,1", "bp-1,1,1,1,1,1,1,1,1"], HEADER, ["row 3, column id"]),
         (["bad id,1,1,1,1,1,1,1,1"], HEADER, ["row 2, column id"]),
         (["BP-1,1,1,1,1,1,1,1"], HEADER, ["row 2"]),
     ],

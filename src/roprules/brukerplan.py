@@ -265,7 +265,8 @@ def read_csv(path: Path, *, lang: str = "en") -> list[tuple[int, dict[str, Any]]
                 errors.append(_error(_t("row", lang, number), "bad_file", message, source))
                 continue
             row = dict(zip(header, cells, strict=True))
-            first = ids.setdefault(row["id"].strip(), number)
+            # ids that differ only in case would be one file on some file systems
+            first = ids.setdefault(row["id"].strip().casefold(), number)
             if first != number:
                 message = _t("duplicate", lang, first)
                 errors.append(_error(_t("cell", lang, number, "id"), "bad_id", message, source))
