@@ -189,7 +189,10 @@ _TEXTS: dict[str, dict[str, str]] = {
     "too_many": {"nb": "flere enn {0} rader", "en": "more than {0} rows"},
     "not_csv": {"nb": "ikke gyldig CSV: {0}", "en": "not valid CSV: {0}"},
     "no_rows": {"nb": "ingen rader etter overskriftsraden", "en": "no rows after the header"},
-    "no_folder": {"nb": "mappen finnes ikke", "en": "no such folder"},
+    "no_folder": {
+        "nb": "finnes ikke eller er ikke en mappe",
+        "en": "does not exist or is not a folder",
+    },
     "exists": {
         "nb": "profilen {0} finnes allerede i mappen",
         "en": "a profile {0} exists already in the folder",
