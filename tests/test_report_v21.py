@@ -41,7 +41,7 @@ def test_every_format_shows_law_as_of_as_of_and_notices(engine, fmt, lang):
         out = out.replace("\\", "")
     assert LAW[lang] in out
     assert ("1. desember 2026" if lang == "nb" else "1 December 2026") in out
-    heading = "Merknader om utgåtte felt" if lang == "nb" else "Notices about deprecated fields"
+    heading = "Merknader om inndata" if lang == "nb" else "Notices about the input"
     assert heading in out
     assert "needs_coercion" in out.replace("\\_", "_")  # the notice names the field
 

@@ -301,3 +301,17 @@ def test_deleting_a_case_is_for_admins_and_audited(tmp_path):
     with DecisionStore.open(db) as store:
         assert store.for_case("R-001") == []
         assert [e.action for e in store.audit_log("R-001")] == ["record_decision", "delete_case"]
+
+
+def test_a_value_derived_from_brukerplan_is_shown_as_derived(client):
+    html = assess(
+        client,
+        {
+            "case_ref": "R-002",
+            "offer_id": GASEID,
+            "resident.brukerplan.economy": "4",
+            "resident.economy_follow_up": "no",
+        },
+    )
+    assert 'id="finding-support.debt-without-follow-up"' in html
+    assert "(avledet fra BrukerPlan)" in html

@@ -42,8 +42,9 @@ from roprules.messages import Messages, messages
 from roprules.profiles import (
     OfferProfile,
     ResidentProfile,
+    brukerplan_derivations,
     deprecations,
-    derived_fields,
+    derived_sources,
     profile_to_facts,
 )
 from roprules.rule_schema import SEVERITY_ORDER
@@ -210,7 +211,7 @@ class Assessor:
         One validation of the whole tree is several times cheaper than building
         each finding, fact and question as its own model.
         """
-        derived = derived_fields(facts, resident)
+        derived = derived_sources(facts, resident)
         findings = sorted(
             (self.finding(rule, facts, lang, derived) for rule in outcome.fired),
             key=lambda f: (SEVERITY_ORDER[f["severity"]], f["rule_id"]),
@@ -255,7 +256,8 @@ class Assessor:
                         "replacement": d.replacement,
                     }
                     for d in deprecations(resident, offer)
-                ],
+                ]
+                + self.derivation_notices(resident, lang),
             }
         )
 
@@ -264,7 +266,7 @@ class Assessor:
         rule: Rule,
         facts: Mapping[str, Any],
         lang: str,
-        derived: frozenset[str] = frozenset(),
+        derived: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         params = self.ruleset.params
         why = explain(rule.condition, facts, params)
@@ -278,7 +280,7 @@ class Assessor:
             "title": spec.title.get(lang),
             "explanation": rule.texts.render("explanation", lang, facts, params),
             "facts": [
-                self.fact(path, value, lang, path in derived)
+                self.fact(path, value, lang, (derived or {}).get(path))
                 for path, value in sorted(why.used.items())
             ],
             "sources": [
@@ -291,7 +293,11 @@ class Assessor:
             "local_change": local_change(rule),
         }
 
-    def fact(self, path: str, value: Any, lang: str, derived: bool = False) -> dict[str, Any]:
+    def fact(
+        self, path: str, value: Any, lang: str, derived: bool | str | None = None
+    ) -> dict[str, Any]:
+        """One fact as output data; `derived` is the field it was derived from (or True)."""
+        derived_from = derived if isinstance(derived, str) else None
         if isinstance(value, tuple):
             value = list(value)
         return {
@@ -299,8 +305,31 @@ class Assessor:
             "value": value,
             "label": self.messages.field_label(path, lang),
             "display": self.messages.value_label(path, value, lang),
-            "derived": derived,
+            "derived": bool(derived),
+            "derived_from": derived_from,
         }
+
+    def derivation_notices(
+        self, resident: ResidentProfile | None, lang: str
+    ) -> list[dict[str, Any]]:
+        """One notice per value derived from BrukerPlan: what, from which score, and why."""
+        notices = []
+        for d in brukerplan_derivations(resident):
+            template = self.messages.term("value_origin", "brukerplan_notice", lang)
+            notices.append(
+                {
+                    "field": d.path,
+                    "message": template.format(
+                        field=self.messages.field_label(d.path, lang),
+                        value=self.messages.value_label(d.path, d.value, lang),
+                        area=self.messages.field_label(d.source, lang),
+                        score=d.score,
+                        reason=d.reason.get(lang) or d.reason["en"],
+                    ),
+                    "replacement": None,
+                }
+            )
+        return notices
 
     def missing(self, outcome: Outcome, lang: str) -> list[dict[str, Any]]:
         waiting: dict[str, list[Rule]] = {}

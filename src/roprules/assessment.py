@@ -38,6 +38,8 @@ class Fact(OutputModel):
     label: str | None = None  # the field's label in the requested language
     display: str | None = None  # the value as a reader sees it
     derived: bool = False  # derived (e.g. from a deprecated field), not entered by the team
+    # the field a derived value came from, e.g. resident.brukerplan.economy (None: entered)
+    derived_from: str | None = None
 
 
 class Citation(OutputModel):
@@ -57,7 +59,8 @@ class LocalChange(OutputModel):
 
 
 class Notice(OutputModel):
-    """A deprecated field or value the profiles used, and what replaces it."""
+    """A deprecated field or value the profiles used, and what replaces it; or a
+    value derived from BrukerPlan (`field` the derived field, `replacement` None)."""
 
     field: str
     message: str  # in the requested language

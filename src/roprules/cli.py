@@ -184,6 +184,17 @@ def build_parser() -> argparse.ArgumentParser:
     docs.add_argument("--out", type=Path, required=True, help="output directory")
     _rules_options(docs)
 
+    importer = commands.add_parser("import", help="import profiles from another tool")
+    import_commands = importer.add_subparsers(
+        dest="import_command", required=True, parser_class=_Parser
+    )
+    brukerplan = import_commands.add_parser(
+        "brukerplan", help="one resident profile per row of a BrukerPlan CSV (id + 8 scores)"
+    )
+    brukerplan.add_argument("file", type=Path, metavar="FILE.csv")
+    brukerplan.add_argument("--out", type=Path, required=True, help="folder for the profiles")
+    brukerplan.add_argument("--lang", choices=("nb", "en"), default="nb", help="language (nb)")
+
     # --- roprules serve: the HTTP service (its code lives in roprules/service/) ---
     from roprules.service.serve import add_parser as add_serve_parser
 
@@ -263,7 +274,7 @@ def _lang_of(args: argparse.Namespace) -> str:
 
 def _run(args: argparse.Namespace) -> int:
     lang = _lang_of(args)
-    if getattr(args, "out", None) is not None and args.command not in ("rules",):
+    if getattr(args, "out", None) is not None and args.command not in ("rules", "import"):
         check_target(args.out, lang)  # refuse a bad --out before any work
     if args.command == "schema":
         from roprules import contract_docs
@@ -286,6 +297,13 @@ def _run(args: argparse.Namespace) -> int:
         from roprules.service.serve import run as run_serve
 
         return run_serve(args)
+    if args.command == "import":
+        from roprules.brukerplan import import_csv
+
+        written = import_csv(args.file, args.out, lang=lang)
+        message = "profiler skrevet til" if lang == "nb" else "profiles written to"
+        print(f"{len(written)} {message} {args.out}", file=sys.stderr)
+        return EXIT_OK
     if args.command == "rules":
         from roprules.rules_tools import run_rules_command
 

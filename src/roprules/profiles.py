@@ -25,6 +25,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from roprules.brukerplan import Derivation
+from roprules.brukerplan import derive as derive_from_brukerplan
 from roprules.documents import SuspectNumber
 from roprules.errors import CASE_REF, CASE_REF_PATTERN, TEXTS, excerpt
 from roprules.national_id import contains_national_id
@@ -435,11 +437,43 @@ def deprecations(
 
 def derived_fields(facts: Mapping[str, Any], profile: BaseModel | None) -> frozenset[str]:
     """The fact paths of a resident's facts that were derived, not entered by the team."""
-    if profile is None or getattr(profile, "needs_coercion", None) is not False:
-        return frozenset()
-    if getattr(profile, "coercion_need", None) is None and "resident.coercion_need" in facts:
-        return frozenset({"resident.coercion_need"})
-    return frozenset()
+    return frozenset(derived_sources(facts, profile))
+
+
+def derived_sources(facts: Mapping[str, Any], profile: BaseModel | None) -> dict[str, str]:
+    """Each derived fact path of a resident's facts, with the field it was derived from:
+    `resident.needs_coercion`, or a BrukerPlan score such as `resident.brukerplan.economy`."""
+    if profile is None:
+        return {}
+    found: dict[str, str] = {}
+    if (
+        getattr(profile, "needs_coercion", None) is False
+        and getattr(profile, "coercion_need", None) is None
+        and "resident.coercion_need" in facts
+    ):
+        found["resident.coercion_need"] = "resident.needs_coercion"
+    if getattr(profile, "brukerplan", None) is not None:
+        entered = _entered(profile)
+        for derivation in brukerplan_derivations(profile):
+            if derivation.path not in entered and derivation.path in facts:
+                found.setdefault(derivation.path, derivation.source)
+    return found
+
+
+def brukerplan_derivations(profile: BaseModel | None) -> list[Derivation]:
+    """The values the profile's BrukerPlan scores derive for fields the team left unknown."""
+    if profile is None or getattr(profile, "brukerplan", None) is None:
+        return []
+    return derive_from_brukerplan(_entered(profile))
+
+
+def _entered(profile: BaseModel) -> dict[str, Any]:
+    """The resident's facts as the team entered them (before any derivation)."""
+    entered: dict[str, Any] = {}
+    _flatten("resident", profile, entered)
+    if entered.get("resident.needs_coercion") is False:
+        entered.setdefault("resident.coercion_need", "none")
+    return entered
 
 
 def profile_to_facts(prefix: str, profile: BaseModel | None) -> dict[str, Any]:
@@ -451,6 +485,9 @@ def profile_to_facts(prefix: str, profile: BaseModel | None) -> dict[str, Any]:
     Deprecated values are read as their replacements, and `needs_coercion:
     false` derives `coercion_need: none` when that is unknown (contract.md), so
     every reader of the facts (rules, lint, reports) sees the same values.
+    Likewise a BrukerPlan score derives a field the team left unknown, by the
+    table in messages/brukerplan.yaml (see brukerplan.py); never over a value
+    the team entered.
     """
     facts: dict[str, Any] = {}
     if profile is not None:
@@ -461,6 +498,9 @@ def profile_to_facts(prefix: str, profile: BaseModel | None) -> dict[str, Any]:
                 facts[path] = renamed[value]
         if facts.get("resident.needs_coercion") is False:
             facts.setdefault("resident.coercion_need", "none")
+        if prefix == "resident" and getattr(profile, "brukerplan", None) is not None:
+            for derivation in derive_from_brukerplan(facts):
+                facts[derivation.path] = derivation.value
     return facts
 
 
