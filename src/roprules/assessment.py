@@ -170,6 +170,28 @@ class MatrixRow(OutputModel):
     ranking: list[MatrixCell]
 
 
+class MatrixOffer(OutputModel):
+    """An offer in the grid, in the order given, with its vacancies (None = not stated)."""
+
+    offer_id: str
+    offer_name: str | None = None
+    vacant_units: int | None = None
+
+
+class MatrixGap(OutputModel):
+    """Residents with no acceptable offer (no suitable or conditional cell).
+
+    Grouped by the critical rules that fired for each of them in every offer
+    (`rule_ids`, `titles` in the matrix's language); empty when no one critical
+    rule stands in the way everywhere (different reasons per offer, or missing facts).
+    """
+
+    resident_ids: list[str]
+    rule_ids: list[str]
+    titles: list[str]
+    offers: int  # how many offers were screened
+
+
 class Matrix(OutputModel):
     """Every resident against every offer, each row best first."""
 
@@ -177,3 +199,6 @@ class Matrix(OutputModel):
     ruleset: RulesetRef
     schema_version: str = SCHEMA_VERSION
     as_of: date | None = None
+    offers: list[MatrixOffer] = []  # the grid's columns, in the order given
+    gaps: list[MatrixGap] = []
+    lang: Literal["nb", "en"] = "nb"

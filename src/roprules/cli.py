@@ -31,6 +31,7 @@ from roprules.output import check_target, write_atomically
 from roprules.plain import why_undetermined
 from roprules.profiles import PROFILE_MODELS
 from roprules.render import render_assessment, render_matrix, render_ranking
+from roprules.render.reports import MATRIX_FORMATS
 from roprules.ruleset import RulesetError
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_ENGINE = 0, 2, 3
@@ -46,8 +47,26 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"roprules: error: {message}\n")
 
 
+# `--out FILE` without `--format`: the format from the file's suffix.
+FORMAT_BY_SUFFIX = {
+    ".txt": "text",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".html": "html",
+    ".htm": "html",
+    ".json": "json",
+    ".csv": "csv",
+}
+
+
 def _output_options(parser: argparse.ArgumentParser, formats: Sequence[str]) -> None:
-    parser.add_argument("--format", choices=formats, default="text", help="output format")
+    parser.add_argument(
+        "--format",
+        choices=formats,
+        default=None,
+        help="output format (default: from the --out file's suffix, else text)",
+    )
+    parser.set_defaults(format_choices=tuple(formats))
     parser.add_argument("--lang", choices=("nb", "en"), default="nb", help="language (nb)")
     parser.add_argument("--out", type=Path, help="write to this file instead of stdout")
 
@@ -158,9 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     matrix.add_argument("--residents", nargs="+", required=True, type=Path, metavar="FILE_OR_DIR")
     matrix.add_argument("--offers", nargs="+", required=True, type=Path, metavar="FILE_OR_DIR")
-    matrix.add_argument("--format", choices=("text", "json"), default="text")
-    matrix.add_argument("--lang", choices=("nb", "en"), default="nb", help="language (nb)")
-    matrix.add_argument("--out", type=Path, help="write to this file instead of stdout")
+    _output_options(matrix, MATRIX_FORMATS)
     _rules_options(matrix)
     _as_of_option(matrix)
 
@@ -261,7 +278,18 @@ def _lang_of(args: argparse.Namespace) -> str:
     return lang if lang in ("nb", "en") else "nb"
 
 
+def _resolve_format(args: argparse.Namespace) -> None:
+    """`--format` if given; else the `--out` file's suffix if the command offers it; else text."""
+    choices = getattr(args, "format_choices", None)
+    if choices is None or getattr(args, "format", None) is not None:
+        return
+    out = getattr(args, "out", None)
+    suffix = FORMAT_BY_SUFFIX.get(out.suffix.lower()) if out is not None else None
+    args.format = suffix if suffix in choices else "text"
+
+
 def _run(args: argparse.Namespace) -> int:
+    _resolve_format(args)
     lang = _lang_of(args)
     if getattr(args, "out", None) is not None and args.command not in ("rules",):
         check_target(args.out, lang)  # refuse a bad --out before any work
