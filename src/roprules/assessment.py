@@ -179,16 +179,16 @@ class MatrixOffer(OutputModel):
 
 
 class MatrixGap(OutputModel):
-    """Residents with no acceptable offer (no suitable or conditional cell).
-
-    Grouped by the critical rules that fired for each of them in every offer
-    (`rule_ids`, `titles` in the matrix's language); empty when no one critical
-    rule stands in the way everywhere (different reasons per offer, or missing facts).
+    """Residents with no acceptable offer (no suitable or conditional cell), by what stands
+    in the way: a critical rule that fired for each of them in every offer (`rule_id`,
+    its `title` in the matrix's language). A resident can be in several gaps. The gap with
+    no rule holds those for whom no one critical rule applies everywhere (different
+    reasons in different offers, or facts missing).
     """
 
     resident_ids: list[str]
-    rule_ids: list[str]
-    titles: list[str]
+    rule_id: str | None = None
+    title: str | None = None
     offers: int  # how many offers were screened
 
 

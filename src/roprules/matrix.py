@@ -52,25 +52,26 @@ ACCEPTABLE = frozenset({"suitable", "conditional"})
 
 
 def _gaps(rows: Sequence[MatrixRow], titles: Mapping[str, str], offers: int) -> list[MatrixGap]:
-    """Residents with no acceptable offer, grouped by the critical rules fired in every offer."""
-    groups: dict[tuple[str, ...], list[str]] = {}
+    """Residents with no acceptable offer, by each critical rule that fired in every offer."""
+    by_rule: dict[str, list[str]] = {}
+    other: list[str] = []
     for row in rows:
         if not row.ranking or any(cell.verdict in ACCEPTABLE for cell in row.ranking):
             continue
         common = set.intersection(
             *({r for r in cell.rule_ids if r in titles} for cell in row.ranking)
         )
-        groups.setdefault(tuple(sorted(common)), []).append(row.resident_id)
-    ordered = sorted(groups.items(), key=lambda item: (not item[0], -len(item[1]), item[0]))
-    return [
-        MatrixGap(
-            resident_ids=people,
-            rule_ids=list(rule_ids),
-            titles=[titles[r] for r in rule_ids],
-            offers=offers,
-        )
-        for rule_ids, people in ordered
+        for rule_id in common:
+            by_rule.setdefault(rule_id, []).append(row.resident_id)
+        if not common:
+            other.append(row.resident_id)
+    gaps = [
+        MatrixGap(resident_ids=people, rule_id=rule_id, title=titles[rule_id], offers=offers)
+        for rule_id, people in sorted(by_rule.items(), key=lambda item: (-len(item[1]), item[0]))
     ]
+    if other:
+        gaps.append(MatrixGap(resident_ids=other, offers=offers))
+    return gaps
 
 
 def screen(

@@ -263,23 +263,21 @@ def gap_text(gap: MatrixGap, lang: str) -> str:
     ids = ", ".join(gap.resident_ids)
     if lang == "en":
         who = f"{people} resident{'s' if people != 1 else ''} ({ids})"
-        if not gap.titles:
+        if gap.title is None:
             return (
                 f"{who}: no acceptable offer, for different reasons in different offers "
                 "or because facts are missing; see the grid."
             )
-        titles = " and ".join(f"“{t}”" for t in gap.titles)
         where = "in the one offer" if gap.offers == 1 else f"in all {gap.offers} offers"
-        return f"{who}: {where}, {titles} applies; none of the offers has what is needed."
+        return f"{who}: {where}, “{gap.title}” applies; none of the offers has what is needed."
     who = f"{people} {'beboer' if people == 1 else 'beboere'} ({ids})"
-    if not gap.titles:
+    if gap.title is None:
         return (
             f"{who}: ingen akseptable tilbud, av ulike grunner i de ulike tilbudene "
             "eller fordi opplysninger mangler; se oversikten."
         )
-    titles = " og ".join(f"«{t}»" for t in gap.titles)
     where = "i det ene tilbudet" if gap.offers == 1 else f"i alle de {gap.offers} tilbudene"
-    return f"{who}: {where} gjelder {titles}; ingen av tilbudene har det som trengs."
+    return f"{who}: {where} gjelder «{gap.title}»; ingen av tilbudene har det som trengs."
 
 
 def matrix_view(matrix: Matrix, lang: str) -> dict[str, Any]:
