@@ -24,7 +24,13 @@ from typing import Any
 from roprules.api import Engine, assessment_date
 from roprules.assess import assessment_facts
 from roprules.backends import BACKEND_CHOICES, BackendUnavailable, EngineError
-from roprules.documents import InputError, file_error
+from roprules.documents import (
+    MAX_DOCUMENT_BYTES,
+    InputError,
+    decode,
+    file_error,
+    parse_text,
+)
 from roprules.errors import ErrorDetail, problem_document, text
 from roprules.intake import check_dates, collect, load_offer, load_resident, profile_files
 from roprules.output import check_target, write_atomically
@@ -147,7 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
     report_formats = ("text", "json", "markdown", "html")
 
     check = commands.add_parser("check", help="assess a proposed placement")
-    check.add_argument("--resident", required=True, type=Path)
+    check.add_argument(
+        "--resident", required=True, type=Path, help="resident profile file (- for stdin)"
+    )
     check.add_argument("--offer", required=True, type=Path)
     _output_options(check, report_formats)
     _rules_options(check)
@@ -160,13 +168,17 @@ def build_parser() -> argparse.ArgumentParser:
     _as_of_option(audit)
 
     resident = commands.add_parser("resident", help="check a resident profile on its own")
-    resident.add_argument("--resident", required=True, type=Path)
+    resident.add_argument(
+        "--resident", required=True, type=Path, help="resident profile file (- for stdin)"
+    )
     _output_options(resident, report_formats)
     _rules_options(resident)
     _as_of_option(resident)
 
     rank = commands.add_parser("rank", help="rank several offers for one resident")
-    rank.add_argument("--resident", required=True, type=Path)
+    rank.add_argument(
+        "--resident", required=True, type=Path, help="resident profile file (- for stdin)"
+    )
     rank.add_argument("offers", nargs="+", type=Path, metavar="OFFER_FILE_OR_DIR")
     _output_options(rank, report_formats)
     _rules_options(rank)
@@ -249,8 +261,28 @@ def _profile_files(paths: Sequence[Path], kind: str = "offer", lang: str = "en")
     return files
 
 
+STDIN, STDIN_NAME = "-", "<stdin>"
+
+
+def _read_stdin(lang: str) -> Any:
+    """`-`: one YAML or JSON profile from standard input, bounded like a file."""
+    try:
+        raw = sys.stdin.buffer.read(MAX_DOCUMENT_BYTES + 1)
+    except (OSError, ValueError, AttributeError):  # closed or not readable
+        raise file_error(STDIN_NAME, "bad_file", text("cannot_read", lang, "error")) from None
+    if len(raw) > MAX_DOCUMENT_BYTES:
+        message = text("too_large_read", lang, MAX_DOCUMENT_BYTES)
+        raise file_error(STDIN_NAME, "too_large", message)
+    document = decode(raw, STDIN_NAME, lang)
+    json_format = document.lstrip().startswith("{")
+    return parse_text(document, STDIN_NAME, json_format=json_format, profile=True, lang=lang)
+
+
 def _load_one(loader: Callable[..., Any], path: Path, lang: str, as_of: date) -> Any:
-    """A profile file, validated, with no date after the assessment date."""
+    """A profile file (`-`: standard input), validated, with no date after the assessment date."""
+    if str(path) == STDIN:
+        profile = loader(_read_stdin(lang), lang=lang, label=STDIN_NAME)
+        return check_dates(profile, as_of, STDIN_NAME)
     return check_dates(loader(path, lang=lang), as_of, str(path))
 
 
