@@ -13,7 +13,6 @@ PENDING_FIELDS = frozenset(
         "resident.health_follow_up_agreed",
         "resident.debt_problems",
         "resident.economy_follow_up",
-        "offer.vacant_units",
         "offer.approved_for_coercion",
         "offer.tenure_limit",
         "offer.contract_safeguards",

@@ -12,7 +12,9 @@ the same with random strings.
 
 from __future__ import annotations
 
+import csv
 import functools
+import io
 import json
 import re
 import shutil
@@ -78,6 +80,8 @@ POISONED_KEYS = frozenset(
     {
         # assessments, rankings, matrices
         "resident_id",
+        "resident_ids",
+        "rule_ids",
         "offer_id",
         "offer_name",
         "offer_type",
@@ -251,11 +255,26 @@ def check_json(output: str, model: Any) -> None:
     assert json.loads(output) == json.loads(model.model_dump_json())
 
 
+FORMULA_START = ("=", "+", "-", "@")
+
+
+def check_csv(output: str, benign: str) -> None:
+    assert hidden_in(output, "\r\n") == [], "raw control, bidi or zero-width characters in CSV"
+    assert output.count("\n") == benign.count("\n"), "a value started a row of its own"
+    rows = list(csv.reader(io.StringIO(output, newline="")))
+    expected = list(csv.reader(io.StringIO(benign, newline="")))
+    assert [len(row) for row in rows] == [len(row) for row in expected], "CSV cells changed"
+    for row in rows:
+        for cell in row:
+            assert not cell.lstrip().startswith(FORMULA_START), cell
+
+
 CHECKS: dict[str, Callable[[str, str], None]] = {
     "text": check_text,
     "markdown": check_markdown,
     "html": check_html,
 }
+MATRIX_CHECKS = {**CHECKS, "csv": check_csv}
 
 
 # --- what is rendered ----------------------------------------------------------
@@ -305,7 +324,7 @@ def _renderings(
         out["ranking", fmt] = render_ranking(ranking, fmt, lang="nb")
     out["ranking", "model"] = ranking  # type: ignore[assignment]
     matrix = Matrix.model_validate(poison(documents["matrix"].model_dump(mode="json"), text))
-    for fmt in ("text", "json"):
+    for fmt in ("text", "markdown", "html", "csv", "json"):
         out["matrix", fmt] = render_matrix(matrix, fmt, lang="nb")
     out["matrix", "model"] = matrix  # type: ignore[assignment]
     context = poison(documents["handbook"], text)
@@ -329,7 +348,7 @@ def check_all(
         if fmt == "json":
             check_json(output, rendered[name, "model"])
         else:
-            CHECKS[fmt](output, benign[name, fmt])
+            MATRIX_CHECKS[fmt](output, benign[name, fmt])
 
 
 @functools.cache
@@ -475,6 +494,19 @@ def test_hostile_rule_texts_in_every_format(hostile_rules, engine):
     ranking = hostile_rules.rank(resident, offers, lang="nb", now=NOW)
     for fmt in ("text", "markdown", "html"):
         assert hidden_in(render_ranking(ranking, fmt, lang="nb"), "\n\t") == []
+    # The matrix's gap summary quotes rule titles.
+    matrix = hostile_rules.matrix([resident], offers, lang="nb")
+    assert matrix.gaps and matrix.gaps[0].title and matrix.gaps[0].title.startswith("\x1b[2J")
+    for fmt in ("text", "markdown", "html", "csv"):
+        output = render_matrix(matrix, fmt, lang="nb")
+        assert hidden_in(output, "\r\n\t") == []
+        if fmt == "html":
+            assert "<script" not in output
+        if fmt == "markdown":
+            assert not any("<" in _unescaped(line) for line in output.split("\n"))
+        if fmt == "csv":
+            check_csv(output, render_matrix(engine.matrix([resident], offers), "csv"))
+    check_json(render_matrix(matrix, "json"), matrix)
     for fmt, lang in (("markdown", "nb"), ("html", "en")):
         handbook = render_handbook(hostile_rules.ruleset, fmt, lang)
         assert hidden_in(handbook, "\n\t" if fmt == "html" else "\n") == []

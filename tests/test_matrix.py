@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import REPO
+from conftest import REPO, chromium_dump, needs_chromium
+from roprules.assessment import Matrix
 from roprules.cli import main
+from roprules.render import render_matrix
+from roprules.render.reports import csv_cell
 from strategies import offer_profiles, resident_profiles
 
 
@@ -67,3 +73,197 @@ def test_matrix_text_and_bad_input(capsys, tmp_path):
     empty.mkdir()
     assert main(["matrix", "--residents", residents, "--offers", str(empty), "--lang", "en"]) == 2
     assert "no offer profiles" in capsys.readouterr().err
+
+
+# --- the grid: formats, vacancies, gaps ---------------------------------------------
+
+SHIPPED_RESIDENTS = REPO / "profiles" / "residents"
+SHIPPED_OFFERS = REPO / "profiles" / "offers"
+
+
+def _matrix_out(path, *extra):
+    return main(
+        [
+            "matrix",
+            "--residents",
+            str(SHIPPED_RESIDENTS),
+            "--offers",
+            str(SHIPPED_OFFERS),
+            "--as-of",
+            "2026-11-30",
+            "--out",
+            str(path),
+            *extra,
+        ]
+    )
+
+
+def test_matrix_writes_every_format_from_the_file_suffix(tmp_path):
+    residents = sorted(p.stem for p in SHIPPED_RESIDENTS.glob("*.yaml"))
+    offers = len(list(SHIPPED_OFFERS.glob("*.yaml")))
+    written = {}
+    for suffix in ("txt", "md", "html", "csv", "json"):
+        target = tmp_path / f"grid.{suffix}"
+        assert _matrix_out(target) == 0
+        written[suffix] = target.read_text(encoding="utf-8")
+    document = json.loads(written["json"])
+    assert len(document["rows"]) == len(residents)
+    assert len(document["offers"]) == offers
+    assert document["schema_version"] == "2.0"
+    # Text: a grid with a line per resident and a column per offer, and the team decides.
+    assert "Konklusjon for hver beboer i hvert tilbud" in written["txt"]
+    grid_line = next(line for line in written["txt"].splitlines() if line.startswith("R-001 "))
+    assert len(grid_line.split()) == offers + 1
+    assert "teamets beslutning" in written["txt"]
+    # Markdown: a table row per resident with a cell per offer and the best offer.
+    row = next(line for line in written["md"].splitlines() if line.startswith("| R-001 |"))
+    assert row.count(" | ") == offers + 1
+    assert "`O-trondheim-planned-11` |" in row
+    assert "egnet med forbehold" in row and "uegnet" in row
+    # HTML: header cells with scope, a class per verdict and the verdict in words.
+    html = written["html"]
+    assert html.count('<th scope="row">R-') == len(residents)
+    assert 'class="cell-unsuitable"' in html and ">uegnet<" in html
+    assert "@media print" in html
+    # CSV: a header, a row per resident, a column per offer plus the best offer.
+    rows = list(csv.reader(io.StringIO(written["csv"], newline="")))
+    assert len(rows) == len(residents) + 1
+    assert all(len(r) == offers + 2 for r in rows)
+    assert rows[0][0] == "Beboer" and rows[0][-1] == "Beste tilbud"
+
+
+def test_matrix_format_option_wins_over_the_suffix(tmp_path):
+    target = tmp_path / "grid.html"
+    assert _matrix_out(target, "--format", "csv") == 0
+    assert target.read_text(encoding="utf-8").startswith("Beboer,")
+    unknown = tmp_path / "grid.out"
+    assert _matrix_out(unknown) == 0
+    assert unknown.read_text(encoding="utf-8").startswith("Oversikt: beboere mot botilbud")
+
+
+def test_check_picks_the_format_from_out(tmp_path):
+    target = tmp_path / "report.html"
+    code = main(
+        [
+            "check",
+            "--resident",
+            str(SHIPPED_RESIDENTS / "r01-high-risk-round-the-clock.yaml"),
+            "--offer",
+            str(SHIPPED_OFFERS / "aalesund-gaseid.yaml"),
+            "--out",
+            str(target),
+        ]
+    )
+    assert code == 0
+    assert target.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    as_json = tmp_path / "report.json"
+    assert (
+        main(
+            [
+                "audit",
+                "--offer",
+                str(SHIPPED_OFFERS / "aalesund-gaseid.yaml"),
+                "--out",
+                str(as_json),
+            ]
+        )
+        == 0
+    )
+    assert json.loads(as_json.read_text(encoding="utf-8"))["scope"] == "offer"
+
+
+def _offer(path, **changes):
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return {**data, **changes}
+
+
+def _gap_portfolio():
+    """Three offers without round-the-clock staff; residents who need it, and one who does not."""
+    offers = [
+        _offer(SHIPPED_OFFERS / "aalesund-gaseid.yaml", vacant_units=0),
+        _offer(SHIPPED_OFFERS / "aalesund-kverve.yaml", vacant_units=1),
+        _offer(SHIPPED_OFFERS / "ordinary-rental.yaml"),
+    ]
+    residents = [
+        SHIPPED_RESIDENTS / "r01-high-risk-round-the-clock.yaml",
+        SHIPPED_RESIDENTS / "r03-ageing-dementia.yaml",
+        SHIPPED_RESIDENTS / "r06-low-need.yaml",
+    ]
+    return residents, offers
+
+
+def test_gap_summary_names_an_unmet_need(engine):
+    residents, offers = _gap_portfolio()
+    matrix = engine.matrix(residents, offers, lang="nb", as_of="2026-11-30")
+    unmet = {gap.rule_id: gap for gap in matrix.gaps}
+    need = unmet["supervision.round-the-clock-needed"]
+    assert need.resident_ids == ["R-001", "R-003"]
+    assert need.offers == 3
+    assert "hele døgnet" in (need.title or "")
+    assert all("R-006" not in gap.resident_ids for gap in matrix.gaps)
+    assert [o.vacant_units for o in matrix.offers] == [0, 1, None]
+    text = render_matrix(matrix, "text", lang="nb")
+    assert (
+        "2 beboere (R-001, R-003): i alle de 3 tilbudene gjelder «Beboeren trenger personale "
+        "hele døgnet, men tilbudet har det ikke»" in " ".join(text.split())
+    )
+    assert "[INGEN LEDIGE]" in text  # the offer with no vacancy is marked
+    english = render_matrix(
+        engine.matrix(residents, offers, lang="en", as_of="2026-11-30"), "markdown", lang="en"
+    )
+    assert "2 residents (R-001, R-003): in all 3 offers" in english
+    assert "T1 (no vacancy)" not in english and "O1 (no vacancy)" in english
+    assert "prioritising between people is the team's decision" in english.lower()
+
+
+def test_no_gap_when_everyone_has_an_acceptable_offer(engine):
+    matrix = engine.matrix(
+        [SHIPPED_RESIDENTS / "r06-low-need.yaml"],
+        [SHIPPED_OFFERS / "aalesund-kverve.yaml"],
+        as_of="2026-11-30",
+    )
+    assert matrix.rows[0].ranking[0].verdict in ("suitable", "conditional")
+    assert matrix.gaps == []
+    assert "Hver beboer har minst ett tilbud" in render_matrix(matrix, "text")
+
+
+def test_csv_defuses_formula_like_cells(engine):
+    residents, offers = _gap_portfolio()
+    offers[1]["id"] = "-2"  # a valid id that a spreadsheet would read as a number
+    matrix = engine.matrix(residents, offers, as_of="2026-11-30").model_dump(mode="json")
+    # Ids the profile checks refuse, as a renderer might still meet them (e.g. an old export).
+    hostile = {
+        "O-aalesund-gaseid": '=HYPERLINK("http://evil.example","klikk")',
+        "R-001": "@SUM(A1:A9)",
+        "R-003": "+1+1",
+    }
+
+    def swap(data):
+        if isinstance(data, dict):
+            return {k: swap(v) for k, v in data.items()}
+        if isinstance(data, list):
+            return [swap(v) for v in data]
+        return hostile.get(data, data) if isinstance(data, str) else data
+
+    rendered = render_matrix(Matrix.model_validate(swap(matrix)), "csv")
+    rows = list(csv.reader(io.StringIO(rendered, newline="")))
+    cells = [cell for row in rows for cell in row]
+    assert '\'=HYPERLINK("http://evil.example","klikk") (ingen ledige)' in cells
+    assert "'-2" in cells and "'@SUM(A1:A9)" in cells and "'+1+1" in cells
+    assert not any(cell.lstrip().startswith(("=", "+", "-", "@")) for cell in cells)
+    assert csv_cell(" -2") == "' -2" and csv_cell("R-1") == "R-1"
+
+
+@needs_chromium
+def test_matrix_html_renders_in_chromium(tmp_path, engine):
+    residents, offers = _gap_portfolio()
+    matrix = engine.matrix(residents, offers, as_of="2026-11-30")
+    page = tmp_path / "grid.html"
+    page.write_text(render_matrix(matrix, "html"), encoding="utf-8")
+    result = chromium_dump(page, tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    dom = result.stdout
+    assert "Konklusjon for hver beboer i hvert tilbud" in dom
+    assert dom.count('<th scope="row">R-') == 3
+    assert "Beboeren trenger personale hele døgnet" in dom
+    assert "ingen ledige" in dom

@@ -200,7 +200,7 @@ class Engine:
         people, places = _load_many(
             _as_list(residents, "residents", lang), _as_list(offers, "offers", lang), lang, day
         )
-        return screen(self._assessor, people, places, as_of=day)
+        return screen(self._assessor, people, places, as_of=day, lang=lang)
 
 
 def _as_list(items: Any, role: str, lang: str) -> list[ProfileInput]:

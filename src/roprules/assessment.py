@@ -173,6 +173,28 @@ class MatrixRow(OutputModel):
     ranking: list[MatrixCell]
 
 
+class MatrixOffer(OutputModel):
+    """An offer in the grid, in the order given, with its vacancies (None = not stated)."""
+
+    offer_id: str
+    offer_name: str | None = None
+    vacant_units: int | None = None
+
+
+class MatrixGap(OutputModel):
+    """Residents with no acceptable offer (no suitable or conditional cell), by what stands
+    in the way: a critical rule that fired for each of them in every offer (`rule_id`,
+    its `title` in the matrix's language). A resident can be in several gaps. The gap with
+    no rule holds those for whom no one critical rule applies everywhere (different
+    reasons in different offers, or facts missing).
+    """
+
+    resident_ids: list[str]
+    rule_id: str | None = None
+    title: str | None = None
+    offers: int  # how many offers were screened
+
+
 class Matrix(OutputModel):
     """Every resident against every offer, each row best first."""
 
@@ -180,3 +202,6 @@ class Matrix(OutputModel):
     ruleset: RulesetRef
     schema_version: str = SCHEMA_VERSION
     as_of: date | None = None
+    offers: list[MatrixOffer] = []  # the grid's columns, in the order given
+    gaps: list[MatrixGap] = []
+    lang: Literal["nb", "en"] = "nb"

@@ -24,13 +24,20 @@ from typing import Any
 from roprules.api import Engine, assessment_date
 from roprules.assess import assessment_facts
 from roprules.backends import BACKEND_CHOICES, BackendUnavailable, EngineError
-from roprules.documents import InputError, file_error
+from roprules.documents import (
+    MAX_DOCUMENT_BYTES,
+    InputError,
+    decode,
+    file_error,
+    parse_text,
+)
 from roprules.errors import ErrorDetail, problem_document, text
 from roprules.intake import check_dates, collect, load_offer, load_resident, profile_files
 from roprules.output import check_target, write_atomically
 from roprules.plain import why_undetermined
 from roprules.profiles import PROFILE_MODELS
 from roprules.render import render_assessment, render_matrix, render_ranking
+from roprules.render.reports import MATRIX_FORMATS
 from roprules.ruleset import RulesetError
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_ENGINE = 0, 2, 3
@@ -46,8 +53,26 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"roprules: error: {message}\n")
 
 
+# `--out FILE` without `--format`: the format from the file's suffix.
+FORMAT_BY_SUFFIX = {
+    ".txt": "text",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".html": "html",
+    ".htm": "html",
+    ".json": "json",
+    ".csv": "csv",
+}
+
+
 def _output_options(parser: argparse.ArgumentParser, formats: Sequence[str]) -> None:
-    parser.add_argument("--format", choices=formats, default="text", help="output format")
+    parser.add_argument(
+        "--format",
+        choices=formats,
+        default=None,
+        help="output format (default: from the --out file's suffix, else text)",
+    )
+    parser.set_defaults(format_choices=tuple(formats))
     parser.add_argument("--lang", choices=("nb", "en"), default="nb", help="language (nb)")
     parser.add_argument("--out", type=Path, help="write to this file instead of stdout")
 
@@ -128,7 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
     report_formats = ("text", "json", "markdown", "html")
 
     check = commands.add_parser("check", help="assess a proposed placement")
-    check.add_argument("--resident", required=True, type=Path)
+    check.add_argument(
+        "--resident", required=True, type=Path, help="resident profile file (- for stdin)"
+    )
     check.add_argument("--offer", required=True, type=Path)
     _output_options(check, report_formats)
     _rules_options(check)
@@ -141,13 +168,17 @@ def build_parser() -> argparse.ArgumentParser:
     _as_of_option(audit)
 
     resident = commands.add_parser("resident", help="check a resident profile on its own")
-    resident.add_argument("--resident", required=True, type=Path)
+    resident.add_argument(
+        "--resident", required=True, type=Path, help="resident profile file (- for stdin)"
+    )
     _output_options(resident, report_formats)
     _rules_options(resident)
     _as_of_option(resident)
 
     rank = commands.add_parser("rank", help="rank several offers for one resident")
-    rank.add_argument("--resident", required=True, type=Path)
+    rank.add_argument(
+        "--resident", required=True, type=Path, help="resident profile file (- for stdin)"
+    )
     rank.add_argument("offers", nargs="+", type=Path, metavar="OFFER_FILE_OR_DIR")
     _output_options(rank, report_formats)
     _rules_options(rank)
@@ -158,9 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     matrix.add_argument("--residents", nargs="+", required=True, type=Path, metavar="FILE_OR_DIR")
     matrix.add_argument("--offers", nargs="+", required=True, type=Path, metavar="FILE_OR_DIR")
-    matrix.add_argument("--format", choices=("text", "json"), default="text")
-    matrix.add_argument("--lang", choices=("nb", "en"), default="nb", help="language (nb)")
-    matrix.add_argument("--out", type=Path, help="write to this file instead of stdout")
+    _output_options(matrix, MATRIX_FORMATS)
     _rules_options(matrix)
     _as_of_option(matrix)
 
@@ -243,8 +272,28 @@ def _profile_files(paths: Sequence[Path], kind: str = "offer", lang: str = "en")
     return files
 
 
+STDIN, STDIN_NAME = "-", "<stdin>"
+
+
+def _read_stdin(lang: str) -> Any:
+    """`-`: one YAML or JSON profile from standard input, bounded like a file."""
+    try:
+        raw = sys.stdin.buffer.read(MAX_DOCUMENT_BYTES + 1)
+    except (OSError, ValueError, AttributeError):  # closed or not readable
+        raise file_error(STDIN_NAME, "bad_file", text("cannot_read", lang, "error")) from None
+    if len(raw) > MAX_DOCUMENT_BYTES:
+        message = text("too_large_read", lang, MAX_DOCUMENT_BYTES)
+        raise file_error(STDIN_NAME, "too_large", message)
+    document = decode(raw, STDIN_NAME, lang)
+    json_format = document.lstrip().startswith("{")
+    return parse_text(document, STDIN_NAME, json_format=json_format, profile=True, lang=lang)
+
+
 def _load_one(loader: Callable[..., Any], path: Path, lang: str, as_of: date) -> Any:
-    """A profile file, validated, with no date after the assessment date."""
+    """A profile file (`-`: standard input), validated, with no date after the assessment date."""
+    if str(path) == STDIN:
+        profile = loader(_read_stdin(lang), lang=lang, label=STDIN_NAME)
+        return check_dates(profile, as_of, STDIN_NAME)
     return check_dates(loader(path, lang=lang), as_of, str(path))
 
 
@@ -272,7 +321,18 @@ def _lang_of(args: argparse.Namespace) -> str:
     return lang if lang in ("nb", "en") else "nb"
 
 
+def _resolve_format(args: argparse.Namespace) -> None:
+    """`--format` if given; else the `--out` file's suffix if the command offers it; else text."""
+    choices = getattr(args, "format_choices", None)
+    if choices is None or getattr(args, "format", None) is not None:
+        return
+    out = getattr(args, "out", None)
+    suffix = FORMAT_BY_SUFFIX.get(out.suffix.lower()) if out is not None else None
+    args.format = suffix if suffix in choices else "text"
+
+
 def _run(args: argparse.Namespace) -> int:
+    _resolve_format(args)
     lang = _lang_of(args)
     if getattr(args, "out", None) is not None and args.command not in ("rules", "import"):
         check_target(args.out, lang)  # refuse a bad --out before any work

@@ -355,6 +355,7 @@ class OfferProfile(ContractModel):
     municipality: Text | None = None
     type: OfferType
     units: Annotated[int, Field(ge=1)] | None = None
+    vacant_units: Count | None = None
     shared_living: bool | None = None
     staffing: Literal["none", "ambulant", "daytime", "round_the_clock"] | None = None
     visit_frequency: (

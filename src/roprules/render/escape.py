@@ -110,6 +110,11 @@ def text(value: Any) -> str:
     return neutralise(value)
 
 
+def text_column(value: Any, width: int) -> Markup:
+    """A value for a column of a text table: escaped, then padded to `width`."""
+    return Markup(text(value).ljust(width))
+
+
 # --- Markdown ----------------------------------------------------------------
 
 # Every ASCII punctuation character that starts or ends Markdown syntax (CommonMark

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
@@ -14,12 +16,22 @@ from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
-from roprules.assessment import Assessment, Finding, LocalChange, Matrix, Ranking
+from roprules.assessment import (
+    Assessment,
+    Finding,
+    LocalChange,
+    Matrix,
+    MatrixCell,
+    MatrixGap,
+    Ranking,
+)
 from roprules.messages import messages
 from roprules.render import escape
 from roprules.rule_schema import SEVERITY_ORDER
 
 FORMATS = ("text", "json", "markdown", "html")
+MATRIX_FORMATS = ("text", "json", "markdown", "html", "csv")
+_MATRIX_TEMPLATE = {"text": "matrix.txt.j2", "markdown": "matrix.md.j2", "html": "matrix.html.j2"}
 _TEMPLATE = {
     "text": "assessment.txt.j2",
     "markdown": "assessment.md.j2",
@@ -224,10 +236,156 @@ def render_ranking(
     )
 
 
+_SIGN = {"suitable": "✓", "conditional": "!", "incomplete": "?", "unsuitable": "✗"}
+_SEVERITY_SHORT = {
+    "nb": {"critical": "K", "major": "V", "minor": "M"},
+    "en": {"critical": "C", "major": "Ma", "minor": "Mi"},
+}
+_ACCEPTABLE = ("suitable", "conditional")
+
+
+def _cell_counts(cell: MatrixCell, lang: str) -> str:
+    """«K2 V1 ?3»: findings by severity and missing facts, short."""
+    short = _SEVERITY_SHORT["en" if lang == "en" else "nb"]
+    parts = [
+        f"{short[s]}{cell.findings_by_severity[s]}"
+        for s in short
+        if cell.findings_by_severity.get(s)
+    ]
+    if cell.missing:
+        parts.append(f"?{cell.missing}")
+    return " ".join(parts)
+
+
+def gap_text(gap: MatrixGap, lang: str) -> str:
+    """One gap as a sentence: who has no acceptable offer, and what stands in the way."""
+    people = len(gap.resident_ids)
+    ids = ", ".join(gap.resident_ids)
+    if lang == "en":
+        who = f"{people} resident{'s' if people != 1 else ''} ({ids})"
+        if gap.title is None:
+            return (
+                f"{who}: no acceptable offer, for different reasons in different offers "
+                "or because facts are missing; see the grid."
+            )
+        where = "in the one offer" if gap.offers == 1 else f"in all {gap.offers} offers"
+        return f"{who}: {where}, “{gap.title}” applies; none of the offers has what is needed."
+    who = f"{people} {'beboer' if people == 1 else 'beboere'} ({ids})"
+    if gap.title is None:
+        return (
+            f"{who}: ingen akseptable tilbud, av ulike grunner i de ulike tilbudene "
+            "eller fordi opplysninger mangler; se oversikten."
+        )
+    where = "i det ene tilbudet" if gap.offers == 1 else f"i alle de {gap.offers} tilbudene"
+    return f"{who}: {where} gjelder «{gap.title}»; ingen av tilbudene har det som trengs."
+
+
+def matrix_view(matrix: Matrix, lang: str) -> dict[str, Any]:
+    """The grid as templates and CSV show it: rows by resident, columns by offer."""
+    catalogue = messages()
+    columns = matrix.offers or [
+        {"offer_id": c.offer_id, "offer_name": None, "vacant_units": None}
+        for c in (matrix.rows[0].ranking if matrix.rows else [])
+    ]
+    offer_ids = [c["offer_id"] if isinstance(c, dict) else c.offer_id for c in columns]
+    rows = []
+    takers: dict[str, list[str]] = {offer_id: [] for offer_id in offer_ids}
+    for row in matrix.rows:
+        by_offer = {cell.offer_id: cell for cell in row.ranking}
+        cells = []
+        for offer_id in offer_ids:
+            cell = by_offer[offer_id]
+            if cell.verdict in _ACCEPTABLE:
+                takers[offer_id].append(row.resident_id)
+            cells.append(
+                {
+                    "verdict": cell.verdict,
+                    "word": catalogue.term("verdict", cell.verdict, lang),
+                    "sign": _SIGN[cell.verdict],
+                    "counts": _cell_counts(cell, lang),
+                    "best": cell.rank == 1 and cell.verdict in _ACCEPTABLE,
+                }
+            )
+        best = row.ranking[0] if row.ranking and row.ranking[0].verdict in _ACCEPTABLE else None
+        rows.append({"resident_id": row.resident_id, "cells": cells, "best": best})
+    offers = []
+    for index, column in enumerate(columns, start=1):
+        data = column if isinstance(column, dict) else column.model_dump()
+        vacant = data["vacant_units"]
+        offers.append(
+            {
+                **data,
+                "code": f"{'T' if lang != 'en' else 'O'}{index}",
+                "vacancy": (
+                    catalogue.term("ui", "vacancy_unknown", lang)
+                    if vacant is None
+                    else catalogue.term("ui", "no_vacancy", lang)
+                    if vacant == 0
+                    else str(vacant)
+                ),
+                "full": vacant == 0,
+                "takers": takers[data["offer_id"]],
+                "takers_text": ", ".join(takers[data["offer_id"]])
+                or catalogue.term("ui", "nobody", lang),
+            }
+        )
+    return {
+        "offers": offers,
+        "rows": rows,
+        "gaps": [gap_text(gap, lang) for gap in matrix.gaps],
+    }
+
+
+_FORMULA_START = ("=", "+", "-", "@")
+
+
+def csv_cell(value: Any) -> str:
+    """A CSV cell: hidden characters shown escaped, a formula-like start defused with `'`.
+
+    A spreadsheet reads a cell starting with = + - @ (after any white space) as a
+    formula; prefixed with a quote it is text.
+    """
+    shown = escape.neutralise(value)
+    return "'" + shown if shown.lstrip().startswith(_FORMULA_START) else shown
+
+
+def _matrix_csv(matrix: Matrix, lang: str) -> str:
+    view = matrix_view(matrix, lang)
+    catalogue = messages()
+    out = io.StringIO()
+    writer = csv.writer(out, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+    header = [catalogue.term("ui", "matrix_resident_col", lang)]
+    for offer in view["offers"]:
+        label = offer["offer_id"]
+        if offer["full"]:
+            label += f" ({catalogue.term('ui', 'no_vacancy', lang)})"
+        header.append(label)
+    header.append(catalogue.term("ui", "best_offer", lang))
+    writer.writerow([csv_cell(h) for h in header])
+    for row in view["rows"]:
+        best = (
+            row["best"].offer_id
+            if row["best"]
+            else catalogue.term("ui", "no_acceptable_offer", lang)
+        )
+        cells = [f"{c['word']} ({c['counts']})" if c["counts"] else c["word"] for c in row["cells"]]
+        writer.writerow([csv_cell(v) for v in [row["resident_id"], *cells, best]])
+    return out.getvalue()
+
+
 def render_matrix(matrix: Matrix, fmt: str = "text", *, lang: str = "nb") -> str:
-    """A screening matrix: JSON, or a text table with one block per resident."""
+    """A screening matrix: JSON, CSV, or a grid in text, Markdown or HTML."""
     if fmt == "json":
         document = json.dumps(matrix.model_dump(mode="json"), indent=2, ensure_ascii=False)
         return escape.json_text(document) + "\n"
-    template = _environment().get_template("matrix.txt.j2")
-    return template.render(m=matrix, **_helpers(lang, False))
+    if fmt == "csv":
+        return _matrix_csv(matrix, lang)
+    template = _environment().get_template(_MATRIX_TEMPLATE[fmt])
+    view = matrix_view(matrix, lang)
+    width = max([len(escape.text(r["resident_id"])) for r in view["rows"]] + [8])
+
+    def pad(value: Any, size: int = width) -> Markup:
+        """A value for a text column: escaped, then padded (text format only)."""
+        return escape.text_column(value, size)
+
+    return template.render(m=matrix, v=view, pad=pad, width=width, **_helpers(lang, False))
