@@ -172,6 +172,15 @@ def test_check_picks_the_format_from_out(tmp_path):
     assert json.loads(as_json.read_text(encoding="utf-8"))["scope"] == "offer"
 
 
+def test_a_suffix_the_command_cannot_write_is_refused(tmp_path, capsys):
+    """`check --out report.csv` would be text in a file that says CSV: exit 2, no file."""
+    target = tmp_path / "report.csv"
+    offer = str(SHIPPED_OFFERS / "aalesund-gaseid.yaml")
+    assert main(["audit", "--offer", offer, "--out", str(target)]) == 2
+    assert not target.exists()
+    assert "--format" in capsys.readouterr().err
+
+
 def _offer(path, **changes):
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     return {**data, **changes}

@@ -328,7 +328,20 @@ def _resolve_format(args: argparse.Namespace) -> None:
         return
     out = getattr(args, "out", None)
     suffix = FORMAT_BY_SUFFIX.get(out.suffix.lower()) if out is not None else None
-    args.format = suffix if suffix in choices else "text"
+    if suffix is not None and suffix not in choices:
+        # A .csv report would be text in a file that says CSV: refuse rather than guess.
+        offered = ", ".join(choices)
+        raise InputError(
+            errors=[
+                ErrorDetail(
+                    field="--out",
+                    code="not_allowed",
+                    message=f"{args.command} cannot write {suffix}; give --format ({offered})",
+                    file=str(out),
+                )
+            ]
+        )
+    args.format = suffix or "text"
 
 
 def _run(args: argparse.Namespace) -> int:
