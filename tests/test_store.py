@@ -205,3 +205,9 @@ def test_export_is_the_record_as_json(store, assessment):
     assert exported["id"] == stored.id
     assert exported["assessment"]["verdict"] == assessment.verdict
     assert exported["stances"] == [s.model_dump() for s in stored.stances]
+
+
+def test_an_sqlite_store_is_readable_by_its_owner_alone(tmp_path):
+    path = tmp_path / "new.db"
+    DecisionStore.open(f"sqlite:///{path}").close()
+    assert path.stat().st_mode & 0o777 == 0o600

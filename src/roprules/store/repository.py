@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -79,6 +80,19 @@ def _error(field: str, code: str, message: str) -> dict[str, str]:
     return {"field": field, "code": code, "message": message}
 
 
+def _private_sqlite_file(engine: Engine) -> None:
+    """An SQLite file holds health data: create it readable by its owner alone (0600)."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    try:
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise StoreError(f"cannot create the decision store file: {exc.strerror}") from None
+
+
 def _aware(moment: datetime) -> datetime:
     """SQLite returns naive datetimes; every stored time is UTC."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
@@ -96,6 +110,7 @@ class DecisionStore:
         """Connect, and (by default) bring the schema up to date first."""
         try:
             engine = create_engine(url)
+            _private_sqlite_file(engine)
             _enable_sqlite_foreign_keys(engine)
             if upgrade:
                 migrate(engine)
