@@ -20,7 +20,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from roprules import Assessment, InputError, OfferProfile
 from roprules.fields import field_registry
-from roprules.store import DECISIONS, ROLES, DecisionStore, RecordError
+from roprules.store import DECISIONS, ROLES, DecisionRecord, DecisionStore, RecordError
 from roprules.web.auth import (
     LoginRequired,
     check_csrf,
@@ -102,6 +102,14 @@ def _store(request: Request) -> DecisionStore:
 
 def _engine(request: Request) -> Any:
     return request.app.state.web_engine
+
+
+def _record(request: Request, record_id: str) -> DecisionRecord:
+    """A stored decision record, or 404."""
+    record = _store(request).get(record_id)
+    if record is None:
+        raise HTTPException(status_code=404)
+    return record
 
 
 def _offer_choices(request: Request) -> list[OfferProfile]:
@@ -257,13 +265,20 @@ def _form_page(
     )
 
 
-@router.post("/assess", response_class=HTMLResponse)
-async def assess(request: Request) -> Response:
-    require(request)
+async def _posted_placement(
+    request: Request,
+) -> tuple[Mapping[str, Any], Any, str, Placement, Assessment | None]:
+    """The form (CSRF checked), the placement it carries and its assessment (None if invalid)."""
     form, getlist = await form_data(request)
     lang = lang_of(request)
     placement = Placement(form, getlist, lang, _offer_choices(request))
-    assessment = _assess(request, placement, lang)
+    return form, getlist, lang, placement, _assess(request, placement, lang)
+
+
+@router.post("/assess", response_class=HTMLResponse)
+async def assess(request: Request) -> Response:
+    require(request)
+    _, _, lang, placement, assessment = await _posted_placement(request)
     if assessment is None:
         return _form_page(
             request,
@@ -280,10 +295,7 @@ async def assess(request: Request) -> Response:
 async def report(request: Request) -> Response:
     """The full printable report for the placement carried by the form."""
     require(request)
-    form, getlist = await form_data(request)
-    lang = lang_of(request)
-    placement = Placement(form, getlist, lang, _offer_choices(request))
-    assessment = _assess(request, placement, lang)
+    _, _, lang, _, assessment = await _posted_placement(request)
     if assessment is None:
         raise HTTPException(status_code=422)
     from roprules.render import render
@@ -319,10 +331,7 @@ async def rank(request: Request) -> Response:
 @router.post("/decisions", response_class=HTMLResponse)
 async def record_decision(request: Request) -> Response:
     user = require(request, "member")
-    form, getlist = await form_data(request)
-    lang = lang_of(request)
-    placement = Placement(form, getlist, lang, _offer_choices(request))
-    assessment = _assess(request, placement, lang)
+    form, getlist, lang, placement, assessment = await _posted_placement(request)
     if assessment is None:
         raise HTTPException(status_code=422)
     stances = []
@@ -395,9 +404,7 @@ async def delete_case(request: Request, case_ref: str) -> Response:
 @router.get("/decisions/{record_id}", response_class=HTMLResponse)
 async def decision_document(request: Request, record_id: str) -> Response:
     require(request)
-    record = _store(request).get(record_id)
-    if record is None:
-        raise HTTPException(status_code=404)
+    record = _record(request, record_id)
     assessment = Assessment.model_validate(record.assessment)
     return page(
         request,
@@ -413,9 +420,7 @@ async def decision_document(request: Request, record_id: str) -> Response:
 @router.get("/decisions/{record_id}/export.json")
 async def decision_json(request: Request, record_id: str) -> Response:
     require(request)
-    record = _store(request).get(record_id)
-    if record is None:
-        raise HTTPException(status_code=404)
+    record = _record(request, record_id)
     return Response(
         record.model_dump_json(indent=2),
         media_type="application/json",
@@ -427,8 +432,8 @@ async def decision_json(request: Request, record_id: str) -> Response:
 async def correct_decision(request: Request, record_id: str) -> Response:
     """The placement of an earlier record, assessed again, with the decision form pointing back."""
     require(request, "member")
-    record = _store(request).get(record_id)
-    if record is None or not record.profiles:
+    record = _record(request, record_id)
+    if not record.profiles:
         raise HTTPException(status_code=404)
     lang = lang_of(request)
     resident = dict(record.profiles["resident"])
