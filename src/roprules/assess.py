@@ -38,6 +38,12 @@ from roprules.backends import (
     resolve_backend,
 )
 from roprules.conditions import AS_OF, explain, undetermined_by
+from roprules.evaluation.questions import (
+    completeness,
+    could_change_verdict,
+    open_questions_by_severity,
+    waiting_rules,
+)
 from roprules.messages import Messages, messages
 from roprules.profiles import (
     OfferProfile,
@@ -47,6 +53,7 @@ from roprules.profiles import (
     derived_sources,
     profile_to_facts,
 )
+from roprules.report.open_questions import missing_entries, verdict_summary
 from roprules.rule_schema import SEVERITY_ORDER
 from roprules.ruleset import Rule, Ruleset
 
@@ -233,12 +240,19 @@ class Assessor:
         verdict = verdict_of(
             [r.severity for r in outcome.fired], [r.severity for r, _ in outcome.undetermined]
         )
+        scope_rules = [r for part in SCOPE_RULES[scope] for r in self.rules_by_scope[part]]
+        changes = could_change_verdict(self.ruleset, scope_rules, outcome, facts)
+        missing = self.missing(outcome, lang, changes)
+        open_counts = open_questions_by_severity(m["severity"] for m in missing)
         return Assessment.model_validate(
             {
                 "scope": scope,
                 "verdict": verdict,
+                "verdict_summary": verdict_summary(self.messages, verdict, open_counts, lang),
+                "open_questions_by_severity": open_counts,
+                "completeness": completeness(scope_rules, [r for r, _ in outcome.undetermined]),
                 "findings": findings,
-                "missing": self.missing(outcome, lang),
+                "missing": missing,
                 "undetermined": undetermined,
                 "ruleset": self.ruleset_ref,
                 "backend": self.backend_ref,
@@ -331,26 +345,12 @@ class Assessor:
             )
         return notices
 
-    def missing(self, outcome: Outcome, lang: str) -> list[dict[str, Any]]:
-        waiting: dict[str, list[Rule]] = {}
-        for rule, fields in outcome.undetermined:
-            for path in fields:
-                waiting.setdefault(path, []).append(rule)
-        entries = []
-        for path, rules in waiting.items():
-            severity = min((r.severity for r in rules), key=SEVERITY_ORDER.__getitem__)
-            entries.append(
-                {
-                    "field": path,
-                    "rules": sorted(r.id for r in rules),
-                    "severity": severity,
-                    "question": self.messages.question(path, lang),
-                    "label": self.messages.field_label(path, lang),
-                }
-            )
-        return sorted(
-            entries, key=lambda m: (SEVERITY_ORDER[m["severity"]], -len(m["rules"]), m["field"])
-        )
+    def missing(
+        self, outcome: Outcome, lang: str, could_change: Mapping[str, bool] | None = None
+    ) -> list[dict[str, Any]]:
+        """Each missing field, those that could change the verdict first (see
+        roprules.evaluation.questions)."""
+        return missing_entries(waiting_rules(outcome), could_change, self.messages, lang)
 
 
 def local_change(rule: Rule) -> dict[str, Any] | None:

@@ -97,6 +97,12 @@ class MissingInfo(OutputModel):
     severity: Severity
     question: str
     label: str | None = None
+    # Whether some value of this field alone could change the verdict (None: not computed).
+    could_change_verdict: bool | None = None
+    # Who answers the question (field registry, messages/asked_of.yaml).
+    asked_of: Literal["resident", "placement", "organisation"] | None = None
+    # The titles of the rules waiting on it, in the assessment's language.
+    decides: list[str] = []
 
 
 class Undetermined(OutputModel):
@@ -138,6 +144,13 @@ class Assessment(OutputModel):
     notices: list[Notice] = []
     schema_version: str = SCHEMA_VERSION
     backend: BackendRef | None = None
+    # critical/major/minor -> how many missing fields have that severity (their most
+    # severe waiting rule); empty when not computed.
+    open_questions_by_severity: dict[str, int] = {}
+    # The severity-weighted share of the scope's rules that could be evaluated (0..1).
+    completeness: float | None = None
+    # The verdict in words with the open questions that weigh on it.
+    verdict_summary: str | None = None
 
 
 class RankedOffer(OutputModel):
