@@ -21,10 +21,12 @@ from roprules.assessment import (
     Finding,
     LocalChange,
     Matrix,
+    MissingInfo,
     MatrixCell,
     MatrixGap,
     Ranking,
 )
+from roprules.fields import ASKED_OF, field_registry
 from roprules.messages import messages
 from roprules.render import escape
 from roprules.rule_schema import SEVERITY_ORDER
@@ -117,6 +119,21 @@ def group_findings(
     ]
 
 
+def group_questions(missing: Iterable[MissingInfo]) -> list[tuple[str, list[MissingInfo]]]:
+    """Open questions by who answers them (resident, placement, organisation), each
+    group in the assessment's order (those that could change the verdict first).
+
+    An assessment read from older JSON has no `asked_of`: the field registry says.
+    """
+    registry = field_registry()
+    groups: dict[str, list[MissingInfo]] = {who: [] for who in ASKED_OF}
+    for question in missing:
+        info = registry.get(question.field)
+        who = question.asked_of or (info.asked_of if info else "placement")
+        groups[who].append(question)
+    return [(who, questions) for who, questions in groups.items() if questions]
+
+
 def covered(findings: Sequence[Finding], finding: Finding) -> list[Finding]:
     """The findings that `finding` supersedes in this assessment."""
     return [other for other in findings if finding.rule_id in other.superseded_by]
@@ -194,6 +211,7 @@ def _helpers(lang: str, color: bool = False) -> dict[str, Any]:
         "paint": paint,
         "group_findings": group_findings,
         "covered": covered,
+        "group_questions": group_questions,
         "long_date": lambda day: long_date(day, lang),
         "local_change": lambda change: local_change_text(change, lang),
         "css": stylesheet(),
