@@ -21,9 +21,9 @@ from roprules.assessment import (
     Finding,
     LocalChange,
     Matrix,
-    MissingInfo,
     MatrixCell,
     MatrixGap,
+    MissingInfo,
     Ranking,
 )
 from roprules.fields import ASKED_OF, field_registry
