@@ -44,7 +44,7 @@ def verdict_summary(
     ]
     if not parts:
         return label + "."
-    total = sum(open_counts[severity] for severity in _NAMED)
+    total = sum(open_counts.get(severity, 0) for severity in _NAMED)
     questions = f" {term('and')} ".join(parts) + " " + term("one" if total == 1 else "many")
     if verdict in _QUALIFIED:
         label += " " + term("as_far_as")
