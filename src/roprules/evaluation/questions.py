@@ -280,6 +280,8 @@ def could_change_verdict(
     index = _ruleset_index(ruleset)
     # The rules that could move the verdict at all, gathered by the fields they read.
     movers = {r.id for r in _relevant(current, scope_rules, fired_ids, fired_counts)}
+    if current == "unsuitable" and not movers <= index.is_set_fields.keys():
+        return result  # a fired critical rule only a value can clear must test is_set
     if not movers:
         return result
     by_field: dict[str, dict[str, Rule]] = {}
