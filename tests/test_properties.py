@@ -19,7 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import BACKENDS, comparable, facts_of, needs_durable, shared_engine
-from roprules import Engine, brukerplan
+from roprules import Engine
+from roprules.contract import brukerplan
 from roprules.contract.assessment import Assessment
 from roprules.contract.fields import RULE_FIELDS
 from roprules.contract.profiles import OfferProfile, ResidentProfile

@@ -6,7 +6,7 @@
 
 Loading compiles the rules once for the chosen backend (`backend="auto"`:
 durable_rules where it can be imported, else the three-valued evaluator; see
-`backends.py`); every call after that is one assessment. An Engine is safe to
+`evaluation/backends.py`); every call after that is one assessment. An Engine is safe to
 share between threads (durable_rules calls are serialised). `close()` (or a
 `with` block) frees durable_rules' C-side rulesets; an engine that is collected
 frees them too.
