@@ -21,10 +21,10 @@ from pathlib import Path
 
 from bench import RANGES, numeric_thresholds, p95, random_profile
 from roprules import Engine
-from roprules.assess import SCOPE_RULES, assessment_facts, verdict_of
+from roprules.contract.intake import load_offer, load_resident
+from roprules.contract.profiles import OfferProfile, ResidentProfile
+from roprules.evaluation.outcome import SCOPE_RULES, assessment_facts, verdict_of
 from roprules.evaluation.questions import could_change_verdict
-from roprules.intake import load_offer, load_resident
-from roprules.profiles import OfferProfile, ResidentProfile
 
 REPO = Path(__file__).resolve().parents[1]
 AS_OF = date(2026, 1, 1)
@@ -34,7 +34,7 @@ TARGET_S = 100e-6
 def main() -> int:
     RANGES.setdefault("fire_risk_class", (1, 6))  # TEK17 risk classes
     engine = Engine.load(backend="evaluator")
-    evaluator = getattr(engine, "_evaluator", None) or engine._assessor
+    evaluator = engine._evaluator
     rng = random.Random(2020)
     near = numeric_thresholds(engine)
     seeded = [

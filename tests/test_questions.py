@@ -13,7 +13,12 @@ from hypothesis import HealthCheck, given, settings
 from conftest import OFFERS_DIR, RESIDENTS_DIR, shared_engine
 from minirules import rule, write_rules
 from roprules import Engine
-from roprules.assessment import Assessment
+from roprules.contract.assessment import Assessment
+from roprules.contract.fields import ASKED_OF, field_registry
+from roprules.contract.messages import messages
+from roprules.contract.profiles import OfferProfile, ResidentProfile
+from roprules.contract.schemas import json_schema
+from roprules.evaluation.outcome import SCOPE_RULES, assessment_facts
 from roprules.evaluation.questions import (
     SEVERITY_WEIGHTS,
     candidate_values,
@@ -21,13 +26,9 @@ from roprules.evaluation.questions import (
     could_change_verdict,
     verdict_of_counts,
 )
-from roprules.fields import ASKED_OF, field_registry
-from roprules.messages import messages
-from roprules.profiles import OfferProfile, ResidentProfile
-from roprules.render import render_assessment
-from roprules.render.reports import group_questions
 from roprules.report.open_questions import verdict_summary
-from roprules.schemas import json_schema
+from roprules.report.render import render_assessment
+from roprules.report.render.reports import group_questions
 from strategies import offer_profiles, resident_profiles
 
 AS_OF = date(2026, 1, 1)
@@ -162,8 +163,7 @@ def test_could_change_agrees_with_running_every_rule_again(resident, offer):
     rule base run again with that value differs from the current one for some value
     exactly when the field is flagged as able to change it."""
     engine = shared_engine("evaluator")
-    assessor = engine._assessor
-    from roprules.assess import SCOPE_RULES, assessment_facts
+    assessor = engine._evaluator
 
     facts = assessment_facts(
         ResidentProfile.model_validate(resident), OfferProfile.model_validate(offer), AS_OF

@@ -23,7 +23,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
 
-from roprules.conditions import (
+from roprules.contract.fields import RULE_FIELDS, field_registry
+from roprules.contract.rule_schema import SEVERITY_ORDER
+from roprules.rulebase.conditions import (
     AS_OF,
     COMPARISONS,
     FieldRef,
@@ -34,9 +36,7 @@ from roprules.conditions import (
     add_months,
     leaves,
 )
-from roprules.fields import RULE_FIELDS, field_registry
-from roprules.rule_schema import SEVERITY_ORDER
-from roprules.ruleset import Rule, Ruleset
+from roprules.rulebase.ruleset import Rule, Ruleset
 
 # The weight of a rule by its severity in `completeness` (documented in the contract
 # docs): a critical rule that cannot be evaluated weighs three times a minor one.

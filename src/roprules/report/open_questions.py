@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from roprules.contract.fields import field_registry
+from roprules.contract.messages import Messages
+from roprules.contract.rule_schema import SEVERITY_ORDER
 from roprules.evaluation.questions import question_order
-from roprules.fields import field_registry
-from roprules.messages import Messages
-from roprules.rule_schema import SEVERITY_ORDER
-from roprules.ruleset import Rule
+from roprules.rulebase.ruleset import Rule
 
 # The verdicts that hold only as far as the information goes (a fired critical rule, or
 # a critical rule left open, already says so itself).

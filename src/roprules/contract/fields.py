@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from roprules.profiles import DEPRECATED_FIELDS, DEPRECATED_VALUES, PROFILE_MODELS
+from roprules.contract.profiles import DEPRECATED_FIELDS, DEPRECATED_VALUES, PROFILE_MODELS
 
 FieldKind = Literal["bool", "int", "number", "enum", "list", "date", "text", "object"]
 
@@ -298,7 +298,7 @@ def asked_of(path: str, table: dict[str, Any]) -> AskedOf:
 def _asked_of_table() -> dict[str, Any]:
     from importlib import resources
 
-    from roprules.documents import parse_text
+    from roprules.contract.documents import parse_text
 
     text = resources.files("roprules").joinpath("messages", "asked_of.yaml").read_text("utf-8")
     return parse_text(text, "asked_of.yaml") or {}
@@ -364,7 +364,7 @@ def field_registry() -> dict[str, FieldInfo]:
     """
     global _REGISTRY
     if _REGISTRY is None:
-        from roprules.messages import messages
+        from roprules.contract.messages import messages
 
         entries = messages().fields
         asked = _asked_of_table()
