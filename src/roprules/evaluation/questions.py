@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from roprules.contract.fields import RULE_FIELDS, field_registry
 from roprules.contract.rule_schema import SEVERITY_ORDER
+from roprules.evaluation.outcome import verdict_of
 from roprules.rulebase.conditions import (
     AS_OF,
     COMPARISONS,
@@ -56,14 +57,11 @@ class _Outcome(Protocol):
 
 
 def verdict_of_counts(fired: Mapping[str, int], undetermined: Mapping[str, int]) -> str:
-    """The verdict (contract.md) from counts of fired and undetermined rules by severity."""
-    if fired.get("critical"):
-        return "unsuitable"
-    if undetermined.get("critical"):
-        return "incomplete"
-    if fired.get("major"):
-        return "conditional"
-    return "suitable"
+    """The verdict (`verdict_of`, contract.md) from counts of rules by severity."""
+    return verdict_of(
+        [severity for severity, n in fired.items() if n],
+        [severity for severity, n in undetermined.items() if n],
+    )
 
 
 # ------------------------------------------------------------------ candidate values
@@ -310,15 +308,17 @@ def could_change_verdict(
         ]
         for value in candidate_values(ruleset, path, facts):
             work[path] = value
-            fired = dict(fired_counts)
-            undetermined = dict(undetermined_counts)
+            fired: dict[str, int] | None = None
+            undetermined: dict[str, int] = undetermined_counts
             for rule, before in states:
                 after = rule.evaluate(work)
                 if after is before:
                     continue
+                if fired is None:  # copied only once some rule changes state
+                    fired, undetermined = dict(fired_counts), dict(undetermined_counts)
                 _move(fired, undetermined, rule.severity, before, -1)
                 _move(fired, undetermined, rule.severity, after, +1)
-            if verdict_of_counts(fired, undetermined) != current:
+            if fired is not None and verdict_of_counts(fired, undetermined) != current:
                 result[path] = True
                 break
         if path in facts:
