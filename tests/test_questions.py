@@ -17,6 +17,7 @@ from roprules.contract.assessment import Assessment
 from roprules.contract.fields import ASKED_OF, field_registry
 from roprules.contract.messages import messages
 from roprules.contract.profiles import OfferProfile, ResidentProfile
+from roprules.contract.rule_schema import SEVERITY_ORDER
 from roprules.contract.schemas import json_schema
 from roprules.evaluation.outcome import SCOPE_RULES, assessment_facts
 from roprules.evaluation.questions import (
@@ -346,3 +347,22 @@ def test_old_json_without_the_new_fields_still_validates_and_renders(engine):
     for fmt in ("markdown", "html"):
         rendered = render_assessment(old, fmt)
         assert old.missing[0].rules[0] in rendered  # rule ids stand in for missing titles
+
+
+@PROPERTY
+@given(resident=resident_profiles(), offer=offer_profiles())
+def test_every_assessment_orders_counts_and_weighs_its_questions(resident, offer):
+    assessment = shared_engine().check(resident, offer, as_of=AS_OF, lang="en")
+    keys = [
+        (not m.could_change_verdict, SEVERITY_ORDER[m.severity], -len(m.rules), m.field)
+        for m in assessment.missing
+    ]
+    assert keys == sorted(keys)
+    assert all(m.could_change_verdict is not None and m.asked_of for m in assessment.missing)
+    assert sum(assessment.open_questions_by_severity.values()) == len(assessment.missing)
+    assert 0.0 <= assessment.completeness <= 1.0
+    assert (assessment.completeness == 1.0) is (not assessment.undetermined)
+    if assessment.verdict == "unsuitable":
+        # no missing fact can clear a critical finding the rule base has (no is_set rule
+        # among the critical ones)
+        assert not any(m.could_change_verdict for m in assessment.missing)
