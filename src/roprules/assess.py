@@ -20,12 +20,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from roprules.assessment import (
-    VERDICT_RANK,
     Assessment,
     BackendRef,
     OverlayRef,
-    RankedOffer,
-    Ranking,
     RulesetRef,
     Verdict,
 )
@@ -38,6 +35,7 @@ from roprules.backends import (
     resolve_backend,
 )
 from roprules.conditions import AS_OF, explain, undetermined_by
+from roprules.evaluation.ranking import rank_key
 from roprules.messages import Messages, messages
 from roprules.profiles import (
     OfferProfile,
@@ -49,6 +47,8 @@ from roprules.profiles import (
 )
 from roprules.rule_schema import SEVERITY_ORDER
 from roprules.ruleset import Rule, Ruleset
+
+__all__ = ["Assessor", "Outcome", "rank_key", "severity_counts", "verdict_of"]
 
 SCOPE_RULES: dict[str, tuple[str, ...]] = {
     "placement": ("placement", "offer", "resident"),
@@ -407,38 +407,3 @@ def severity_counts(severities: Sequence[str]) -> dict[str, int]:
     for severity in severities:
         counts[severity] += 1
     return counts
-
-
-def rank_key(
-    verdict: str, counts: Mapping[str, int], missing: int, offer_id: str
-) -> tuple[Any, ...]:
-    """Best first: verdict, then fewer and less severe findings, then fewer gaps, then id."""
-    return (VERDICT_RANK[verdict], *(counts[s] for s in SEVERITY_ORDER), missing, offer_id)
-
-
-def rank_assessments(
-    resident: ResidentProfile, assessments: Sequence[Assessment], ruleset_ref: RulesetRef
-) -> Ranking:
-    """The assessments of one resident's offers, best first (see `rank_key`)."""
-    counted = [(a, severity_counts([f.severity for f in a.findings])) for a in assessments]
-    counted.sort(
-        key=lambda item: rank_key(
-            item[0].verdict, item[1], len(item[0].missing), item[0].offer_id or ""
-        )
-    )
-    return Ranking(
-        resident_id=resident.id,
-        ranking=[
-            RankedOffer(
-                rank=index,
-                offer_id=a.offer_id or "",
-                offer_name=a.offer_name,
-                verdict=a.verdict,
-                findings_by_severity=counts,
-                missing=len(a.missing),
-                assessment=a,
-            )
-            for index, (a, counts) in enumerate(counted, start=1)
-        ],
-        ruleset=ruleset_ref,
-    )
