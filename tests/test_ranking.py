@@ -17,11 +17,11 @@ from hypothesis import strategies as st
 
 from conftest import OFFERS_DIR, REPO, RESIDENTS_DIR, offer_file, shared_engine
 from roprules import Engine, cli
-from roprules.assessment import Compare, Ranking
-from roprules.documents import InputError
+from roprules.contract.assessment import Compare, Ranking
+from roprules.contract.documents import InputError
 from roprules.evaluation.ranking import SEVERITY_WEIGHT, rank_key, rank_score
 from roprules.report.ranking import reason_text
-from roprules.ruleset import RulesetError
+from roprules.rulebase.ruleset import RulesetError
 
 PROFILES = REPO / "tests" / "profiles" / "ranking"
 RESIDENT = PROFILES / "resident.yaml"

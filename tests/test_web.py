@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from tests.conftest import OFFERS_DIR, shared_engine
 
 from roprules.cli import main
-from roprules.fields import field_registry
+from roprules.contract.fields import field_registry
 from roprules.service.serve import build_app
 from roprules.store import DecisionStore
 from roprules.web.forms import NOT_IN_FORM

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from roprules.assessment import VERDICT_RANK
+from roprules.contract.assessment import VERDICT_RANK
 
 # The weight of one finding of each severity: each step three times the one below.
 SEVERITY_WEIGHT: dict[str, float] = {"critical": 27.0, "major": 9.0, "minor": 3.0, "info": 1.0}

@@ -9,11 +9,11 @@ table of `roprules compare` with one row per rule and one column per offer.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from roprules.assessment import (
+from roprules.contract.assessment import (
     Assessment,
     Compare,
     CompareCell,
@@ -23,9 +23,9 @@ from roprules.assessment import (
     Ranking,
     RulesetRef,
 )
-from roprules.evaluation.ranking import rank_key, rank_score
-from roprules.messages import messages
-from roprules.rule_schema import SEVERITY_ORDER
+from roprules.contract.messages import messages
+from roprules.contract.rule_schema import SEVERITY_ORDER
+from roprules.evaluation.ranking import rank_key, rank_score, unknown_weight
 
 
 def counts_of(assessment: Assessment) -> dict[str, int]:
@@ -43,6 +43,20 @@ def score_of(assessment: Assessment, unknown_weight: float) -> float:
         (u.severity for u in assessment.undetermined),
         unknown_weight,
     )
+
+
+def ranked(
+    assessments: Sequence[Assessment],
+    params: Mapping[str, Any],
+    *,
+    id_of: Callable[[Assessment], str] = lambda a: a.offer_id or "",
+) -> list[tuple[Assessment, dict[str, int], float]]:
+    """Assessments best first, each with its counts by severity and its score, by the
+    rule base's `ranking.unknown_weight` (`id_of` breaks ties: the offer id by default)."""
+    weight = unknown_weight(params)
+    scored = [(a, counts_of(a), score_of(a, weight)) for a in assessments]
+    scored.sort(key=lambda item: rank_key(item[0].verdict, item[2], id_of(item[0])))
+    return scored
 
 
 def reason_text(verdict: str, counts: Mapping[str, int], open_questions: int, lang: str) -> str:

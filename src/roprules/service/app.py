@@ -35,8 +35,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
+from roprules import EngineError
 from roprules.api import COMPARE_MAX, COMPARE_MIN, Engine
-from roprules.assessment import (
+from roprules.contract.assessment import (
     SCHEMA_VERSION,
     Assessment,
     Compare,
@@ -45,13 +46,11 @@ from roprules.assessment import (
     RulesetRef,
     Verdict,
 )
-from roprules.backends import EngineError
-from roprules.documents import InputError
-from roprules.evaluation.ranking import rank_key, unknown_weight
-from roprules.intake import load_offer, load_resident, profile_files
-from roprules.profiles import OfferProfile, ResidentProfile
-from roprules.report.ranking import counts_of, score_of
-from roprules.schemas import SCHEMA_MODELS, json_schema
+from roprules.contract.documents import InputError
+from roprules.contract.intake import load_offer, load_resident, profile_files
+from roprules.contract.profiles import OfferProfile, ResidentProfile
+from roprules.contract.schemas import SCHEMA_MODELS, json_schema
+from roprules.report.ranking import ranked
 from roprules.service import cds
 from roprules.service.catalogue import (
     fields_view,
@@ -920,11 +919,11 @@ def create_app(
         offer = call.one_offer(data, "offer", "offer_id")
         options = call.options(engine.check, when)
         call.fail_if_errors()
-        weight = unknown_weight(engine.ruleset.params)
 
         def run() -> Comparison:
             assessments = [engine.check(person, offer, **options) for person in people]
-            return _comparison(offer, assessments, weight, DEPRECATED_COMPARE[call.lang])
+            order = ranked(assessments, engine.ruleset.params, id_of=lambda a: a.resident_id or "")
+            return _comparison(offer, order, DEPRECATED_COMPARE[call.lang])
 
         result = await service.run(run, call.lang)
         return Response(
@@ -1218,11 +1217,11 @@ def _placement_context(call: _Call, context: dict[str, Any]) -> tuple[Any, Any, 
 
 
 def _comparison(
-    offer: OfferProfile, assessments: list[Assessment], weight: float, notice: str | None = None
+    offer: OfferProfile,
+    scored: list[tuple[Assessment, dict[str, int], float]],
+    notice: str | None = None,
 ) -> Comparison:
     """Residents for one offer, in the order a ranking uses (verdict, score, id)."""
-    scored = [(a, counts_of(a), score_of(a, weight)) for a in assessments]
-    scored.sort(key=lambda item: rank_key(item[0].verdict, item[2], item[0].resident_id or ""))
     return Comparison(
         offer_id=offer.id,
         offer_name=offer.name,
@@ -1237,6 +1236,6 @@ def _comparison(
             )
             for index, (a, counts, _) in enumerate(scored, start=1)
         ],
-        ruleset=assessments[0].ruleset,
+        ruleset=scored[0][0].ruleset,
         deprecation=notice,
     )

@@ -6,7 +6,7 @@ rendered in a sandbox. Every `{{ ... }}` is escaped for the template's format
 (`render/escape.py`): see that module for what a template author may use.
 """
 
-from roprules.render.reports import (
+from roprules.report.render.reports import (
     FORMATS,
     render_assessment,
     render_compare,
