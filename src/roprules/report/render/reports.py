@@ -307,25 +307,13 @@ def render_compare(
         document = json.dumps(compare.model_dump(mode="json"), indent=2, ensure_ascii=False)
         return escape.json_text(document) + "\n"
     view = compare_view(compare, lang)
-    title_width = 44
 
     def pad(value: Any, size: int = view["cell_width"]) -> Markup:
+        """A cell of the text table: escaped, then padded; the rule's title ends the line."""
         return escape.text_column(value, size)
 
-    def wrap(value: Any) -> list[str]:
-        import textwrap
-
-        return textwrap.wrap(str(value), title_width) or [""]
-
     template = _environment().get_template(_COMPARE_TEMPLATE[fmt])
-    return template.render(
-        c=compare,
-        v=view,
-        pad=pad,
-        wrap=wrap,
-        title_width=title_width,
-        **_helpers(lang, False),
-    )
+    return template.render(c=compare, v=view, pad=pad, **_helpers(lang, False))
 
 
 _SIGN = {"suitable": "✓", "conditional": "!", "incomplete": "?", "unsuitable": "✗"}
