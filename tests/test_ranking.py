@@ -312,3 +312,18 @@ def test_ranking_renderers_show_the_reason(capsys):
 def test_test_profiles_are_valid_profiles():
     for path in (RESIDENT, WELL, BARELY):
         assert yaml.safe_load(path.read_text(encoding="utf-8"))["id"]
+
+
+def test_compare_takes_a_folder_of_offers(capsys, tmp_path):
+    folder = tmp_path / "offers"
+    folder.mkdir()
+    for source in (WELL, BARELY):
+        (folder / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    code, out, err = run(capsys, "compare", "--resident", RESIDENT, folder, "--format", "json")
+    assert code == 0, err
+    assert {o["offer_id"] for o in json.loads(out)["offers"]} == {
+        "O-well-described",
+        "O-barely-described",
+    }
+    code, _, err = run(capsys, "compare", "--resident", RESIDENT, OFFERS_DIR)
+    assert code == 2 and "4" in err

@@ -206,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument(
         "--resident", required=True, type=Path, help="resident profile file (- for stdin)"
     )
-    compare.add_argument("offers", nargs="+", type=Path, metavar="OFFER_FILE")
+    compare.add_argument("offers", nargs="+", type=Path, metavar="OFFER_FILE_OR_DIR")
     _output_options(compare, report_formats)
     _detail_option(compare)
     _rules_options(compare)
@@ -443,9 +443,10 @@ def _run(args: argparse.Namespace) -> int:
             lambda: _load_all(load_offer, _profile_files(args.offers, "offer", lang), lang, as_of)
         )
     if args.command == "compare":
-        if not COMPARE_MIN <= len(args.offers) <= COMPARE_MAX:
-            raise InputError(errors=[compare_count_error(len(args.offers), lang)])
-        loaders.append(lambda: _load_all(load_offer, args.offers, lang, as_of))
+        compared = _profile_files(args.offers, "offer", lang)
+        if not COMPARE_MIN <= len(compared) <= COMPARE_MAX:
+            raise InputError(errors=[compare_count_error(len(compared), lang)])
+        loaders.append(lambda: _load_all(load_offer, compared, lang, as_of))
     loaded = collect(loaders)
     if args.command != "audit":
         resident = loaded.pop(0)
@@ -462,8 +463,8 @@ def _run(args: argparse.Namespace) -> int:
         _emit(shown, args.out, lang)
         return EXIT_OK
     if args.command == "compare":
-        compared = engine.compare(resident, offers, lang=args.lang, as_of=as_of)
-        _emit(render_compare(compared, args.format, detail=args.detail), args.out, lang)
+        table = engine.compare(resident, offers, lang=args.lang, as_of=as_of)
+        _emit(render_compare(table, args.format, detail=args.detail), args.out, lang)
         return EXIT_OK
     if resident is not None and offer is not None:
         assessment = engine.check(resident, offer, lang=args.lang, as_of=as_of)
