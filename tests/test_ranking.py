@@ -327,3 +327,14 @@ def test_compare_takes_a_folder_of_offers(capsys, tmp_path):
     }
     code, _, err = run(capsys, "compare", "--resident", RESIDENT, OFFERS_DIR)
     assert code == 2 and "4" in err
+
+
+def test_remedy_summary_is_the_verdict_remedys_text_when_computed():
+    from types import SimpleNamespace
+
+    from roprules.report.ranking import remedy_text
+
+    computed = SimpleNamespace(verdict_remedy=SimpleNamespace(text="Avtal tilsyn om natten."))
+    assert remedy_text(computed) == "Avtal tilsyn om natten."
+    assert remedy_text(SimpleNamespace(verdict_remedy=None)) is None
+    assert remedy_text(SimpleNamespace()) is None  # remedies not computed
