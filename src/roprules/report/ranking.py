@@ -36,12 +36,13 @@ def counts_of(assessment: Assessment) -> dict[str, int]:
     return counts
 
 
-def score_of(assessment: Assessment, unknown_weight: float) -> float:
-    """The weighted score of an assessment's findings and undetermined rules."""
+def score_of(assessment: Assessment, weight: float) -> float:
+    """The weighted score of an assessment's findings and undetermined rules, the latter
+    at `weight` (the rule base's `ranking.unknown_weight`) of their severity's weight."""
     return rank_score(
         (f.severity for f in assessment.findings),
         (u.severity for u in assessment.undetermined),
-        unknown_weight,
+        weight,
     )
 
 
