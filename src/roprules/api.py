@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from roprules.assess import Assessor, rank_assessments
+from roprules.assess import Assessor, assessment_facts, rank_assessments
 from roprules.assessment import Assessment, Matrix, Ranking
 from roprules.documents import InputError
 from roprules.errors import ErrorDetail, excerpt, text
@@ -125,14 +125,37 @@ class Engine:
         lang: str = "nb",
         now: datetime | None = None,
         as_of: AsOf = None,
+        remedies: bool = False,
     ) -> Assessment:
         """Assess a proposed placement: placement, offer and resident rules together.
 
+        `remedies=True` adds what would make it suitable: the smallest verified
+        changes to the offer or the process for every critical and major finding
+        (`Finding.remedies`) and for the verdict (`Assessment.verdict_remedy`).
         Raises InputError listing the problems of both profiles.
         """
         lang, day = _lang(lang), assessment_date(as_of, now)
         people, places = _load_many([resident], [offer], lang, day)
-        return self._assessor.assess("placement", people[0], places[0], lang, now=now, as_of=day)
+        return self._assess("placement", people[0], places[0], lang, now, day, remedies)
+
+    def _assess(
+        self,
+        scope: str,
+        resident: ResidentProfile | None,
+        offer: OfferProfile | None,
+        lang: str,
+        now: datetime | None,
+        day: date,
+        remedies: bool,
+    ) -> Assessment:
+        """One assessment; with its remedies when asked for (computed only then)."""
+        assessment = self._assessor.assess(scope, resident, offer, lang, now=now, as_of=day)
+        if not remedies:
+            return assessment
+        from roprules.report.remedies import with_remedies
+
+        facts = assessment_facts(resident, offer, day)
+        return with_remedies(assessment, self._assessor, facts)
 
     def audit(
         self,
@@ -141,11 +164,12 @@ class Engine:
         lang: str = "nb",
         now: datetime | None = None,
         as_of: AsOf = None,
+        remedies: bool = False,
     ) -> Assessment:
-        """Audit an offer on its own: the offer rules alone."""
+        """Audit an offer on its own: the offer rules alone (`remedies` as for `check`)."""
         lang, day = _lang(lang), assessment_date(as_of, now)
         _, places = _load_many([], [offer], lang, day)
-        return self._assessor.assess("offer", None, places[0], lang, now=now, as_of=day)
+        return self._assess("offer", None, places[0], lang, now, day, remedies)
 
     def assess_resident(
         self,
@@ -168,17 +192,18 @@ class Engine:
         lang: str = "nb",
         now: datetime | None = None,
         as_of: AsOf = None,
+        remedies: bool = False,
     ) -> Ranking:
         """Assess one resident against several offers, best first.
 
+        `remedies=True` adds each offer's remedies (see `check`).
         Raises InputError listing the problems of the resident and of every offer.
         """
         lang, day = _lang(lang), assessment_date(as_of, now)
         people, loaded = _load_many([resident], _as_list(offers, "offers", lang), lang, day)
         person = people[0]
         assessments = [
-            self._assessor.assess("placement", person, offer, lang, now=now, as_of=day)
-            for offer in loaded
+            self._assess("placement", person, offer, lang, now, day, remedies) for offer in loaded
         ]
         return rank_assessments(person, assessments, self._assessor.ruleset_ref)
 

@@ -74,6 +74,50 @@ class BackendRef(OutputModel):
     version: str
 
 
+class Change(OutputModel):
+    """One change to a fact the offer or the process can change (never a fixed one)."""
+
+    field: str  # full path, e.g. offer.staffing
+    label: str | None = None  # the field's label in the requested language
+    value: Any  # the value after the change
+    display: str | None = None  # the value as a reader sees it
+    before: Any = None  # the value now; None = unknown
+    before_display: str | None = None
+    known_before: bool = True
+    changed_by: Literal["offer", "process"]  # the field's class
+
+
+class Remedy(OutputModel):
+    """A verified set of changes that makes a finding's rule false (issue 11, item 1).
+
+    `verdict`: the verdict with the changes made; `clears`: every finding they
+    clear (this one included); `raises`: findings they would raise instead.
+    """
+
+    changes: list[Change]
+    verdict: Verdict
+    clears: list[str]
+    raises: list[str] = []
+    text: str  # the remedy in words, in the assessment's language
+
+
+class VerdictRemedy(OutputModel):
+    """The smallest verified set of changes (at most three) that lifts the verdict.
+
+    `target`: the best verdict reached (suitable, else conditional), None when no
+    such set was found; `fixed`: rules in the way that hold on fixed facts alone;
+    `complete`: False when the search stopped at its time limit.
+    """
+
+    target: Verdict | None = None
+    changes: list[Change] = []
+    verdict: Verdict | None = None
+    raises: list[str] = []
+    fixed: list[str] = []
+    complete: bool = True
+    text: str
+
+
 class Finding(OutputModel):
     rule_id: str
     kind: Kind
@@ -89,6 +133,8 @@ class Finding(OutputModel):
     # renderers show it only inside those; it still counts for the verdict.
     superseded_by: list[str] = []
     local_change: LocalChange | None = None
+    # Critical and major findings, when asked for: None = not computed, [] = none found.
+    remedies: list[Remedy] | None = None
 
 
 class MissingInfo(OutputModel):
@@ -138,6 +184,8 @@ class Assessment(OutputModel):
     notices: list[Notice] = []
     schema_version: str = SCHEMA_VERSION
     backend: BackendRef | None = None
+    # What would lift the verdict, when asked for (None = not computed).
+    verdict_remedy: VerdictRemedy | None = None
 
 
 class RankedOffer(OutputModel):

@@ -138,6 +138,15 @@ def _contract_output(args: argparse.Namespace) -> str:
     return contract_docs.contract_markdown(load_ruleset(args.rules, args.overlay))
 
 
+def _remedies_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-remedies",
+        dest="remedies",
+        action="store_false",
+        help="leave out what would make it suitable (the «Dette må til» block; faster)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="roprules",
@@ -160,12 +169,14 @@ def build_parser() -> argparse.ArgumentParser:
     _output_options(check, report_formats)
     _rules_options(check)
     _as_of_option(check)
+    _remedies_option(check)
 
     audit = commands.add_parser("audit", help="audit an offer on its own")
     audit.add_argument("--offer", required=True, type=Path)
     _output_options(audit, report_formats)
     _rules_options(audit)
     _as_of_option(audit)
+    _remedies_option(audit)
 
     resident = commands.add_parser("resident", help="check a resident profile on its own")
     resident.add_argument(
@@ -427,9 +438,11 @@ def _run(args: argparse.Namespace) -> int:
         )
         return EXIT_OK
     if resident is not None and offer is not None:
-        assessment = engine.check(resident, offer, lang=args.lang, as_of=as_of)
+        assessment = engine.check(
+            resident, offer, lang=args.lang, as_of=as_of, remedies=args.remedies
+        )
     elif offer is not None:
-        assessment = engine.audit(offer, lang=args.lang, as_of=as_of)
+        assessment = engine.audit(offer, lang=args.lang, as_of=as_of, remedies=args.remedies)
     else:
         assessment = engine.assess_resident(resident, lang=args.lang, as_of=as_of)
     why = None

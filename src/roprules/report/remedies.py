@@ -1,0 +1,275 @@
+"""What would make it suitable, in words: remedies for findings and for the verdict.
+
+`evaluation/counterfactuals.py` finds and verifies the change sets; this module
+turns them into the JSON contract's `Remedy` and `VerdictRemedy` with a plain
+sentence in bokmål or English (language.md): field labels and value labels from
+the message catalogue, rules by their titles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from roprules.assessment import Assessment, Remedy, VerdictRemedy
+from roprules.evaluation.counterfactuals import (
+    VERDICT_BUDGET_S,
+    Change,
+    Counterfactual,
+    EvaluatorLike,
+    VerdictSearch,
+    remedies,
+)
+from roprules.fields import field_registry
+from roprules.messages import Messages, messages
+from roprules.ruleset import Ruleset
+
+# The sentences, per language. `{changes}` is a list of changes joined with
+# «og» / "and"; `{titles}` rule titles in «» / “”.
+TEXTS: dict[str, dict[str, str]] = {
+    "nb": {
+        "heading": "Dette må til",
+        "finding": "Ryddes hvis {changes}.",
+        "finding_also": " Da gjelder heller ikke {titles}.",
+        "finding_also_n": " Da faller også {n} andre funn bort.",
+        "raises": " Men da gjelder {titles} i stedet.",
+        "then": " Vurderingen blir da «{verdict}».",
+        "none": (
+            "Ingen endring i tilbudet eller prosessen rydder dette; det følger av "
+            "faste opplysninger."
+        ),
+        "verdict_lift": "Vurderingen blir «{verdict}» hvis {changes}.",
+        "verdict_already": "Vurderingen er «egnet»; ingenting må endres.",
+        "verdict_fixed": (
+            "Ingen endring i tilbudet eller prosessen gjør vurderingen «{verdict}», "
+            "fordi dette gjelder uansett: {titles}."
+        ),
+        "verdict_none": (
+            "Ingen endring av høyst {n} opplysninger i tilbudet eller prosessen "
+            "gjør vurderingen «{verdict}»."
+        ),
+        "verdict_open": " Noen regler kan ikke vurderes før flere opplysninger er kjent.",
+        "incomplete_search": " Søket stoppet ved tidsgrensen; det kan finnes flere muligheter.",
+        "now": "nå {value}",
+        "unknown_now": "ukjent nå",
+        "and": " og ",
+        "is": "{label} er {value}",
+        "remedy": "Mulig endring",
+        "verdict": "Hele vurderingen",
+        "findings_label": "Funn",
+        "no_remedy": "ingen endring funnet",
+    },
+    "en": {
+        "heading": "What it would take",
+        "finding": "Cleared if {changes}.",
+        "finding_also": " Then {titles} no longer applies either.",
+        "finding_also_n": " Then {n} other findings no longer apply either.",
+        "raises": " But then {titles} applies instead.",
+        "then": " The verdict would then be “{verdict}”.",
+        "none": "No change to the offer or the process clears this; it follows from fixed facts.",
+        "verdict_lift": "The verdict becomes “{verdict}” if {changes}.",
+        "verdict_already": "The verdict is “suitable”; nothing needs to change.",
+        "verdict_fixed": (
+            "No change to the offer or the process makes the verdict “{verdict}”, "
+            "because this applies regardless: {titles}."
+        ),
+        "verdict_none": (
+            "No change of at most {n} facts in the offer or the process makes the "
+            "verdict “{verdict}”."
+        ),
+        "verdict_open": " Some rules cannot be assessed until more facts are known.",
+        "incomplete_search": " The search stopped at its time limit; there may be more options.",
+        "now": "now {value}",
+        "unknown_now": "unknown now",
+        "and": " and ",
+        "is": "{label} is {value}",
+        "remedy": "Possible change",
+        "verdict": "The whole assessment",
+        "findings_label": "Findings",
+        "no_remedy": "no change found",
+    },
+}
+_QUOTES = {"nb": ("«", "»"), "en": ("“", "”")}
+_MONTHS = {
+    "nb": "januar februar mars april mai juni juli august september oktober november desember",
+    "en": "January February March April May June July August September October November December",
+}
+
+
+def word(key: str, lang: str) -> str:
+    """One of the remedy texts in `lang` (bokmål if the language has none)."""
+    return TEXTS.get(lang, TEXTS["nb"])[key]
+
+
+def _date(value: Any, lang: str) -> str:
+    day = value if isinstance(value, date) else date.fromisoformat(str(value))
+    month = _MONTHS["en" if lang == "en" else "nb"].split()[day.month - 1]
+    return f"{day.day} {month} {day.year}" if lang == "en" else f"{day.day}. {month} {day.year}"
+
+
+def display(path: str, value: Any, lang: str, catalogue: Messages | None = None) -> str:
+    """A value as a reader sees it; dates in words."""
+    catalogue = catalogue or messages()
+    info = field_registry().get(path)
+    if value is not None and info is not None and info.kind == "date":
+        try:
+            return _date(value, lang)
+        except ValueError:
+            return str(value)
+    return catalogue.value_label(path, value, lang)
+
+
+def change_data(change: Change, lang: str, catalogue: Messages | None = None) -> dict[str, Any]:
+    """One change as the JSON contract's `Change`."""
+    catalogue = catalogue or messages()
+    value = list(change.value) if isinstance(change.value, tuple) else change.value
+    before = list(change.before) if isinstance(change.before, tuple) else change.before
+    return {
+        "field": change.field,
+        "label": catalogue.field_label(change.field, lang),
+        "value": value,
+        "display": display(change.field, change.value, lang, catalogue),
+        "before": before,
+        "before_display": (
+            display(change.field, change.before, lang, catalogue) if change.known_before else None
+        ),
+        "known_before": change.known_before,
+        "changed_by": change.changed_by,
+    }
+
+
+def change_phrase(change: Change, lang: str, catalogue: Messages | None = None) -> str:
+    """«bemanning på stedet er heldøgns bemanning (nå ambulerende oppfølging)»."""
+    catalogue = catalogue or messages()
+    label = catalogue.field_label(change.field, lang)
+    info = field_registry().get(change.field)
+    if info is not None and info.kind == "bool":
+        open_, close = _QUOTES.get(lang, _QUOTES["nb"])
+        label = f"{open_}{label}{close}"
+    phrase = word("is", lang).format(
+        label=label, value=display(change.field, change.value, lang, catalogue)
+    )
+    if change.known_before:
+        before = display(change.field, change.before, lang, catalogue)
+        return f"{phrase} ({word('now', lang).format(value=before)})"
+    return f"{phrase} ({word('unknown_now', lang)})"
+
+
+def _join(parts: Sequence[str], lang: str) -> str:
+    if len(parts) <= 1:
+        return "".join(parts)
+    return ", ".join(parts[:-1]) + word("and", lang) + parts[-1]
+
+
+def _titles(rule_ids: Sequence[str], ruleset: Ruleset, lang: str) -> str:
+    open_, close = _QUOTES.get(lang, _QUOTES["nb"])
+    titles = []
+    for rule_id in rule_ids:
+        rule = ruleset.rule(rule_id)
+        titles.append(f"{open_}{rule.spec.title.get(lang)}{close}")
+    return _join(titles, lang)
+
+
+def _verdict_word(verdict: str, lang: str, catalogue: Messages) -> str:
+    return catalogue.term("verdict", verdict, lang)
+
+
+def remedy_text(
+    rule_id: str, result: Counterfactual, ruleset: Ruleset, lang: str, current: str
+) -> str:
+    """One finding's remedy as a sentence: the changes, what else they clear or raise."""
+    catalogue = messages()
+    changes = _join([change_phrase(c, lang, catalogue) for c in result.changes], lang)
+    text = word("finding", lang).format(changes=changes)
+    others = [r for r in result.clears if r != rule_id]
+    if len(others) == 1:
+        text += word("finding_also", lang).format(titles=_titles(others, ruleset, lang))
+    elif others:
+        text += word("finding_also_n", lang).format(n=len(others))
+    if result.raises:
+        text += word("raises", lang).format(titles=_titles(result.raises, ruleset, lang))
+    if result.verdict != current:
+        text += word("then", lang).format(verdict=_verdict_word(result.verdict, lang, catalogue))
+    return text
+
+
+def remedy_data(
+    rule_id: str, result: Counterfactual, ruleset: Ruleset, lang: str, current: str
+) -> dict[str, Any]:
+    """One finding's remedy as the JSON contract's `Remedy`."""
+    catalogue = messages()
+    return {
+        "changes": [change_data(c, lang, catalogue) for c in result.changes],
+        "verdict": result.verdict,
+        "clears": list(result.clears),
+        "raises": list(result.raises),
+        "text": remedy_text(rule_id, result, ruleset, lang, current),
+    }
+
+
+def verdict_remedy_data(
+    search: VerdictSearch, ruleset: Ruleset, lang: str, current: str, max_changes: int = 3
+) -> dict[str, Any]:
+    """The verdict's remedy as the JSON contract's `VerdictRemedy`, with its sentence."""
+    catalogue = messages()
+    result = search.counterfactual
+    if current == "suitable":
+        text = word("verdict_already", lang)
+    elif search.target is not None and result is not None:
+        changes = _join([change_phrase(c, lang, catalogue) for c in result.changes], lang)
+        text = word("verdict_lift", lang).format(
+            verdict=_verdict_word(result.verdict, lang, catalogue), changes=changes
+        )
+        if result.raises:
+            text += word("raises", lang).format(titles=_titles(result.raises, ruleset, lang))
+    else:
+        wanted = _verdict_word(
+            "suitable" if current == "conditional" else "conditional", lang, catalogue
+        )
+        if search.fixed:
+            text = word("verdict_fixed", lang).format(
+                verdict=wanted, titles=_titles(search.fixed, ruleset, lang)
+            )
+        else:
+            text = word("verdict_none", lang).format(verdict=wanted, n=max_changes)
+            if current == "incomplete":
+                text += word("verdict_open", lang)
+    if not search.complete:
+        text += word("incomplete_search", lang)
+    return {
+        "target": search.target,
+        "changes": [change_data(c, lang, catalogue) for c in (result.changes if result else ())],
+        "verdict": result.verdict if result else None,
+        "raises": list(result.raises) if result else [],
+        "fixed": list(search.fixed),
+        "complete": search.complete,
+        "text": text,
+    }
+
+
+def with_remedies(
+    assessment: Assessment,
+    evaluator: EvaluatorLike,
+    facts: Mapping[str, Any],
+    *,
+    budget_s: float = VERDICT_BUDGET_S,
+) -> Assessment:
+    """The assessment with `remedies` on every critical and major finding and
+    `verdict_remedy` set; other findings keep `remedies` None (not computed)."""
+    ruleset = evaluator.ruleset
+    lang = assessment.lang
+    found = remedies(evaluator, assessment.scope, facts, budget_s=budget_s)
+    findings = []
+    for finding in assessment.findings:
+        results = found.findings.get(finding.rule_id)
+        if results is None:
+            findings.append(finding)
+            continue
+        data = [remedy_data(finding.rule_id, r, ruleset, lang, assessment.verdict) for r in results]
+        remedied = [Remedy.model_validate(item) for item in data]
+        findings.append(finding.model_copy(update={"remedies": remedied}))
+    verdict = verdict_remedy_data(found.verdict, ruleset, lang, assessment.verdict)
+    return assessment.model_copy(
+        update={"findings": findings, "verdict_remedy": VerdictRemedy.model_validate(verdict)}
+    )
