@@ -27,6 +27,7 @@ from roprules.assessment import (
 )
 from roprules.messages import messages
 from roprules.render import escape
+from roprules.report.remedies import word as remedy_word
 from roprules.rule_schema import SEVERITY_ORDER
 
 FORMATS = ("text", "json", "markdown", "html")
@@ -196,6 +197,7 @@ def _helpers(lang: str, color: bool = False) -> dict[str, Any]:
         "covered": covered,
         "long_date": lambda day: long_date(day, lang),
         "local_change": lambda change: local_change_text(change, lang),
+        "remedy_word": lambda key: remedy_word(key, lang),
         "css": stylesheet(),
     }
 

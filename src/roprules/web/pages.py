@@ -20,6 +20,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from roprules import Assessment, InputError, OfferProfile
 from roprules.fields import field_registry
+from roprules.report.remedies import word as remedy_word
 from roprules.store import DECISIONS, ROLES, DecisionRecord, DecisionStore, RecordError
 from roprules.web.auth import (
     LoginRequired,
@@ -182,7 +183,7 @@ def _assess(request: Request, placement: Placement, lang: str) -> Assessment | N
     if placement.errors:
         return None
     try:
-        return _engine(request).check(placement.resident, placement.offer, lang=lang)
+        return _engine(request).check(placement.resident, placement.offer, lang=lang, remedies=True)
     except InputError as exc:
         placement.errors += _input_errors(exc)
         return None
@@ -219,6 +220,8 @@ def _result_context(
             for f in shown
         },
         "serious": [f for f in assessment.findings if f.severity in ("critical", "major")],
+        "remedied": [f for f in shown if f.remedies is not None],
+        "remedy_word": lambda key: remedy_word(key, lang),
         "questions": questions,
         "carry": hidden_inputs(values, skip=asked),
         "carry_all": hidden_inputs(values),
