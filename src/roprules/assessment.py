@@ -98,6 +98,9 @@ class Remedy(OutputModel):
     verdict: Verdict
     clears: list[str]
     raises: list[str] = []
+    # Unknown facts the finding's rule then waits on: it no longer fires, but cannot be
+    # decided until they are known ([] when the changes make it false).
+    waiting_on: list[str] = []
     text: str  # the remedy in words, in the assessment's language
 
 

@@ -67,6 +67,9 @@ class Counterfactual:
     verdict: str
     clears: tuple[str, ...]
     raises: tuple[str, ...]
+    # For a finding's remedy: the unknown fields its rule then waits on (it no longer
+    # fires but cannot be decided false until they are known); () when it is false.
+    waiting: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -257,29 +260,33 @@ class Search:
             self._outcomes[key] = self.evaluator.outcome(self.scope, apply(self.facts, changes))
         return self._outcomes[key]
 
-    def counterfactual(self, changes: Sequence[Change]) -> Counterfactual:
+    def counterfactual(self, changes: Sequence[Change], rule_id: str = "") -> Counterfactual:
         """Verified: the whole evaluation on the changed facts."""
         outcome = self.outcome(changes)
         fired = {rule.id for rule in outcome.fired}
         ordered = sorted(changes, key=lambda c: c.field)
+        waiting = next((w for rule, w in outcome.undetermined if rule.id == rule_id), ())
         return Counterfactual(
             changes=tuple(ordered),
             verdict=verdict_from(outcome),
             clears=tuple(sorted(set(self.base_fired) - fired)),
             raises=tuple(sorted(fired - set(self.base_fired))),
+            waiting=tuple(sorted(waiting)),
         )
 
-    def is_false(self, rule_id: str, changes: Sequence[Change]) -> bool:
-        """Whether the whole evaluation on the changed facts finds the rule false."""
-        outcome = self.outcome(changes)
-        return not any(rule.id == rule_id for rule in outcome.fired) and not any(
-            rule.id == rule_id for rule, _ in outcome.undetermined
-        )
+    def is_cleared(self, rule_id: str, changes: Sequence[Change]) -> bool:
+        """Whether the whole evaluation on the changed facts no longer fires the rule."""
+        return not any(rule.id == rule_id for rule in self.outcome(changes).fired)
 
     # ------------------------------------------------------------------ one finding
 
     def finding_remedies(self, rule_id: str, max_changes: int = 2) -> list[Counterfactual]:
-        """The smallest change sets that make the rule false, verified, best first."""
+        """The smallest change sets after which the rule no longer fires, verified, best first.
+
+        A set that makes the rule false comes before one that leaves it waiting on
+        unknown facts (`Counterfactual.waiting`): it no longer fires, but fixed facts
+        nobody has stated yet could still make it hold.
+        """
         rule = self.rules[rule_id]
         if rule.evaluate(self.bare) is True:
             return []  # it holds on fixed facts alone
@@ -301,15 +308,15 @@ class Search:
                     seen.add(key)
                     if any(_key(smaller) <= key for smaller in found):
                         continue  # not minimal
-                    if rule.evaluate(apply(self.facts, candidate)) is False:
-                        if self.is_false(rule_id, candidate):
+                    if rule.evaluate(apply(self.facts, candidate)) is not True:
+                        if self.is_cleared(rule_id, candidate):
                             found.append(candidate)
                     else:
                         grown.append(candidate)
             if found:
                 break
             frontier = grown
-        results = [self.counterfactual(changes) for changes in found]
+        results = [self.counterfactual(changes, rule_id) for changes in found]
         results.sort(key=_quality)
         return results[:MAX_REMEDIES]
 
@@ -403,6 +410,7 @@ def _rebase(change: Change, facts: Mapping[str, Any]) -> Change:
 def _quality(result: Counterfactual) -> tuple[Any, ...]:
     return (
         len(result.changes),
+        len(result.waiting),
         len(result.raises),
         _VERDICT_ORDER[result.verdict],
         -len(result.clears),

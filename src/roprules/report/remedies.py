@@ -35,6 +35,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "finding_also_n": " Da faller også {n} andre funn bort.",
         "raises": " Men da gjelder {titles} i stedet.",
         "then": " Vurderingen blir da «{verdict}».",
+        "waiting": " Funnet kan da ikke avgjøres før dette er kjent: {labels}.",
         "none": (
             "Ingen endring i tilbudet eller prosessen rydder dette; det følger av "
             "faste opplysninger."
@@ -67,6 +68,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "finding_also_n": " Then {n} other findings no longer apply either.",
         "raises": " But then {titles} applies instead.",
         "then": " The verdict would then be “{verdict}”.",
+        "waiting": " The finding then cannot be decided until this is known: {labels}.",
         "none": "No change to the offer or the process clears this; it follows from fixed facts.",
         "verdict_lift": "The verdict becomes “{verdict}” if {changes}.",
         "verdict_already": "The verdict is “suitable”; nothing needs to change.",
@@ -187,6 +189,9 @@ def remedy_text(
         text += word("finding_also", lang).format(titles=_titles(others, ruleset, lang))
     elif others:
         text += word("finding_also_n", lang).format(n=len(others))
+    if result.waiting:
+        labels = _join([catalogue.field_label(p, lang) for p in result.waiting], lang)
+        text += word("waiting", lang).format(labels=labels)
     if result.raises:
         text += word("raises", lang).format(titles=_titles(result.raises, ruleset, lang))
     if result.verdict != current:
@@ -204,6 +209,7 @@ def remedy_data(
         "verdict": result.verdict,
         "clears": list(result.clears),
         "raises": list(result.raises),
+        "waiting_on": list(result.waiting),
         "text": remedy_text(rule_id, result, ruleset, lang, current),
     }
 
