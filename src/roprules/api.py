@@ -79,6 +79,7 @@ class Engine:
     def __init__(self, ruleset: Ruleset, *, backend: str = "auto"):
         self.ruleset = ruleset
         self._assessor = Assessor(ruleset, backend=backend)
+        self._verifier: Assessor | None = None  # for remedies on the durable backend
 
     @classmethod
     def load(
@@ -105,6 +106,8 @@ class Engine:
     def close(self) -> None:
         """Free the backend's C-side state; the engine cannot assess afterwards."""
         self._assessor.close()
+        if self._verifier is not None:
+            self._verifier.close()
 
     def __enter__(self) -> Engine:
         return self
@@ -155,7 +158,21 @@ class Engine:
         from roprules.report.remedies import with_remedies
 
         facts = assessment_facts(resident, offer, day)
-        return with_remedies(assessment, self._assessor, facts)
+        return with_remedies(assessment, self._remedy_evaluator(), facts)
+
+    def _remedy_evaluator(self) -> Assessor:
+        """The evaluator that verifies counterfactuals: the three-valued evaluator backend.
+
+        Each counterfactual is verified by a whole evaluation of the changed facts;
+        the evaluator backend does that several times faster than a round trip
+        through durable_rules, and the test suite holds the two backends to the same
+        answers (tests/test_agreement.py, tests/test_remedies.py on both). Built once.
+        """
+        if self.backend == "evaluator":
+            return self._assessor
+        if self._verifier is None:
+            self._verifier = Assessor(self.ruleset, backend="evaluator")
+        return self._verifier
 
     def audit(
         self,

@@ -192,11 +192,16 @@ def leaf_values(
             yield info, facts[AS_OF]
 
 
+@cache
+def _leaves(condition: Any) -> tuple[Leaf, ...]:
+    return tuple(leaves(condition))
+
+
 def rule_changes(rule: Rule, facts: Mapping[str, Any], params: Mapping[str, Any]) -> list[Change]:
     """Every single change the rule's condition suggests, in the order of its leaves."""
     seen: set[tuple[str, Any]] = set()
     out: list[Change] = []
-    for leaf in leaves(rule.condition):
+    for leaf in _leaves(rule.condition):
         for info, value in leaf_values(leaf, facts, params):
             key = (info.path, value)
             if key in seen or facts.get(info.path) == value:
@@ -245,6 +250,26 @@ class Search:
         self.rules = {rule.id: rule for rule in evaluator.ruleset.rules}
         self.bare = without_changeable(self.facts)
         self._changes: dict[tuple[Any, ...], list[Change]] = {}
+        self._movable: dict[str, frozenset[str]] = {}
+
+    def movable(self, rule: Rule) -> frozenset[str]:
+        """The changeable fields the rule reads."""
+        found = self._movable.get(rule.id)
+        if found is None:
+            found = self._movable[rule.id] = frozenset(p for p in rule.fields if changeable(p))
+        return found
+
+    def lower_bound(self, rules: Sequence[Rule]) -> int:
+        """At least this many changes are needed: rules that share no changeable field
+        need one change each (a greedy set of such rules)."""
+        taken: set[str] = set()
+        count = 0
+        for rule in sorted(rules, key=lambda r: len(self.movable(r))):
+            fields = self.movable(rule)
+            if not fields & taken:
+                taken |= fields
+                count += 1
+        return count
 
     def changes(self, rule: Rule, facts: Mapping[str, Any]) -> list[Change]:
         """`rule_changes`, once per rule and values of its fields."""
@@ -353,30 +378,38 @@ class Search:
     def _lift(
         self, target: str, max_changes: int, deadline: float
     ) -> tuple[Counterfactual | None, bool]:
-        """Breadth first over the changes that the first rule still in the way suggests.
+        """Breadth first over the changes that a rule still in the way suggests.
 
-        Every set that clears the rules in the way must touch the first of them, so
-        branching on its changes alone misses no set of the candidate values.
+        Every set that clears the rules in the way must change a field of each of
+        them, so branching on one rule's changes (the one with the fewest) misses no
+        set of the candidate values. Rules that share no changeable field need one
+        change each: a node that cannot reach the target in time is not expanded.
         """
         blockers = self.blockers(self.base, target)
         if any(rule.evaluate(self.bare) is True for rule in blockers):
             return None, True  # a rule in the way holds on fixed facts alone
+        if any(not self.movable(r) for r in blockers) or self.lower_bound(blockers) > max_changes:
+            return None, True
         seen: set[frozenset[tuple[str, Any]]] = set()
         frontier: list[tuple[Change, ...]] = [()]
-        for _depth in range(max_changes):
+        for depth in range(max_changes):
             hits: list[Counterfactual] = []
             grown: list[tuple[Change, ...]] = []
             for base in frontier:
                 if time.perf_counter() > deadline:
                     return _best(hits), False
                 facts = apply(self.facts, base)
-                pending = [r for r in blockers if r.evaluate(facts) is not False]
+                pending = [r for r in blockers if _in_way(r, facts)]
                 if not pending:  # the changes raised a rule of their own
                     pending = self.blockers(self.outcome(base), target)
                     if not pending:
                         continue
+                if self.lower_bound(pending) > max_changes - depth:
+                    continue
+                # Branch on the rule in the way with the fewest changes to try.
+                options = min((self.changes(rule, facts) for rule in pending), key=len)
                 used = {c.field for c in base}
-                for change in self.changes(pending[0], facts):
+                for change in options:
                     if change.field in used:
                         continue
                     candidate = (*base, _rebase(change, self.facts))
@@ -385,7 +418,7 @@ class Search:
                         continue
                     seen.add(key)
                     changed = apply(self.facts, candidate)
-                    if any(rule.evaluate(changed) is not False for rule in blockers):
+                    if any(_in_way(rule, changed) for rule in blockers):
                         grown.append(candidate)
                         continue
                     result = self.counterfactual(candidate)
@@ -397,6 +430,13 @@ class Search:
                 return _best(hits), True
             frontier = grown
         return None, True
+
+
+def _in_way(rule: Rule, facts: Mapping[str, Any]) -> bool:
+    """Whether the rule still keeps the verdict down: it fires, or it is critical and
+    cannot be decided (contract.md's verdict order)."""
+    value = rule.evaluate(facts)
+    return value is True or (value is None and rule.severity == "critical")
 
 
 def _rebase(change: Change, facts: Mapping[str, Any]) -> Change:
