@@ -19,18 +19,18 @@ from hypothesis import HealthCheck, given, settings
 
 from conftest import BACKENDS, REPO, facts_of, shared_engine
 from roprules import Engine
-from roprules.assess import assessment_facts
+from roprules.contract.fields import field_registry
+from roprules.contract.profiles import OfferProfile, ResidentProfile
+from roprules.contract.schemas import json_schema
 from roprules.evaluation.counterfactuals import (
     apply,
     finding_remedies,
     verdict_remedy,
     without_changeable,
 )
-from roprules.fields import field_registry
-from roprules.profiles import OfferProfile, ResidentProfile
-from roprules.render import render_assessment
-from roprules.ruleset import example_as_of, example_profiles
-from roprules.schemas import json_schema
+from roprules.evaluation.outcome import assessment_facts
+from roprules.report.render import render_assessment
+from roprules.rulebase.ruleset import example_as_of, example_profiles
 from strategies import offer_profiles, resident_profiles
 from test_language import FORBIDDEN
 
@@ -64,7 +64,7 @@ def _fixed(path: str) -> bool:
 @pytest.mark.parametrize("rule_id", CRITICAL)
 def test_every_critical_rule_has_a_verified_counterfactual_or_is_named_fixed(engine, rule_id):
     rule = engine.ruleset.rule(rule_id)
-    evaluator = engine._assessor
+    evaluator = engine._evaluator
     scope = SCOPE[rule.scope]
     remedied = fixed = 0
     for facts, _case in _fires(rule_id):
@@ -137,7 +137,7 @@ def test_verdict_remedy_lifts_the_verdict_and_is_verified(engine):
         facts[change.field] = (
             tuple(change.value) if isinstance(change.value, list) else change.value
         )
-    outcome = engine._assessor.outcome("placement", facts)
+    outcome = engine._evaluator.outcome("placement", facts)
     assert not [r for r in outcome.fired if r.severity == "critical"]
     assert remedy.text.startswith("Vurderingen blir «")
     assert "heldøgns bemanning" in remedy.text
@@ -146,7 +146,7 @@ def test_verdict_remedy_lifts_the_verdict_and_is_verified(engine):
 def _facts(resident: Any, offer: Any, day: str) -> dict[str, Any]:
     from datetime import date
 
-    from roprules.intake import load_offer, load_resident
+    from roprules.contract.intake import load_offer, load_resident
 
     return assessment_facts(load_resident(resident), load_offer(offer), date.fromisoformat(day))
 
@@ -243,7 +243,7 @@ def test_property_never_a_fixed_field_and_a_remedy_clears_its_finding(
     engine, resident: dict[str, Any], offer: dict[str, Any]
 ) -> None:
     facts = facts_of(ResidentProfile.model_validate(resident), OfferProfile.model_validate(offer))
-    evaluator = engine._assessor
+    evaluator = engine._evaluator
     base = evaluator.outcome("placement", facts)
     for rule in base.fired:
         if rule.severity not in ("critical", "major"):

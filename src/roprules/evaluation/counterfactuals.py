@@ -22,10 +22,11 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal, Protocol
 
-from roprules.conditions import AS_OF, FieldRef, Leaf, MonthsSince, ParamRef, Sum, leaves
-from roprules.fields import FieldInfo, field_registry
-from roprules.rule_schema import SEVERITY_ORDER
-from roprules.ruleset import Rule, Ruleset
+from roprules.contract.fields import FieldInfo, field_registry
+from roprules.contract.rule_schema import SEVERITY_ORDER
+from roprules.evaluation.outcome import Outcome
+from roprules.rulebase.conditions import AS_OF, FieldRef, Leaf, MonthsSince, ParamRef, Sum, leaves
+from roprules.rulebase.ruleset import Rule, Ruleset
 
 # How many remedies a finding shows at most, smallest first.
 MAX_REMEDIES = 3
@@ -35,17 +36,12 @@ _VERDICT_ORDER = {"suitable": 0, "conditional": 1, "incomplete": 2, "unsuitable"
 CHANGEABLE = ("offer", "process")
 
 
-class OutcomeLike(Protocol):
-    fired: tuple[Rule, ...]
-    undetermined: tuple[tuple[Rule, frozenset[str]], ...]
-
-
 class EvaluatorLike(Protocol):
     """What the search needs of an evaluator: the rules and one full evaluation."""
 
     ruleset: Ruleset
 
-    def outcome(self, scope: str, facts: Mapping[str, Any]) -> Any: ...
+    def outcome(self, scope: str, facts: Mapping[str, Any]) -> Outcome: ...
 
 
 @dataclass(frozen=True)
@@ -88,16 +84,9 @@ class VerdictSearch:
     complete: bool
 
 
-def verdict_from(outcome: Any) -> str:
-    """The verdict of an outcome (contract.md; the same order as `assess.verdict_of`)."""
-    fired = {rule.severity for rule in outcome.fired}
-    if "critical" in fired:
-        return "unsuitable"
-    if any(rule.severity == "critical" for rule, _ in outcome.undetermined):
-        return "incomplete"
-    if "major" in fired:
-        return "conditional"
-    return "suitable"
+def verdict_from(outcome: Outcome) -> str:
+    """The verdict of an outcome (contract.md)."""
+    return outcome.verdict
 
 
 @cache
@@ -244,7 +233,7 @@ class Search:
         self.scope = scope
         self.facts = dict(facts)
         self.params = evaluator.ruleset.params
-        self._outcomes: dict[frozenset[tuple[str, Any]], Any] = {}
+        self._outcomes: dict[frozenset[tuple[str, Any]], Outcome] = {}
         self.base = self.outcome(())
         self.base_fired = tuple(rule.id for rule in self.base.fired)
         self.rules = {rule.id: rule for rule in evaluator.ruleset.rules}
@@ -279,7 +268,7 @@ class Search:
             found = self._changes[key] = rule_changes(rule, facts, self.params)
         return found
 
-    def outcome(self, changes: Sequence[Change]) -> Any:
+    def outcome(self, changes: Sequence[Change]) -> Outcome:
         key = _key(changes)
         if key not in self._outcomes:
             self._outcomes[key] = self.evaluator.outcome(self.scope, apply(self.facts, changes))
@@ -347,7 +336,7 @@ class Search:
 
     # ------------------------------------------------------------------ the verdict
 
-    def blockers(self, outcome: Any, target: str) -> list[Rule]:
+    def blockers(self, outcome: Outcome, target: str) -> list[Rule]:
         """The rules that keep the outcome's verdict below `target`."""
         severities = ("critical", "major") if target == "suitable" else ("critical",)
         fired = [rule for rule in outcome.fired if rule.severity in severities]

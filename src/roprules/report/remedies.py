@@ -12,7 +12,9 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from roprules.assessment import Assessment, Remedy, VerdictRemedy
+from roprules.contract.assessment import Assessment, Remedy, VerdictRemedy
+from roprules.contract.fields import field_registry
+from roprules.contract.messages import Messages, messages
 from roprules.evaluation.counterfactuals import (
     VERDICT_BUDGET_S,
     Change,
@@ -21,9 +23,7 @@ from roprules.evaluation.counterfactuals import (
     VerdictSearch,
     remedies,
 )
-from roprules.fields import field_registry
-from roprules.messages import Messages, messages
-from roprules.ruleset import Ruleset
+from roprules.rulebase.ruleset import Ruleset
 
 # The sentences, per language. `{changes}` is a list of changes joined with
 # «og» / "and"; `{titles}` rule titles in «» / “”.

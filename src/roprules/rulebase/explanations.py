@@ -23,8 +23,8 @@ from typing import Any
 from jinja2 import TemplateSyntaxError, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
-from roprules.fields import RULE_FIELDS
-from roprules.messages import LANGUAGES, Messages
+from roprules.contract.fields import RULE_FIELDS
+from roprules.contract.messages import LANGUAGES, Messages
 
 ROOTS = ("resident", "offer", "params")
 _ALLOWED_NODES = (nodes.Template, nodes.Output, nodes.TemplateData, nodes.Name, nodes.Getattr)
