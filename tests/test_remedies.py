@@ -336,3 +336,37 @@ def test_web_result_shows_the_block_on_top(tmp_path):
     assert 'class="remedy"' in html
     assert html.index("Dette må til") < html.index('id="findings-title"')
     assert "heldøgns bemanning" in html[html.index("Dette må til") :]
+
+
+# ---------------------------------------------------------------- matrix: what would serve the gaps
+
+
+def test_matrix_gaps_grouped_by_what_would_serve_them(engine):
+    import copy
+
+    import yaml
+
+    from roprules.report.render import render_matrix
+
+    base = yaml.safe_load(R01.read_text(encoding="utf-8"))
+    residents = [{**copy.deepcopy(base), "id": f"R-{i}"} for i in range(3)]
+    offers = []
+    for path in sorted((REPO / "profiles/offers").glob("*.yaml")):
+        offer = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if offer.get("staffing") != "round_the_clock":
+            offers.append(offer)
+    plain = engine.matrix(residents, offers, as_of="2026-12-01")
+    assert plain.gaps and plain.needs == []  # computed only when asked for
+    matrix = engine.matrix(residents, offers, as_of="2026-12-01", remedies=True, lang="en")
+    assert matrix.needs
+    need = matrix.needs[0]
+    assert need.resident_ids == ["R-0", "R-1", "R-2"]
+    assert ("offer.staffing", "round_the_clock") in {(c.field, c.value) for c in need.changes}
+    assert all(c.changed_by == "offer" for c in need.changes)
+    assert need.offers_with == 0 and need.offers == len(offers)
+    assert need.text.startswith("3 residents (R-0, R-1, R-2) need an offer where")
+    assert f"none of the {len(offers)} offers has it" in need.text
+    document = json.loads(render_matrix(matrix, "json", lang="en"))
+    jsonschema.validate(document, json_schema("matrix"), cls=jsonschema.Draft202012Validator)
+    for fmt in ("text", "markdown", "html"):
+        assert need.text.split(";")[0] in render_matrix(matrix, fmt, lang="en")

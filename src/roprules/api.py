@@ -253,18 +253,25 @@ class Engine:
         *,
         lang: str = "nb",
         as_of: AsOf = None,
+        remedies: bool = False,
     ) -> Matrix:
         """Screen every resident against every offer: verdicts and rule ids, best first.
 
         For an allocation round; no texts are rendered. Offer and resident rules
-        run once per profile, placement rules once per pair. Raises InputError
-        listing the problems of every profile.
+        run once per profile, placement rules once per pair. `remedies=True` adds
+        `needs`: the residents with no acceptable offer grouped by what would serve
+        them (bounded in time). Raises InputError listing the problems of every profile.
         """
         lang, day = _lang(lang), assessment_date(as_of)
         people, places = _load_many(
             _as_list(residents, "residents", lang), _as_list(offers, "offers", lang), lang, day
         )
-        return screen(self._evaluator, people, places, as_of=day, lang=lang)
+        matrix = screen(self._evaluator, people, places, as_of=day, lang=lang)
+        if not remedies:
+            return matrix
+        from roprules.report.remedies import with_needs
+
+        return with_needs(matrix, self._remedy_evaluator(), people, places, day)
 
 
 def _as_list(items: Any, role: str, lang: str) -> list[ProfileInput]:

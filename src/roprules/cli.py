@@ -203,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     _output_options(matrix, MATRIX_FORMATS)
     _rules_options(matrix)
     _as_of_option(matrix)
+    _remedies_option(matrix)
 
     schema = commands.add_parser("schema", help="print the JSON Schema of a profile or an output")
     schema.add_argument("kind", choices=("resident", "offer", "assessment", "ranking", "matrix"))
@@ -407,7 +408,7 @@ def _run(args: argparse.Namespace) -> int:
             ]
         )
         engine = Engine.load(args.rules, args.overlay, backend=args.engine)
-        result = engine.matrix(residents, offers, lang=lang, as_of=as_of)
+        result = engine.matrix(residents, offers, lang=lang, as_of=as_of, remedies=args.remedies)
         _emit(render_matrix(result, args.format, lang=args.lang), args.out, lang)
         return EXIT_OK
     # Profiles first: bad input fails fast, before the rule base is loaded; every

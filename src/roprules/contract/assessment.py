@@ -246,6 +246,21 @@ class MatrixGap(OutputModel):
     offers: int  # how many offers were screened
 
 
+class MatrixNeed(OutputModel):
+    """Residents with no acceptable offer, grouped by what would serve them: the same
+    smallest set of changes lifts each of them to an acceptable verdict in one of their
+    best offers (the offer's part of the verdict remedy; the process part when there is
+    no offer part). `offers_with` counts the offers that already have every changed value
+    (None for process changes). Computed only when asked for (`remedies`).
+    """
+
+    resident_ids: list[str]
+    changes: list[Change]
+    offers_with: int | None = None
+    offers: int
+    text: str
+
+
 class Matrix(OutputModel):
     """Every resident against every offer, each row best first."""
 
@@ -255,4 +270,5 @@ class Matrix(OutputModel):
     as_of: date | None = None
     offers: list[MatrixOffer] = []  # the grid's columns, in the order given
     gaps: list[MatrixGap] = []
+    needs: list[MatrixNeed] = []  # the gaps grouped by what would serve them
     lang: Literal["nb", "en"] = "nb"

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any, Literal, Protocol
 
@@ -503,3 +503,57 @@ def remedies(
         if rule.severity in ("critical", "major")
     }
     return Remedies(findings, search.verdict_remedy(budget_s=budget_s))
+
+
+@dataclass(frozen=True)
+class Need:
+    """Residents whom the same smallest set of changes would serve (matrix gaps)."""
+
+    resident_ids: tuple[str, ...]
+    changes: tuple[Change, ...]
+    offers_with: int | None  # offers that already have every value (None: process changes)
+    offers: int
+
+
+def gap_needs(
+    evaluator: EvaluatorLike,
+    gaps: Sequence[tuple[str, Sequence[Mapping[str, Any]]]],
+    offer_facts: Sequence[Mapping[str, Any]],
+    *,
+    per_resident: int = 3,
+    budget_s: float = 2.0,
+) -> list[Need]:
+    """Group residents with no acceptable offer by the change set that would serve them.
+
+    `gaps`: each resident's id and the placement facts of their best offers, best
+    first. For each of the first `per_resident` offers the verdict search runs; the
+    change set that lifts the most of them (then the smallest) is that resident's
+    need. Bounded by `budget_s` in all: a resident not reached is left out.
+    """
+    deadline = time.perf_counter() + budget_s
+    chosen: dict[tuple[tuple[str, Any], ...], tuple[list[str], tuple[Change, ...]]] = {}
+    for resident_id, placements in gaps:
+        found: dict[tuple[tuple[str, Any], ...], list[Counterfactual]] = {}
+        for facts in placements[:per_resident]:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                break
+            search = Search(evaluator, "placement", facts).verdict_remedy(budget_s=min(left, 0.1))
+            result = search.counterfactual
+            if search.target is not None and result is not None and result.changes:
+                # What an offer would need to have; the process changes (a new
+                # assessment, a plan) are the resident's own and vary less by offer.
+                part = [c for c in result.changes if c.changed_by == "offer"] or result.changes
+                key = tuple(sorted((c.field, c.value) for c in part))
+                found.setdefault(key, []).append(replace(result, changes=tuple(part)))
+        if not found:
+            continue
+        key = max(found, key=lambda k: (len(found[k]), -len(k)))
+        people, _ = chosen.setdefault(key, ([], found[key][0].changes))
+        people.append(resident_id)
+    needs = []
+    for key, (people, changes) in chosen.items():
+        have = sum(all(facts.get(path) == value for path, value in key) for facts in offer_facts)
+        needs.append(Need(tuple(people), changes, have, len(offer_facts)))
+    needs.sort(key=lambda n: (-len(n.resident_ids), [c.field for c in n.changes]))
+    return needs

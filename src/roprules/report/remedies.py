@@ -12,17 +12,21 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from roprules.contract.assessment import Assessment, Remedy, VerdictRemedy
+from roprules.contract.assessment import Assessment, Matrix, MatrixNeed, Remedy, VerdictRemedy
 from roprules.contract.fields import field_registry
 from roprules.contract.messages import Messages, messages
+from roprules.contract.profiles import OfferProfile, ResidentProfile
 from roprules.evaluation.counterfactuals import (
     VERDICT_BUDGET_S,
     Change,
     Counterfactual,
     EvaluatorLike,
+    Need,
     VerdictSearch,
+    gap_needs,
     remedies,
 )
+from roprules.evaluation.outcome import assessment_facts
 from roprules.rulebase.ruleset import Ruleset
 
 # The sentences, per language. `{changes}` is a list of changes joined with
@@ -60,6 +64,15 @@ TEXTS: dict[str, dict[str, str]] = {
         "verdict": "Hele vurderingen",
         "findings_label": "Funn",
         "no_remedy": "ingen endring funnet",
+        "needs_heading": "Hva som ville hjulpet",
+        "need_one": "1 beboer ({ids}) trenger et tilbud der {changes}",
+        "need_many": "{n} beboere ({ids}) trenger et tilbud der {changes}",
+        "need_process_one": "1 beboer ({ids}) trenger at {changes}.",
+        "need_process_many": "{n} beboere ({ids}) trenger at {changes}.",
+        "need_none_has": "; ingen av de {offers} tilbudene har det.",
+        "need_some_have": (
+            "; {have} av de {offers} tilbudene har det, men ikke alt annet som trengs."
+        ),
     },
     "en": {
         "heading": "What it would take",
@@ -90,6 +103,15 @@ TEXTS: dict[str, dict[str, str]] = {
         "verdict": "The whole assessment",
         "findings_label": "Findings",
         "no_remedy": "no change found",
+        "needs_heading": "What would serve them",
+        "need_one": "1 resident ({ids}) needs an offer where {changes}",
+        "need_many": "{n} residents ({ids}) need an offer where {changes}",
+        "need_process_one": "1 resident ({ids}) needs {changes}.",
+        "need_process_many": "{n} residents ({ids}) need {changes}.",
+        "need_none_has": "; none of the {offers} offers has it.",
+        "need_some_have": (
+            "; {have} of the {offers} offers have it, but not all else that is needed."
+        ),
     },
 }
 _QUOTES = {"nb": ("«", "»"), "en": ("“", "”")}
@@ -279,3 +301,72 @@ def with_remedies(
     return assessment.model_copy(
         update={"findings": findings, "verdict_remedy": VerdictRemedy.model_validate(verdict)}
     )
+
+
+def _bare_phrase(change: Change, lang: str, catalogue: Messages) -> str:
+    """«bemanning på stedet er heldøgns bemanning», without the value now."""
+    label = catalogue.field_label(change.field, lang)
+    info = field_registry().get(change.field)
+    if info is not None and info.kind == "bool":
+        open_, close = _QUOTES.get(lang, _QUOTES["nb"])
+        label = f"{open_}{label}{close}"
+    return word("is", lang).format(
+        label=label, value=display(change.field, change.value, lang, catalogue)
+    )
+
+
+def need_data(need: Need, lang: str) -> dict[str, Any]:
+    """A matrix need as the JSON contract's `MatrixNeed`, with its sentence:
+    «3 beboere (R-1, R-2, R-3) trenger at bemanning på stedet er heldøgns bemanning;
+    ingen av de 9 tilbudene har det.»"""
+    catalogue = messages()
+    people = len(need.resident_ids)
+    changes = _join([_bare_phrase(c, lang, catalogue) for c in need.changes], lang)
+    ids = ", ".join(need.resident_ids)
+    key = "need_one" if people == 1 else "need_many"
+    if need.offers_with is None:
+        key = key.replace("need_", "need_process_")
+    text = word(key, lang).format(n=people, ids=ids, changes=changes)
+    if need.offers_with == 0:
+        text += word("need_none_has", lang).format(offers=need.offers)
+    elif need.offers_with is not None:
+        text += word("need_some_have", lang).format(have=need.offers_with, offers=need.offers)
+    return {
+        "resident_ids": list(need.resident_ids),
+        "changes": [change_data(c, lang, catalogue) for c in need.changes],
+        "offers_with": need.offers_with,
+        "offers": need.offers,
+        "text": text,
+    }
+
+
+_ACCEPTABLE = ("suitable", "conditional")
+
+
+def with_needs(
+    matrix: Matrix,
+    evaluator: EvaluatorLike,
+    residents: Sequence[ResidentProfile],
+    offers: Sequence[OfferProfile],
+    as_of: date,
+    *,
+    budget_s: float = 2.0,
+) -> Matrix:
+    """The matrix with `needs`: its gaps grouped by what would serve them."""
+    people = {r.id: r for r in residents}
+    places = {o.id: o for o in offers}
+    gaps = []
+    for row in matrix.rows:
+        if not row.ranking or any(cell.verdict in _ACCEPTABLE for cell in row.ranking):
+            continue
+        person = people[row.resident_id]
+        placements = [
+            assessment_facts(person, places[cell.offer_id], as_of) for cell in row.ranking[:3]
+        ]
+        gaps.append((row.resident_id, placements))
+    if not gaps:
+        return matrix
+    offer_facts = [assessment_facts(None, offer, as_of) for offer in offers]
+    needs = gap_needs(evaluator, gaps, offer_facts, budget_s=budget_s)
+    shown = [MatrixNeed.model_validate(need_data(need, matrix.lang)) for need in needs]
+    return matrix.model_copy(update={"needs": shown})

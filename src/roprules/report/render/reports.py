@@ -335,6 +335,7 @@ def matrix_view(matrix: Matrix, lang: str) -> dict[str, Any]:
         "offers": offers,
         "rows": rows,
         "gaps": [gap_text(gap, lang) for gap in matrix.gaps],
+        "needs": [need.text for need in matrix.needs],
     }
 
 
