@@ -370,3 +370,17 @@ def test_matrix_gaps_grouped_by_what_would_serve_them(engine):
     jsonschema.validate(document, json_schema("matrix"), cls=jsonschema.Draft202012Validator)
     for fmt in ("text", "markdown", "html"):
         assert need.text.split(";")[0] in render_matrix(matrix, fmt, lang="en")
+
+
+def test_web_printable_report_opens_with_the_block(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from test_web import HIGH_RISK, as_form, assess, hidden_values, make_app
+
+    app, _ = make_app(tmp_path)
+    client = TestClient(app)
+    result = assess(client, HIGH_RISK)
+    report = client.post("/report", data=as_form(hidden_values(result, "/report")))
+    assert report.status_code == 200
+    assert report.text.index("Dette må til") < report.text.index("Funn (")
+    assert "svar på de åpne spørsmålene først" in report.text

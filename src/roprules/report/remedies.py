@@ -54,7 +54,10 @@ TEXTS: dict[str, dict[str, str]] = {
             "Ingen endring av høyst {n} opplysninger i tilbudet eller prosessen "
             "gjør vurderingen «{verdict}»."
         ),
-        "verdict_open": " Noen regler kan ikke vurderes før flere opplysninger er kjent.",
+        "verdict_open": (
+            " Noen kritiske regler kan ikke vurderes før flere opplysninger er kjent; "
+            "svar på de åpne spørsmålene først."
+        ),
         "incomplete_search": " Søket stoppet ved tidsgrensen; det kan finnes flere muligheter.",
         "now": "nå {value}",
         "unknown_now": "ukjent nå",
@@ -93,7 +96,10 @@ TEXTS: dict[str, dict[str, str]] = {
             "No change of at most {n} facts in the offer or the process makes the "
             "verdict “{verdict}”."
         ),
-        "verdict_open": " Some rules cannot be assessed until more facts are known.",
+        "verdict_open": (
+            " Some critical rules cannot be assessed until more facts are known; "
+            "answer the open questions first."
+        ),
         "incomplete_search": " The search stopped at its time limit; there may be more options.",
         "now": "now {value}",
         "unknown_now": "unknown now",
@@ -237,9 +243,18 @@ def remedy_data(
 
 
 def verdict_remedy_data(
-    search: VerdictSearch, ruleset: Ruleset, lang: str, current: str, max_changes: int = 3
+    search: VerdictSearch,
+    ruleset: Ruleset,
+    lang: str,
+    current: str,
+    max_changes: int = 3,
+    *,
+    open_critical: bool = False,
 ) -> dict[str, Any]:
-    """The verdict's remedy as the JSON contract's `VerdictRemedy`, with its sentence."""
+    """The verdict's remedy as the JSON contract's `VerdictRemedy`, with its sentence.
+
+    `open_critical`: some critical rule cannot be evaluated yet (said when no change
+    set was found, since the open questions may be what stands in the way)."""
     catalogue = messages()
     result = search.counterfactual
     if current == "suitable":
@@ -261,7 +276,7 @@ def verdict_remedy_data(
             )
         else:
             text = word("verdict_none", lang).format(verdict=wanted, n=max_changes)
-            if current == "incomplete":
+            if open_critical:
                 text += word("verdict_open", lang)
     if not search.complete:
         text += word("incomplete_search", lang)
@@ -297,7 +312,10 @@ def with_remedies(
         data = [remedy_data(finding.rule_id, r, ruleset, lang, assessment.verdict) for r in results]
         remedied = [Remedy.model_validate(item) for item in data]
         findings.append(finding.model_copy(update={"remedies": remedied}))
-    verdict = verdict_remedy_data(found.verdict, ruleset, lang, assessment.verdict)
+    open_critical = any(u.severity == "critical" for u in assessment.undetermined)
+    verdict = verdict_remedy_data(
+        found.verdict, ruleset, lang, assessment.verdict, open_critical=open_critical
+    )
     return assessment.model_copy(
         update={"findings": findings, "verdict_remedy": VerdictRemedy.model_validate(verdict)}
     )

@@ -298,12 +298,12 @@ async def assess(request: Request) -> Response:
 async def report(request: Request) -> Response:
     """The full printable report for the placement carried by the form."""
     require(request)
-    _, _, lang, _, assessment = await _posted_placement(request)
+    _, _, _, _, assessment = await _posted_placement(request)
     if assessment is None:
         raise HTTPException(status_code=422)
-    from roprules.report.render import render
+    from roprules.report.render import render_assessment
 
-    return HTMLResponse(render(assessment, "html", lang))
+    return HTMLResponse(render_assessment(assessment, "html"))
 
 
 @router.post("/rank", response_class=HTMLResponse)
