@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from roprules import Engine
-from roprules.backends import durable_available
+from roprules.evaluation.backends import durable_available
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET_MS = 5.0

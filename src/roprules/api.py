@@ -155,7 +155,7 @@ class Engine:
             return assessment
         from roprules.report.remedies import with_remedies
 
-        return with_remedies(assessment, self._remedy_evaluator(), facts)
+        return with_remedies(assessment, self._remedy_evaluator(), facts, base=outcome)
 
     def _remedy_evaluator(self) -> Evaluator:
         """The evaluator that verifies counterfactuals: the three-valued evaluator backend.

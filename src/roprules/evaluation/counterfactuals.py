@@ -228,12 +228,21 @@ def _key(changes: Sequence[Change]) -> frozenset[tuple[str, Any]]:
 class Search:
     """One assessment's counterfactual search; every full evaluation is done once."""
 
-    def __init__(self, evaluator: EvaluatorLike, scope: str, facts: Mapping[str, Any]):
+    def __init__(
+        self,
+        evaluator: EvaluatorLike,
+        scope: str,
+        facts: Mapping[str, Any],
+        base: Outcome | None = None,
+    ):
+        """`base`: the outcome of the unchanged facts, if the caller has it already."""
         self.evaluator = evaluator
         self.scope = scope
         self.facts = dict(facts)
         self.params = evaluator.ruleset.params
         self._outcomes: dict[frozenset[tuple[str, Any]], Outcome] = {}
+        if base is not None:
+            self._outcomes[frozenset()] = base
         self.base = self.outcome(())
         self.base_fired = tuple(rule.id for rule in self.base.fired)
         self.rules = {rule.id: rule for rule in evaluator.ruleset.rules}
@@ -494,9 +503,10 @@ def remedies(
     facts: Mapping[str, Any],
     *,
     budget_s: float = VERDICT_BUDGET_S,
+    base: Outcome | None = None,
 ) -> Remedies:
     """Finding and verdict remedies together, sharing one cache of evaluations."""
-    search = Search(evaluator, scope, facts)
+    search = Search(evaluator, scope, facts, base)
     findings = {
         rule.id: search.finding_remedies(rule.id)
         for rule in search.base.fired

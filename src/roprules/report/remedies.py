@@ -26,7 +26,7 @@ from roprules.evaluation.counterfactuals import (
     gap_needs,
     remedies,
 )
-from roprules.evaluation.outcome import assessment_facts
+from roprules.evaluation.outcome import Outcome, assessment_facts
 from roprules.rulebase.ruleset import Ruleset
 
 # The sentences, per language. `{changes}` is a list of changes joined with
@@ -297,12 +297,14 @@ def with_remedies(
     facts: Mapping[str, Any],
     *,
     budget_s: float = VERDICT_BUDGET_S,
+    base: Outcome | None = None,
 ) -> Assessment:
     """The assessment with `remedies` on every critical and major finding and
-    `verdict_remedy` set; other findings keep `remedies` None (not computed)."""
+    `verdict_remedy` set; other findings keep `remedies` None (not computed).
+    `base`: the assessment's own outcome, so that it is not evaluated twice."""
     ruleset = evaluator.ruleset
     lang = assessment.lang
-    found = remedies(evaluator, assessment.scope, facts, budget_s=budget_s)
+    found = remedies(evaluator, assessment.scope, facts, budget_s=budget_s, base=base)
     findings = []
     for finding in assessment.findings:
         results = found.findings.get(finding.rule_id)
