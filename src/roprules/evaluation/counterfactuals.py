@@ -1,8 +1,9 @@
 """What would make it suitable: counterfactuals over the facts a team can change.
 
 For a finding, the smallest sets of changes to changeable fields (class `offer`
-or `process` in the field registry; a `fixed` field is never changed) that make
-its rule false; for the verdict as a whole, the smallest set of at most three
+or `process` in the field registry; a `fixed` field is never changed) after
+which its rule no longer fires: false, or (listed as `waiting`) undecided until
+facts nobody has stated are known; for the verdict as a whole, the smallest set of at most three
 changes that lifts it to `suitable`, else to `conditional`.
 
 Candidate values come from the rule's condition: the values of an enum field,
@@ -307,8 +308,8 @@ class Search:
         """The smallest change sets after which the rule no longer fires, verified, best first.
 
         A set that makes the rule false comes before one that leaves it waiting on
-        unknown facts (`Counterfactual.waiting`): it no longer fires, but fixed facts
-        nobody has stated yet could still make it hold.
+        unknown facts (`Counterfactual.waiting`): it no longer fires, but facts nobody
+        has stated yet could still make it hold.
         """
         rule = self.rules[rule_id]
         if rule.evaluate(self.bare) is True:
