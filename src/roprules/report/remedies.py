@@ -63,10 +63,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "unknown_now": "ukjent nå",
         "and": " og ",
         "is": "{label} er {value}",
-        "remedy": "Mulig endring",
-        "verdict": "Hele vurderingen",
-        "findings_label": "Funn",
-        "no_remedy": "ingen endring funnet",
         "needs_heading": "Hva som ville hjulpet",
         "need_one": "1 beboer ({ids}) trenger et tilbud der {changes}",
         "need_many": "{n} beboere ({ids}) trenger et tilbud der {changes}",
@@ -105,10 +101,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "unknown_now": "unknown now",
         "and": " and ",
         "is": "{label} is {value}",
-        "remedy": "Possible change",
-        "verdict": "The whole assessment",
-        "findings_label": "Findings",
-        "no_remedy": "no change found",
         "needs_heading": "What would serve them",
         "need_one": "1 resident ({ids}) needs an offer where {changes}",
         "need_many": "{n} residents ({ids}) need an offer where {changes}",
@@ -172,14 +164,7 @@ def change_data(change: Change, lang: str, catalogue: Messages | None = None) ->
 def change_phrase(change: Change, lang: str, catalogue: Messages | None = None) -> str:
     """«bemanning på stedet er heldøgns bemanning (nå ambulerende oppfølging)»."""
     catalogue = catalogue or messages()
-    label = catalogue.field_label(change.field, lang)
-    info = field_registry().get(change.field)
-    if info is not None and info.kind == "bool":
-        open_, close = _QUOTES.get(lang, _QUOTES["nb"])
-        label = f"{open_}{label}{close}"
-    phrase = word("is", lang).format(
-        label=label, value=display(change.field, change.value, lang, catalogue)
-    )
+    phrase = _bare_phrase(change, lang, catalogue)
     if change.known_before:
         before = display(change.field, change.before, lang, catalogue)
         return f"{phrase} ({word('now', lang).format(value=before)})"
