@@ -421,10 +421,12 @@ class Search:
                         grown.append(candidate)
                         continue
                     result = self.counterfactual(candidate)
-                    if _VERDICT_ORDER[result.verdict] <= _VERDICT_ORDER[target]:
-                        hits.append(result)
-                    else:
+                    if _VERDICT_ORDER[result.verdict] > _VERDICT_ORDER[target]:
                         grown.append(candidate)
+                        continue
+                    if not result.raises and all(c.changed_by == "offer" for c in candidate):
+                        return result, True  # none of this size can be better
+                    hits.append(result)
             if hits:
                 return _best(hits), True
             frontier = grown
