@@ -52,7 +52,7 @@ def _assess(engine, name):
     resident_path, offer_path, lang = PAIRS[name]
     resident = load_resident(ROOT / resident_path)
     offer = load_offer(ROOT / offer_path)
-    assessment = engine.check(resident, offer, lang=lang, now=NOW)
+    assessment = engine.check(resident, offer, lang=lang, now=NOW, remedies=True)
     facts = {**profile_to_facts("resident", resident), **profile_to_facts("offer", offer)}
     return assessment, why_undetermined(engine.ruleset, assessment, facts)
 

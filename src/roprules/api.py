@@ -85,6 +85,7 @@ class Engine:
         self.ruleset = ruleset
         self._evaluator = Evaluator(ruleset, backend=backend)
         self._wording = Wording(ruleset)
+        self._verifier: Evaluator | None = None  # verifies remedies on the durable backend
 
     @classmethod
     def load(
@@ -111,6 +112,8 @@ class Engine:
     def close(self) -> None:
         """Free the backend's C-side state; the engine cannot assess afterwards."""
         self._evaluator.close()
+        if self._verifier is not None:
+            self._verifier.close()
 
     def __enter__(self) -> Engine:
         return self
@@ -132,11 +135,15 @@ class Engine:
         *,
         now: datetime | None,
         as_of: date,
+        remedies: bool = False,
     ) -> Assessment:
-        """Evaluate one scope's rules over the profiles, then word the outcome once."""
+        """Evaluate one scope's rules over the profiles, then word the outcome once.
+
+        With `remedies`, add what would make it suitable (computed only then).
+        """
         facts = assessment_facts(resident, offer, as_of)
         outcome = self._evaluator.outcome(scope, facts)
-        return self._wording.assessment(
+        assessment = self._wording.assessment(
             scope,
             outcome,
             facts,
@@ -148,6 +155,26 @@ class Engine:
             now=now,
             as_of=as_of,
         )
+        if not remedies:
+            return assessment
+        from roprules.report.remedies import with_remedies
+
+        return with_remedies(assessment, self._remedy_evaluator(), facts, base=outcome)
+
+    def _remedy_evaluator(self) -> Evaluator:
+        """The evaluator that verifies counterfactuals: the three-valued evaluator backend.
+
+        Each counterfactual is verified by a whole evaluation of the changed facts
+        (`Evaluator.outcome`); the evaluator backend does that several times faster
+        than a round trip through durable_rules, and the test suite holds the two
+        backends to the same answers (tests/test_agreement.py; tests/test_remedies.py
+        verifies on both). Built once, on first use.
+        """
+        if self.backend == "evaluator":
+            return self._evaluator
+        if self._verifier is None:
+            self._verifier = Evaluator(self.ruleset, backend="evaluator")
+        return self._verifier
 
     def check(
         self,
@@ -157,14 +184,20 @@ class Engine:
         lang: str = "nb",
         now: datetime | None = None,
         as_of: AsOf = None,
+        remedies: bool = False,
     ) -> Assessment:
         """Assess a proposed placement: placement, offer and resident rules together.
 
+        `remedies=True` adds what would make it suitable: the smallest verified
+        changes to the offer or the process for every critical and major finding
+        (`Finding.remedies`) and for the verdict (`Assessment.verdict_remedy`).
         Raises InputError listing the problems of both profiles.
         """
         lang, day = _lang(lang), assessment_date(as_of, now)
         people, places = _load_many([resident], [offer], lang, day)
-        return self._assess("placement", people[0], places[0], lang, now=now, as_of=day)
+        return self._assess(
+            "placement", people[0], places[0], lang, now=now, as_of=day, remedies=remedies
+        )
 
     def audit(
         self,
@@ -173,11 +206,12 @@ class Engine:
         lang: str = "nb",
         now: datetime | None = None,
         as_of: AsOf = None,
+        remedies: bool = False,
     ) -> Assessment:
-        """Audit an offer on its own: the offer rules alone."""
+        """Audit an offer on its own: the offer rules alone (`remedies` as for `check`)."""
         lang, day = _lang(lang), assessment_date(as_of, now)
         _, places = _load_many([], [offer], lang, day)
-        return self._assess("offer", None, places[0], lang, now=now, as_of=day)
+        return self._assess("offer", None, places[0], lang, now=now, as_of=day, remedies=remedies)
 
     def assess_resident(
         self,
@@ -201,6 +235,7 @@ class Engine:
         now: datetime | None = None,
         as_of: AsOf = None,
         detail: str = "full",
+        remedies: bool = False,
     ) -> Ranking:
         """Assess one resident against several offers, best first.
 
@@ -208,6 +243,7 @@ class Engine:
         the rules that could not be evaluated (at the fraction `ranking.unknown_weight`
         of their weight), then the offer id. Each offer has a one-line `reason`.
         `detail="summary"` leaves out the nested assessments (see `Ranking.detail`).
+        `remedies=True` adds each offer's remedies (see `check`) and its summary.
         Raises InputError listing the problems of the resident and of every offer.
         """
         lang, day = _lang(lang), assessment_date(as_of, now)
@@ -215,7 +251,8 @@ class Engine:
         people, loaded = _load_many([resident], _as_list(offers, "offers", lang), lang, day)
         person = people[0]
         assessments = [
-            self._assess("placement", person, offer, lang, now=now, as_of=day) for offer in loaded
+            self._assess("placement", person, offer, lang, now=now, as_of=day, remedies=remedies)
+            for offer in loaded
         ]
         ranking = rank_assessments(
             person.id,
@@ -234,13 +271,15 @@ class Engine:
         now: datetime | None = None,
         as_of: AsOf = None,
         detail: str = "full",
+        remedies: bool = False,
     ) -> Compare:
         """Two to four offers side by side for one resident.
 
         One row per rule that fired or could not be evaluated in at least one offer,
         one column per offer in the order given; each cell the finding's severity,
         an open question, or not applicable. Fewer than 2 or more than 4 offers is an
-        InputError, as is bad input in any profile.
+        InputError, as is bad input in any profile. `remedies=True` adds each
+        offer's remedies (see `check`).
         """
         lang, day = _lang(lang), assessment_date(as_of, now)
         _detail(detail)
@@ -250,7 +289,8 @@ class Engine:
         people, loaded = _load_many([resident], listed, lang, day)
         person = people[0]
         assessments = [
-            self._assess("placement", person, offer, lang, now=now, as_of=day) for offer in loaded
+            self._assess("placement", person, offer, lang, now=now, as_of=day, remedies=remedies)
+            for offer in loaded
         ]
         themes = {theme.name: theme for theme in self.ruleset.themes}
         result = compare_assessments(
@@ -272,18 +312,25 @@ class Engine:
         *,
         lang: str = "nb",
         as_of: AsOf = None,
+        remedies: bool = False,
     ) -> Matrix:
         """Screen every resident against every offer: verdicts and rule ids, best first.
 
         For an allocation round; no texts are rendered. Offer and resident rules
-        run once per profile, placement rules once per pair. Raises InputError
-        listing the problems of every profile.
+        run once per profile, placement rules once per pair. `remedies=True` adds
+        `needs`: the residents with no acceptable offer grouped by what would serve
+        them (bounded in time). Raises InputError listing the problems of every profile.
         """
         lang, day = _lang(lang), assessment_date(as_of)
         people, places = _load_many(
             _as_list(residents, "residents", lang), _as_list(offers, "offers", lang), lang, day
         )
-        return screen(self._evaluator, people, places, as_of=day, lang=lang)
+        matrix = screen(self._evaluator, people, places, as_of=day, lang=lang)
+        if not remedies:
+            return matrix
+        from roprules.report.remedies import with_needs
+
+        return with_needs(matrix, self._remedy_evaluator(), people, places, day)
 
 
 def _as_list(items: Any, role: str, lang: str) -> list[ProfileInput]:

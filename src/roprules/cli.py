@@ -153,6 +153,15 @@ def _contract_output(args: argparse.Namespace) -> str:
     return contract_docs.contract_markdown(load_ruleset(args.rules, args.overlay))
 
 
+def _remedies_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-remedies",
+        dest="remedies",
+        action="store_false",
+        help="leave out what would make it suitable (the «Dette må til» block; faster)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="roprules",
@@ -175,12 +184,14 @@ def build_parser() -> argparse.ArgumentParser:
     _output_options(check, report_formats)
     _rules_options(check)
     _as_of_option(check)
+    _remedies_option(check)
 
     audit = commands.add_parser("audit", help="audit an offer on its own")
     audit.add_argument("--offer", required=True, type=Path)
     _output_options(audit, report_formats)
     _rules_options(audit)
     _as_of_option(audit)
+    _remedies_option(audit)
 
     resident = commands.add_parser("resident", help="check a resident profile on its own")
     resident.add_argument(
@@ -220,6 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     _output_options(matrix, MATRIX_FORMATS)
     _rules_options(matrix)
     _as_of_option(matrix)
+    _remedies_option(matrix)
 
     schema = commands.add_parser("schema", help="print the JSON Schema of a profile or an output")
     schema.add_argument(
@@ -426,7 +438,7 @@ def _run(args: argparse.Namespace) -> int:
             ]
         )
         engine = Engine.load(args.rules, args.overlay, backend=args.engine)
-        result = engine.matrix(residents, offers, lang=lang, as_of=as_of)
+        result = engine.matrix(residents, offers, lang=lang, as_of=as_of, remedies=args.remedies)
         _emit(render_matrix(result, args.format, lang=args.lang), args.out, lang)
         return EXIT_OK
     # Profiles first: bad input fails fast, before the rule base is loaded; every
@@ -467,9 +479,11 @@ def _run(args: argparse.Namespace) -> int:
         _emit(render_compare(table, args.format, detail=args.detail), args.out, lang)
         return EXIT_OK
     if resident is not None and offer is not None:
-        assessment = engine.check(resident, offer, lang=args.lang, as_of=as_of)
+        assessment = engine.check(
+            resident, offer, lang=args.lang, as_of=as_of, remedies=args.remedies
+        )
     elif offer is not None:
-        assessment = engine.audit(offer, lang=args.lang, as_of=as_of)
+        assessment = engine.audit(offer, lang=args.lang, as_of=as_of, remedies=args.remedies)
     else:
         assessment = engine.assess_resident(resident, lang=args.lang, as_of=as_of)
     why = None

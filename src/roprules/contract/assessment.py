@@ -74,6 +74,53 @@ class BackendRef(OutputModel):
     version: str
 
 
+class Change(OutputModel):
+    """One change to a fact the offer or the process can change (never a fixed one)."""
+
+    field: str  # full path, e.g. offer.staffing
+    label: str | None = None  # the field's label in the requested language
+    value: Any  # the value after the change
+    display: str | None = None  # the value as a reader sees it
+    before: Any = None  # the value now; None = unknown
+    before_display: str | None = None
+    known_before: bool = True
+    changed_by: Literal["offer", "process"]  # the field's class
+
+
+class Remedy(OutputModel):
+    """A verified set of changes that makes a finding's rule false (issue 11, item 1).
+
+    `verdict`: the verdict with the changes made; `clears`: every finding they
+    clear (this one included); `raises`: findings they would raise instead.
+    """
+
+    changes: list[Change]
+    verdict: Verdict
+    clears: list[str]
+    raises: list[str] = []
+    # Unknown facts the finding's rule then waits on: it no longer fires, but cannot be
+    # decided until they are known ([] when the changes make it false).
+    waiting_on: list[str] = []
+    text: str  # the remedy in words, in the assessment's language
+
+
+class VerdictRemedy(OutputModel):
+    """The smallest verified set of changes (at most three) that lifts the verdict.
+
+    `target`: the best verdict reached (suitable, else conditional), None when no
+    such set was found; `fixed`: rules in the way that hold on fixed facts alone;
+    `complete`: False when the search stopped at its time limit.
+    """
+
+    target: Verdict | None = None
+    changes: list[Change] = []
+    verdict: Verdict | None = None
+    raises: list[str] = []
+    fixed: list[str] = []
+    complete: bool = True
+    text: str
+
+
 class Finding(OutputModel):
     rule_id: str
     kind: Kind
@@ -89,6 +136,8 @@ class Finding(OutputModel):
     # renderers show it only inside those; it still counts for the verdict.
     superseded_by: list[str] = []
     local_change: LocalChange | None = None
+    # Critical and major findings, when asked for: None = not computed, [] = none found.
+    remedies: list[Remedy] | None = None
 
 
 class MissingInfo(OutputModel):
@@ -151,6 +200,9 @@ class Assessment(OutputModel):
     completeness: float | None = None
     # The verdict in words with the open questions that weigh on it.
     verdict_summary: str | None = None
+
+    # What would lift the verdict, when asked for (None = not computed).
+    verdict_remedy: VerdictRemedy | None = None
 
 
 Detail = Literal["full", "summary"]
@@ -274,6 +326,21 @@ class MatrixGap(OutputModel):
     offers: int  # how many offers were screened
 
 
+class MatrixNeed(OutputModel):
+    """Residents with no acceptable offer, grouped by what would serve them: the same
+    smallest set of changes lifts each of them to an acceptable verdict in one of their
+    best offers (the offer's part of the verdict remedy; the process part when there is
+    no offer part). `offers_with` counts the offers that already have every changed value
+    (None for process changes). Computed only when asked for (`remedies`).
+    """
+
+    resident_ids: list[str]
+    changes: list[Change]
+    offers_with: int | None = None
+    offers: int
+    text: str
+
+
 class Matrix(OutputModel):
     """Every resident against every offer, each row best first."""
 
@@ -283,4 +350,5 @@ class Matrix(OutputModel):
     as_of: date | None = None
     offers: list[MatrixOffer] = []  # the grid's columns, in the order given
     gaps: list[MatrixGap] = []
+    needs: list[MatrixNeed] = []  # the gaps grouped by what would serve them
     lang: Literal["nb", "en"] = "nb"

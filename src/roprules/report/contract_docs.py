@@ -190,7 +190,9 @@ def contract_markdown(ruleset: Ruleset) -> str:
         "The JSON Schema, with these texts as descriptions: `roprules schema resident|offer`. "
         "In Python: `roprules.contract.fields.field_registry()`.",
         "",
-        "Each field has a class: who can change it.",
+        "Each field has a class: who can change it. What would make a placement "
+        "suitable («Dette må til», `verdict_remedy` and `remedies` in the JSON) changes "
+        "only `offer` and `process` fields, never `fixed` ones.",
         "",
     ]
     for cls in FIELD_CLASSES:

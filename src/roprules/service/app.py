@@ -468,8 +468,25 @@ class _Call:
             return {}
         return {"detail": asked} if _accepts(method, "detail") else {}
 
+    def remedies(self) -> bool:
+        """`?remedies=true|false` (default false); anything else is an input error."""
+        asked = self.request.query_params.get("remedies")
+        if asked is None or asked.lower() in ("false", "0"):
+            return False
+        if asked.lower() in ("true", "1"):
+            return True
+        self.error(
+            "remedies",
+            "not_allowed",
+            "ugyldig verdi; tillatt: true, false",
+            "not allowed; expected true, false",
+        )
+        return False
+
     def options(self, method: Callable[..., Any], as_of: date | None) -> dict[str, Any]:
         kwargs: dict[str, Any] = {}
+        if _accepts(method, "remedies") and self.remedies():
+            kwargs["remedies"] = True
         if _accepts(method, "lang"):
             kwargs["lang"] = self.lang
         if as_of is not None:
@@ -595,8 +612,11 @@ REMEDIES_PARAMETER = {
     "name": "remedies",
     "in": "query",
     "required": False,
-    "description": "reserved for a later version; ignored",
-    "schema": {"type": "string"},
+    "description": (
+        "true: add what would make it suitable (Finding.remedies for critical and major "
+        "findings, Assessment.verdict_remedy); false (default): leave them out (null)"
+    ),
+    "schema": {"type": "boolean", "default": False},
 }
 
 DETAIL_PARAMETER = {
@@ -791,7 +811,7 @@ def create_app(
         "/v1/audit",
         response_model=Assessment,
         summary="Audit an offer on its own",
-        openapi_extra=body_doc(OfferRequest),
+        openapi_extra=body_doc(OfferRequest, remedies=True),
         tags=["assess"],
         **common,
     )
@@ -829,7 +849,7 @@ def create_app(
         "/v1/rank",
         response_model=Ranking,
         summary="Rank offers for one resident, best first, each with a one-line reason",
-        openapi_extra=body_doc(RankRequest, detail=True),
+        openapi_extra=body_doc(RankRequest, detail=True, remedies=True),
         tags=["assess"],
         **common,
     )
@@ -857,7 +877,10 @@ def create_app(
             "notice; use /v1/matrix instead."
         ),
         openapi_extra=body_doc(
-            CompareRequest, detail=True, alternatives=(ResidentsForOfferRequest,)
+            CompareRequest,
+            detail=True,
+            remedies=True,
+            alternatives=(ResidentsForOfferRequest,),
         ),
         tags=["assess"],
         **common,

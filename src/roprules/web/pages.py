@@ -20,6 +20,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from roprules import Assessment, InputError, OfferProfile
 from roprules.contract.fields import field_registry
+from roprules.report.remedies import word as remedy_word
 from roprules.store import DECISIONS, ROLES, DecisionRecord, DecisionStore, RecordError
 from roprules.web.auth import (
     LoginRequired,
@@ -182,7 +183,7 @@ def _assess(request: Request, placement: Placement, lang: str) -> Assessment | N
     if placement.errors:
         return None
     try:
-        return _engine(request).check(placement.resident, placement.offer, lang=lang)
+        return _engine(request).check(placement.resident, placement.offer, lang=lang, remedies=True)
     except InputError as exc:
         placement.errors += _input_errors(exc)
         return None
@@ -219,6 +220,8 @@ def _result_context(
             for f in shown
         },
         "serious": [f for f in assessment.findings if f.severity in ("critical", "major")],
+        "remedied": [f for f in shown if f.remedies is not None],
+        "remedy_word": lambda key: remedy_word(key, lang),
         "questions": questions,
         "carry": hidden_inputs(values, skip=asked),
         "carry_all": hidden_inputs(values),
@@ -295,12 +298,12 @@ async def assess(request: Request) -> Response:
 async def report(request: Request) -> Response:
     """The full printable report for the placement carried by the form."""
     require(request)
-    _, _, lang, _, assessment = await _posted_placement(request)
+    _, _, _, _, assessment = await _posted_placement(request)
     if assessment is None:
         raise HTTPException(status_code=422)
-    from roprules.report.render import render
+    from roprules.report.render import render_assessment
 
-    return HTMLResponse(render(assessment, "html", lang))
+    return HTMLResponse(render_assessment(assessment, "html"))
 
 
 @router.post("/rank", response_class=HTMLResponse)

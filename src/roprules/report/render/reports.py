@@ -30,6 +30,7 @@ from roprules.contract.assessment import (
 from roprules.contract.fields import ASKED_OF, field_registry
 from roprules.contract.messages import messages
 from roprules.contract.rule_schema import SEVERITY_ORDER
+from roprules.report.remedies import word as remedy_word
 from roprules.report.render import escape
 
 FORMATS = ("text", "json", "markdown", "html")
@@ -220,6 +221,7 @@ def _helpers(lang: str, color: bool = False) -> dict[str, Any]:
         "group_questions": group_questions,
         "long_date": lambda day: long_date(day, lang),
         "local_change": lambda change: local_change_text(change, lang),
+        "remedy_word": lambda key: remedy_word(key, lang),
         "css": stylesheet(),
     }
 
@@ -431,6 +433,7 @@ def matrix_view(matrix: Matrix, lang: str) -> dict[str, Any]:
         "offers": offers,
         "rows": rows,
         "gaps": [gap_text(gap, lang) for gap in matrix.gaps],
+        "needs": [need.text for need in matrix.needs],
     }
 
 
