@@ -210,6 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     _detail_option(rank)
     _rules_options(rank)
     _as_of_option(rank)
+    _remedies_option(rank)
 
     compare = commands.add_parser(
         "compare", help="2 to 4 offers side by side for one resident (one table)"
@@ -222,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     _detail_option(compare)
     _rules_options(compare)
     _as_of_option(compare)
+    _remedies_option(compare)
 
     matrix = commands.add_parser(
         "matrix", help="screen every resident against every offer (verdicts, no texts)"
@@ -468,14 +470,16 @@ def _run(args: argparse.Namespace) -> int:
         offers = loaded.pop(0)
     engine = Engine.load(args.rules, args.overlay, backend=args.engine)
     if args.command == "rank":
-        ranking = engine.rank(resident, offers, lang=args.lang, as_of=as_of)
+        ranking = engine.rank(resident, offers, lang=args.lang, as_of=as_of, remedies=args.remedies)
         shown = render_ranking(
             ranking, args.format, lang=args.lang, color=_color(args), detail=args.detail
         )
         _emit(shown, args.out, lang)
         return EXIT_OK
     if args.command == "compare":
-        table = engine.compare(resident, offers, lang=args.lang, as_of=as_of)
+        table = engine.compare(
+            resident, offers, lang=args.lang, as_of=as_of, remedies=args.remedies
+        )
         _emit(render_compare(table, args.format, detail=args.detail), args.out, lang)
         return EXIT_OK
     if resident is not None and offer is not None:
