@@ -231,6 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
     from roprules.store.commands import add_parsers as add_store_parsers
 
     add_store_parsers(commands)
+    from roprules.web.commands import add_parsers as add_decision_parsers
+
+    add_decision_parsers(commands)
     return parser
 
 
@@ -366,6 +369,10 @@ def _run(args: argparse.Namespace) -> int:
         from roprules.store.commands import run as run_store_command
 
         return run_store_command(args)
+    if args.command == "decisions":
+        from roprules.web.commands import run as run_decision_command
+
+        return run_decision_command(args)
     if args.command == "serve":
         from roprules.service.serve import run as run_serve
 

@@ -17,10 +17,12 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
 
 from roprules import Assessment, InputError, OfferProfile
 from roprules.fields import field_registry
 from roprules.store import DECISIONS, ROLES, DecisionRecord, DecisionStore, RecordError
+from roprules.web import pdf
 from roprules.web.auth import (
     LoginRequired,
     check_csrf,
@@ -40,6 +42,7 @@ from roprules.web.forms import (
 from roprules.web.texts import LANGS, ui
 
 TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
 SEVERITIES = ("critical", "major", "minor", "info")
 
 router = APIRouter(include_in_schema=False)
@@ -401,19 +404,63 @@ async def delete_case(request: Request, case_ref: str) -> Response:
     return RedirectResponse("/cases", status_code=303)
 
 
+def _decision_context(record: DecisionRecord, lang: str) -> dict[str, Any]:
+    assessment = Assessment.model_validate(record.assessment)
+    return {
+        "record": record,
+        "assessment": assessment,
+        "titles": {f.rule_id: f.title for f in assessment.findings},
+        "decisions": DECISIONS,
+        "role_labels": [ROLES[code][lang] for code in record.roles_present],
+    }
+
+
+def decision_document_html(record: DecisionRecord, lang: str) -> str:
+    """The decision page as one self-contained document (stylesheet inlined, no session
+    controls): what the PDF is made from, the same page a browser prints."""
+    return ENV.get_template("decision.html.j2").render(
+        t=lambda key: ui(key, lang),
+        lang=lang,
+        other_lang="en" if lang == "nb" else "nb",
+        user=None,
+        mode="document",
+        csrf="",
+        path=f"/decisions/{record.id}",
+        inline_css=(STATIC / "style.css").read_text(encoding="utf-8"),
+        pdf_available=False,
+        **_decision_context(record, lang),
+    )
+
+
 @router.get("/decisions/{record_id}", response_class=HTMLResponse)
 async def decision_document(request: Request, record_id: str) -> Response:
     require(request)
     record = _record(request, record_id)
-    assessment = Assessment.model_validate(record.assessment)
     return page(
         request,
         "decision.html.j2",
-        record=record,
-        assessment=assessment,
-        titles={f.rule_id: f.title for f in assessment.findings},
-        decisions=DECISIONS,
-        role_labels=[ROLES[code][lang_of(request)] for code in record.roles_present],
+        pdf_available=pdf.unavailable() is None,
+        **_decision_context(record, lang_of(request)),
+    )
+
+
+@router.get("/decisions/{record_id}/document.pdf")
+async def decision_pdf(request: Request, record_id: str) -> Response:
+    """The decision document as PDF (WeasyPrint); 501 with the reason where it is missing."""
+    require(request)
+    record = _record(request, record_id)
+    problem = pdf.unavailable()
+    if problem is not None:
+        return page(request, "error.html.j2", 501, message_key="pdf_unavailable", detail=problem)
+    html = decision_document_html(record, lang_of(request))
+    try:
+        document = await run_in_threadpool(pdf.html_to_pdf, html)
+    except pdf.PdfUnavailable as exc:
+        return page(request, "error.html.j2", 501, message_key="pdf_unavailable", detail=str(exc))
+    return Response(
+        document,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="vedtak-{record.id}.pdf"'},
     )
 
 
