@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -34,10 +35,14 @@ def document_link(recorded) -> tuple[TestClient, str]:
     return client, link
 
 
+def _pdf(document: bytes) -> Any:
+    pypdf = pytest.importorskip("pypdf")  # in the test extra
+    return pypdf.PdfReader(io.BytesIO(document))
+
+
 def _pdf_text(document: bytes) -> str:
-    """The text of a PDF (pypdf, in the test extra)."""
-    pypdf = pytest.importorskip("pypdf")
-    return "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(document)).pages)
+    """The text of a PDF."""
+    return "\n".join(page.extract_text() for page in _pdf(document).pages)
 
 
 @needs_weasyprint
@@ -52,6 +57,10 @@ def test_the_decision_document_as_pdf(document_link):
     text = _pdf_text(response.content)
     assert "R-001" in text and "Tildeles ikke" in text  # the case reference and the decision
     assert "Boligkontoret" in text
+    # Tagged for screen readers (PDF/UA), in the page's language, titled by the case.
+    catalog = _pdf(response.content).trailer["/Root"]
+    assert "/StructTreeRoot" in catalog and catalog["/Lang"] == "nb"
+    assert "R-001" in _pdf(response.content).metadata.title
 
 
 def test_without_weasyprint_the_link_is_hidden_and_the_route_says_why(document_link, monkeypatch):

@@ -6,7 +6,8 @@ Where either is missing, `unavailable()` says which, the web app hides the PDF
 link and the PDF route answers 501 with that message; nothing else changes.
 
 The HTML given is the decision page itself, with its stylesheet inlined: WeasyPrint
-lays it out for print (the stylesheet's `@media print` part) and fetches nothing.
+lays it out for print (the stylesheet's `@media print` part), fetches nothing, and
+writes a tagged PDF (PDF/UA-1) in the page's language.
 """
 
 from __future__ import annotations
@@ -68,4 +69,6 @@ def html_to_pdf(html: str) -> bytes:
     if problem is not None:
         raise PdfUnavailable(problem)
     document = weasyprint.HTML(string=html, url_fetcher=_no_fetching(weasyprint))
-    return bytes(document.write_pdf())
+    # PDF/UA: a tagged PDF (headings, lists, tables, reading order) with the document's
+    # language and title, which screen readers need; a decision letter must be readable.
+    return bytes(document.write_pdf(pdf_variant="pdf/ua-1"))
