@@ -90,6 +90,19 @@ def serious_accessibility_problems(page) -> list[str]:
     ]
 
 
+def heading_jumps(page) -> list[str]:
+    """Headings that skip a level (h2 then h4): screen-reader users navigate by them."""
+    levels = page.locator("main h1, main h2, main h3, main h4, main h5, main h6").evaluate_all(
+        "hs => hs.map(h => [Number(h.tagName[1]), h.textContent.trim().slice(0, 60)])"
+    )
+    jumps, previous = [], 0
+    for level, text in levels:
+        if level > previous + 1:
+            jumps.append(f"h{previous} -> h{level}: {text}")
+        previous = level
+    return jumps
+
+
 def shot(page, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
@@ -111,6 +124,7 @@ def test_a_team_assesses_answers_and_records_a_decision(server, browser):
     assert page.locator(".verdict strong").inner_text() == "Uegnet"
     assert page.locator(f'[id="finding-{UNSUPERVISED}"]').is_visible()
     assert serious_accessibility_problems(page) == []
+    assert heading_jumps(page) == []
     shot(page, "2-result")
 
     questions = page.locator("aside.questions .question")
@@ -146,7 +160,13 @@ def test_a_team_assesses_answers_and_records_a_decision(server, browser):
     page.locator("ol.records a").first.click()
     assert page.locator("h1").inner_text().startswith("Vedtak")
     assert serious_accessibility_problems(page) == []
+    assert heading_jumps(page) == []
     shot(page, "5-decision")
+    pdf_link = page.get_by_role("link", name="Last ned som PDF")
+    if pdf_link.count():  # the optional PDF extra is installed here
+        document = page.request.get(server + pdf_link.get_attribute("href"))
+        assert document.ok and document.body().startswith(b"%PDF")
+        assert document.headers["content-type"] == "application/pdf"
 
     page.goto(f"{server}/offers")
     assert serious_accessibility_problems(page) == []
