@@ -176,6 +176,31 @@ def test_a_team_assesses_answers_and_records_a_decision(server, browser):
     page.close()
 
 
+def test_the_printable_report_is_styled_and_accessible(server, browser):
+    """The full report opens styled (its inline stylesheet is allowed by hash) and passes axe;
+    a part of a condition that holds is not shown in the critical red."""
+    page = browser.new_page()
+    page.goto(f"{server}/assess")
+    page.get_by_label("Saksreferanse").fill("R-018")
+    page.locator("#f-resident-violence_risk").get_by_label("Høy", exact=True).check()
+    page.get_by_label("Velg et tilbud fra registeret").select_option("O-aalesund-gaseid")
+    page.get_by_role("button", name="Vurder", exact=True).click()
+    page.get_by_role("button", name="Hele rapporten (for utskrift)").click()
+    assert page.locator("h2", has_text="Hvorfor reglene ikke kunne avgjøres").is_visible()
+    nested = page.locator(".why-tree .why-group .why-group")
+    assert nested.count() > 0  # and/or groups inside groups
+    css = "e => getComputedStyle(e)"
+    assert page.locator(".verdict").evaluate(f"{css}.borderLeftStyle") == "solid"  # styled
+    red = page.locator(".sev-critical").first.evaluate(f"{css}.backgroundColor")
+    held = page.locator(".why-met > .why-outcome").first
+    assert held.inner_text().strip().endswith("oppfylt")
+    assert held.evaluate(f"{css}.color") != red
+    assert serious_accessibility_problems(page) == []
+    assert heading_jumps(page) == []
+    shot(page, "7-report")
+    page.close()
+
+
 def test_the_form_works_with_the_keyboard_alone(server, browser):
     page = browser.new_page()
     page.goto(f"{server}/assess")

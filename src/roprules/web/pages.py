@@ -7,6 +7,8 @@ decision store; nothing here evaluates a rule.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -298,12 +300,33 @@ async def assess(request: Request) -> Response:
 async def report(request: Request) -> Response:
     """The full printable report for the placement carried by the form."""
     require(request)
-    _, _, lang, _, assessment = await _posted_placement(request)
+    _, _, lang, placement, assessment = await _posted_placement(request)
     if assessment is None:
         raise HTTPException(status_code=422)
-    from roprules.render import render
+    from roprules.intake import load_offer, load_resident
+    from roprules.plain import why_undetermined
+    from roprules.profiles import profile_to_facts
+    from roprules.render import render_assessment
 
-    return HTMLResponse(render(assessment, "html", lang))
+    resident = load_resident(placement.resident, lang=lang)
+    offer = load_offer(placement.offer, lang=lang)
+    facts = {**profile_to_facts("resident", resident), **profile_to_facts("offer", offer)}
+    why = why_undetermined(_engine(request).ruleset, assessment, facts)
+    html = render_assessment(assessment, "html", why=why)
+    return HTMLResponse(html, headers={"Content-Security-Policy": _inline_style_csp(html)})
+
+
+def _inline_style_csp(html: str) -> str:
+    """The web app's policy, with the report's own inline stylesheet allowed by its hash."""
+    hashes = [
+        "'sha256-" + base64.b64encode(hashlib.sha256(style.encode()).digest()).decode() + "'"
+        for style in re.findall(r"<style>(.*?)</style>", html, flags=re.S)
+    ]
+    sources = " ".join(hashes) or "'none'"
+    return (
+        f"default-src 'none'; style-src {sources}; img-src 'self'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    )
 
 
 @router.post("/rank", response_class=HTMLResponse)
