@@ -19,12 +19,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import shared_engine
-from roprules.conditions import explain, leaves, parse_condition
-from roprules.intake import load_offer, load_resident
-from roprules.plain import WhyGroup, WhyRow, why, why_lines, why_tree, why_undetermined
-from roprules.profiles import profile_to_facts
-from roprules.render import render_assessment
-from roprules.render.reports import stylesheet
+from roprules.contract.intake import load_offer, load_resident
+from roprules.contract.profiles import profile_to_facts
+from roprules.report.plain import WhyGroup, WhyRow, why, why_lines, why_tree, why_undetermined
+from roprules.report.render import render_assessment
+from roprules.report.render.reports import stylesheet
+from roprules.rulebase.conditions import explain, leaves, parse_condition
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

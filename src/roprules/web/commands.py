@@ -33,8 +33,8 @@ def _fail(message: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from roprules.documents import InputError
-    from roprules.output import check_target, write_atomically
+    from roprules.contract.documents import InputError
+    from roprules.contract.output import check_target, write_atomically
     from roprules.store import DecisionStore, StoreError
     from roprules.web import pdf
     from roprules.web.pages import decision_document_html

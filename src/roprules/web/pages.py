@@ -22,7 +22,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
 from roprules import Assessment, InputError, OfferProfile
-from roprules.fields import field_registry
+from roprules.contract.fields import field_registry
 from roprules.store import DECISIONS, ROLES, DecisionRecord, DecisionStore, RecordError
 from roprules.web import pdf
 from roprules.web.auth import (
@@ -303,10 +303,10 @@ async def report(request: Request) -> Response:
     _, _, lang, placement, assessment = await _posted_placement(request)
     if assessment is None:
         raise HTTPException(status_code=422)
-    from roprules.intake import load_offer, load_resident
-    from roprules.plain import why_undetermined
-    from roprules.profiles import profile_to_facts
-    from roprules.render import render_assessment
+    from roprules.contract.intake import load_offer, load_resident
+    from roprules.contract.profiles import profile_to_facts
+    from roprules.report.plain import why_undetermined
+    from roprules.report.render import render_assessment
 
     resident = load_resident(placement.resident, lang=lang)
     offer = load_offer(placement.offer, lang=lang)
