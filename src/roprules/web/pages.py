@@ -462,7 +462,7 @@ async def decision_document(request: Request, record_id: str) -> Response:
     return page(
         request,
         "decision.html.j2",
-        pdf_available=pdf.unavailable() is None,
+        pdf_available=await run_in_threadpool(pdf.unavailable) is None,  # imports it once
         **_decision_context(record, lang_of(request)),
     )
 
