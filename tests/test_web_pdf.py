@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import builtins
 import io
 import re
+import sys
 from typing import Any
 
 import pytest
@@ -121,3 +123,30 @@ def test_the_pdf_command_says_what_is_missing(recorded, tmp_path, capsys, monkey
     err = capsys.readouterr().err
     assert "PDF output is not available here: WeasyPrint is not installed" in err
     assert "Traceback" not in err and not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("error", "named"),
+    [
+        (ImportError("No module named 'weasyprint'"), "pip install 'roprules[pdf]'"),
+        (OSError("cannot load library 'libpango-1.0-0'"), "libpango-1.0-0 libpangoft2-1.0-0"),
+    ],
+)
+def test_what_is_missing_is_named(monkeypatch, error, named):
+    """Without the package, or with the package but without Pango: one sentence, no traceback."""
+    real_import = builtins.__import__
+
+    def failing_import(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "weasyprint":
+            raise error
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", failing_import)
+    monkeypatch.delitem(sys.modules, "weasyprint", raising=False)
+    pdf._weasyprint.cache_clear()
+    try:
+        assert named in (pdf.unavailable() or "")
+        with pytest.raises(pdf.PdfUnavailable, match="WeasyPrint"):
+            pdf.html_to_pdf("<p>R-001</p>")
+    finally:
+        pdf._weasyprint.cache_clear()
