@@ -230,10 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_serve_parser(commands)
     from roprules.store.commands import add_parsers as add_store_parsers
 
-    add_store_parsers(commands)
-    from roprules.web.commands import add_parsers as add_decision_parsers
-
-    add_decision_parsers(commands)
+    add_store_parsers(commands)  # users, db, decisions
     return parser
 
 
@@ -365,14 +362,10 @@ def _run(args: argparse.Namespace) -> int:
     if args.command in ("template", "docs"):
         _emit(_contract_output(args), args.out, lang)
         return EXIT_OK
-    if args.command in ("users", "db"):
+    if args.command in ("users", "db", "decisions"):
         from roprules.store.commands import run as run_store_command
 
         return run_store_command(args)
-    if args.command == "decisions":
-        from roprules.web.commands import run as run_decision_command
-
-        return run_decision_command(args)
     if args.command == "serve":
         from roprules.service.serve import run as run_serve
 
