@@ -13,12 +13,13 @@ the same with random strings.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import functools
 import io
 import json
 import re
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
@@ -35,7 +36,7 @@ from roprules.contract.assessment import Assessment, Compare, Matrix, Ranking
 from roprules.contract.intake import load_offer, load_resident
 from roprules.contract.profiles import profile_to_facts
 from roprules.report.handbook import TEMPLATES, handbook_context, render_handbook
-from roprules.report.plain import why_undetermined
+from roprules.report.plain import WhyGroup, WhyNode, WhyRow, WhyValue, why_undetermined
 from roprules.report.render import (
     escape,
     render_assessment,
@@ -109,6 +110,7 @@ POISONED_KEYS = frozenset(
         "version",
         "sha256",
         "text",
+        "heading",
         "value",
         # the handbook
         "id",
@@ -142,18 +144,28 @@ def poison(data: Any, text: str, key: str | None = None) -> Any:
     return data
 
 
-def _why_rows(why: dict[str, Iterable[Any]]) -> dict[str, list[dict[str, Any]]]:
-    return {
-        rule_id: [
-            {
-                "text": row.text,
-                "outcome": row.outcome,
-                "values": [{"label": v.label, "display": v.display} for v in row.values],
-            }
-            for row in rows
-        ]
-        for rule_id, rows in why.items()
-    }
+def _why_rows(why: dict[str, Any]) -> dict[str, Any]:
+    """The why trees as plain dicts, so that `poison` reaches every string in them."""
+    return {rule_id: dataclasses.asdict(tree) for rule_id, tree in why.items()}
+
+
+def _why_trees(why: dict[str, Any]) -> dict[str, WhyNode]:
+    """Poisoned dicts back into the trees the renderers take."""
+
+    def node(data: dict[str, Any]) -> WhyNode:
+        if data["kind"] == "leaf":
+            values = tuple(WhyValue(**value) for value in data["values"])
+            return WhyRow(text=data["text"], outcome=data["outcome"], values=values)
+        parts = tuple(node(part) for part in data["parts"])
+        return WhyGroup(
+            kind=data["kind"],
+            n=data["n"],
+            outcome=data["outcome"],
+            heading=data["heading"],
+            parts=parts,
+        )
+
+    return {rule_id: node(tree) for rule_id, tree in why.items()}
 
 
 # --- the rules of each format ------------------------------------------------
@@ -326,7 +338,7 @@ def _renderings(
         model, why = documents[name]
         poisoned = Assessment.model_validate(poison(model.model_dump(mode="json"), text))
         for fmt in ("text", "markdown", "html"):
-            out[name, fmt] = render_assessment(poisoned, fmt, why=poison(why, text))
+            out[name, fmt] = render_assessment(poisoned, fmt, why=_why_trees(poison(why, text)))
         out[name, "json"] = render_assessment(poisoned, "json")
         out[name, "model"] = poisoned  # type: ignore[assignment]
     ranking = Ranking.model_validate(poison(documents["ranking"].model_dump(mode="json"), text))

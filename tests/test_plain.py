@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from roprules.report.plain import describe, ruleset_units, why, why_undetermined
+from roprules.report.plain import describe, ruleset_units, why, why_lines, why_undetermined
 from roprules.rulebase.conditions import parse_condition
 from roprules.rulebase.ruleset import load_ruleset
 
@@ -140,5 +140,7 @@ def test_why_undetermined_covers_every_undetermined_rule(ruleset):
     facts = {**profile_to_facts("resident", resident), **profile_to_facts("offer", offer)}
     view = why_undetermined(ruleset, assessment, facts)
     assert set(view) == {u.rule_id for u in assessment.undetermined}
-    for rows in view.values():
-        assert any(r.outcome == "unknown" for r in rows)
+    for tree in view.values():
+        # An undetermined rule's condition is unknown as a whole, and so is one of its leaves.
+        assert tree.outcome == "unknown"
+        assert any(node.outcome == "unknown" for _, node in why_lines(tree) if node.kind == "leaf")

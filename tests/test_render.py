@@ -88,7 +88,7 @@ def test_why_section_only_when_given(engine):
     assert "Why these rules could not be decided" not in without
     assert "Why these rules could not be decided" in with_why
     html = render_assessment(assessment, "html", why=why)
-    assert 'class="outcome-unknown"' in html
+    assert 'class="why-outcome outcome-unknown"' in html
 
 
 def test_html_report_contents(engine):

@@ -90,6 +90,19 @@ def serious_accessibility_problems(page) -> list[str]:
     ]
 
 
+def heading_jumps(page) -> list[str]:
+    """Headings that skip a level (h2 then h4): screen-reader users navigate by them."""
+    levels = page.locator("main h1, main h2, main h3, main h4, main h5, main h6").evaluate_all(
+        "hs => hs.map(h => [Number(h.tagName[1]), h.textContent.trim().slice(0, 60)])"
+    )
+    jumps, previous = [], 0
+    for level, text in levels:
+        if level > previous + 1:
+            jumps.append(f"h{previous} -> h{level}: {text}")
+        previous = level
+    return jumps
+
+
 def shot(page, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
@@ -111,6 +124,7 @@ def test_a_team_assesses_answers_and_records_a_decision(server, browser):
     assert page.locator(".verdict strong").inner_text() == "Uegnet"
     assert page.locator(f'[id="finding-{UNSUPERVISED}"]').is_visible()
     assert serious_accessibility_problems(page) == []
+    assert heading_jumps(page) == []
     shot(page, "2-result")
 
     questions = page.locator("aside.questions .question")
@@ -146,13 +160,44 @@ def test_a_team_assesses_answers_and_records_a_decision(server, browser):
     page.locator("ol.records a").first.click()
     assert page.locator("h1").inner_text().startswith("Vedtak")
     assert serious_accessibility_problems(page) == []
+    assert heading_jumps(page) == []
     shot(page, "5-decision")
+    pdf_link = page.get_by_role("link", name="Last ned som PDF")
+    if pdf_link.count():  # the optional PDF extra is installed here
+        document = page.request.get(server + pdf_link.get_attribute("href"))
+        assert document.ok and document.body().startswith(b"%PDF")
+        assert document.headers["content-type"] == "application/pdf"
 
     page.goto(f"{server}/offers")
     assert serious_accessibility_problems(page) == []
     page.locator('a[href="/offers/O-aalesund-gaseid/review"]').click()
     assert serious_accessibility_problems(page) == []
     shot(page, "6-register-review")
+    page.close()
+
+
+def test_the_printable_report_is_styled_and_accessible(server, browser):
+    """The full report opens styled (its inline stylesheet is allowed by hash) and passes axe;
+    a part of a condition that holds is not shown in the critical red."""
+    page = browser.new_page()
+    page.goto(f"{server}/assess")
+    page.get_by_label("Saksreferanse").fill("R-018")
+    page.locator("#f-resident-violence_risk").get_by_label("Høy", exact=True).check()
+    page.get_by_label("Velg et tilbud fra registeret").select_option("O-aalesund-gaseid")
+    page.get_by_role("button", name="Vurder", exact=True).click()
+    page.get_by_role("button", name="Hele rapporten (for utskrift)").click()
+    assert page.locator("h2", has_text="Hvorfor reglene ikke kunne avgjøres").is_visible()
+    nested = page.locator(".why-tree .why-group .why-group")
+    assert nested.count() > 0  # and/or groups inside groups
+    css = "e => getComputedStyle(e)"
+    assert page.locator(".verdict").evaluate(f"{css}.borderLeftStyle") == "solid"  # styled
+    red = page.locator(".sev-critical").first.evaluate(f"{css}.backgroundColor")
+    held = page.locator(".why-met > .why-outcome").first
+    assert held.inner_text().strip().endswith("oppfylt")
+    assert held.evaluate(f"{css}.color") != red
+    assert serious_accessibility_problems(page) == []
+    assert heading_jumps(page) == []
+    shot(page, "7-report")
     page.close()
 
 

@@ -274,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_serve_parser(commands)
     from roprules.store.commands import add_parsers as add_store_parsers
 
-    add_store_parsers(commands)
+    add_store_parsers(commands)  # users, db, decisions
     return parser
 
 
@@ -406,7 +406,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command in ("template", "docs"):
         _emit(_contract_output(args), args.out, lang)
         return EXIT_OK
-    if args.command in ("users", "db"):
+    if args.command in ("users", "db", "decisions"):
         from roprules.store.commands import run as run_store_command
 
         return run_store_command(args)

@@ -7,7 +7,9 @@ built from the field and value labels of the message catalogue:
     ikke er heldøgns bemanning
 
 `why` lists a rule's leaves with their own outcome (met, not met, unknown) and
-the values they read, for the report's view of rules that could not be decided.
+the values they read; `why_tree` keeps the condition's and/or structure (groups
+"all of these", "at least one of these", "at least N of these", "not this", each
+with its own outcome), for the report's view of rules that could not be decided.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from roprules.rulebase.conditions import (
     NotOf,
     ParamRef,
     Sum,
+    evaluate_leaf,
+    explain,
     leaf_outcomes,
 )
 
@@ -302,6 +306,68 @@ class WhyRow:
     text: str  # the leaf in plain language, without 'Utløses når'
     outcome: str  # met | not_met | unknown
     values: tuple[WhyValue, ...]
+    kind: str = "leaf"  # so that a template tells a leaf from a WhyGroup
+
+
+@dataclass(frozen=True)
+class WhyGroup:
+    """A group of a rule's condition with its own outcome and its parts, in order.
+
+    `kind` is all | any | at_least | not; `n` is how many parts must hold (all:
+    every part, any: 1, at_least: its n, not: 0); `heading` says so in words:
+    «Alle disse», «Minst én av disse», «Minst 2 av disse», «Ikke dette».
+    """
+
+    kind: str  # all | any | at_least | not (| list: rows without a heading)
+    n: int
+    outcome: str  # met | not_met | unknown: the group's own truth
+    heading: str
+    parts: tuple[WhyNode, ...]
+
+
+WhyNode = WhyGroup | WhyRow
+
+_GROUP_HEADINGS = {
+    "nb": {
+        "all": "Alle disse",
+        "any": "Minst én av disse",
+        "at_least": "Minst {n} av disse",
+        "not": "Ikke dette",
+    },
+    "en": {
+        "all": "All of these",
+        "any": "At least one of these",
+        "at_least": "At least {n} of these",
+        "not": "Not this",
+    },
+}
+
+
+def _outcome(truth: bool | None) -> str:
+    return "unknown" if truth is None else ("met" if truth else "not_met")
+
+
+def _why_row(
+    describer: _Describer,
+    catalogue: Messages,
+    leaf: Leaf,
+    facts: Mapping[str, Any],
+    params: Mapping[str, Any],
+    *,
+    negate: bool = False,
+) -> WhyRow:
+    truth = evaluate_leaf(leaf, facts, params)
+    if negate and truth is not None:
+        truth = not truth
+    values = tuple(
+        WhyValue(
+            field=path,
+            label=catalogue.field_label(path, describer.lang),
+            display=catalogue.value_label(path, value, describer.lang),
+        )
+        for path, value in explain(leaf, facts, params).used.items()
+    )
+    return WhyRow(describer.leaf(leaf, negate), _outcome(truth), values)
 
 
 def why(
@@ -313,13 +379,15 @@ def why(
     units: Mapping[str, str] | None = None,
     catalogue: Messages | None = None,
 ) -> list[WhyRow]:
-    """The leaves of a rule (a ruleset Rule, or a bare Condition) with met / not met / unknown."""
+    """The leaves of a rule (a ruleset Rule, or a bare Condition) with met / not met / unknown.
+
+    Flat, in order; `why_tree` gives the same leaves inside their and/or groups.
+    """
     catalogue = catalogue or messages()
     condition = getattr(rule, "condition", rule)
     describer = _Describer(lang, params, catalogue, units)
     rows = []
     for leaf, truth, used in leaf_outcomes(condition, facts, params):
-        outcome = "unknown" if truth is None else ("met" if truth else "not_met")
         values = tuple(
             WhyValue(
                 field=path,
@@ -328,20 +396,80 @@ def why(
             )
             for path, value in used.items()
         )
-        rows.append(WhyRow(describer.leaf(leaf), outcome, values))
+        rows.append(WhyRow(describer.leaf(leaf), _outcome(truth), values))
     return rows
 
 
-def why_undetermined(
-    ruleset: Any, assessment: Any, facts: Mapping[str, Any]
-) -> dict[str, list[WhyRow]]:
-    """The `why` argument for render_assessment: every undetermined rule's leaves.
+def why_tree(
+    rule: Any,
+    facts: Mapping[str, Any],
+    params: Mapping[str, Any],
+    lang: str,
+    *,
+    units: Mapping[str, str] | None = None,
+    catalogue: Messages | None = None,
+) -> WhyNode:
+    """A rule's condition as a tree of groups and leaves, each with its own outcome.
+
+    A group with one part is that part; `not` over a single leaf is the negated
+    leaf («tilbudets bemanning ikke er heldøgns bemanning») with the negated outcome.
+    """
+    catalogue = catalogue or messages()
+    condition = getattr(rule, "condition", rule)
+    describer = _Describer(lang, params, catalogue, units)
+    headings = _GROUP_HEADINGS[describer.lang]
+
+    def build(node: Condition) -> WhyNode:
+        if isinstance(node, Leaf):
+            return _why_row(describer, catalogue, node, facts, params)
+        if isinstance(node, NotOf):
+            if isinstance(node.part, Leaf):
+                return _why_row(describer, catalogue, node.part, facts, params, negate=True)
+            kind, n, parts = "not", 0, (node.part,)
+        elif len(node.parts) == 1 and not isinstance(node, AtLeast):
+            return build(node.parts[0])
+        elif isinstance(node, AtLeast):
+            kind, n, parts = "at_least", node.n, node.parts
+        elif isinstance(node, AllOf):
+            kind, n, parts = "all", len(node.parts), node.parts
+        else:
+            kind, n, parts = "any", 1, node.parts
+        return WhyGroup(
+            kind=kind,
+            n=n,
+            outcome=_outcome(explain(node, facts, params).value),
+            heading=headings[kind].format(n=n),
+            parts=tuple(build(part) for part in parts),
+        )
+
+    return build(condition)
+
+
+def why_lines(node: WhyNode, depth: int = 0) -> list[tuple[int, WhyNode]]:
+    """The tree in reading order with each node's depth: for text and Markdown lists.
+
+    A group of kind "list" (a flat sequence of rows given to the renderer) adds no
+    line of its own: its parts stand at its depth.
+    """
+    if isinstance(node, WhyGroup) and node.kind == "list":
+        return [line for part in node.parts for line in why_lines(part, depth)]
+    lines: list[tuple[int, WhyNode]] = [(depth, node)]
+    if isinstance(node, WhyGroup):
+        for part in node.parts:
+            lines.extend(why_lines(part, depth + 1))
+    return lines
+
+
+def why_undetermined(ruleset: Any, assessment: Any, facts: Mapping[str, Any]) -> dict[str, WhyNode]:
+    """The `why` argument for render_assessment: every undetermined rule's condition tree.
 
     `facts` are the flattened facts the assessment was made from, e.g.
     `{**profile_to_facts("resident", resident), **profile_to_facts("offer", offer)}`.
     """
     units = ruleset_units(ruleset)
     return {
-        u.rule_id: why(ruleset.rule(u.rule_id), facts, ruleset.params, assessment.lang, units=units)
+        u.rule_id: why_tree(
+            ruleset.rule(u.rule_id), facts, ruleset.params, assessment.lang, units=units
+        )
         for u in assessment.undetermined
     }

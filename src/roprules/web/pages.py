@@ -7,6 +7,8 @@ decision store; nothing here evaluates a rule.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -17,11 +19,13 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
 
 from roprules import Assessment, InputError, OfferProfile
 from roprules.contract.fields import field_registry
 from roprules.report.remedies import word as remedy_word
 from roprules.store import DECISIONS, ROLES, DecisionRecord, DecisionStore, RecordError
+from roprules.web import pdf
 from roprules.web.auth import (
     LoginRequired,
     check_csrf,
@@ -41,6 +45,7 @@ from roprules.web.forms import (
 from roprules.web.texts import LANGS, ui
 
 TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
 SEVERITIES = ("critical", "major", "minor", "info")
 
 router = APIRouter(include_in_schema=False)
@@ -298,12 +303,33 @@ async def assess(request: Request) -> Response:
 async def report(request: Request) -> Response:
     """The full printable report for the placement carried by the form."""
     require(request)
-    _, _, _, _, assessment = await _posted_placement(request)
+    _, _, lang, placement, assessment = await _posted_placement(request)
     if assessment is None:
         raise HTTPException(status_code=422)
+    from roprules.contract.intake import load_offer, load_resident
+    from roprules.contract.profiles import profile_to_facts
+    from roprules.report.plain import why_undetermined
     from roprules.report.render import render_assessment
 
-    return HTMLResponse(render_assessment(assessment, "html"))
+    resident = load_resident(placement.resident, lang=lang)
+    offer = load_offer(placement.offer, lang=lang)
+    facts = {**profile_to_facts("resident", resident), **profile_to_facts("offer", offer)}
+    why = why_undetermined(_engine(request).ruleset, assessment, facts)
+    html = render_assessment(assessment, "html", why=why)
+    return HTMLResponse(html, headers={"Content-Security-Policy": _inline_style_csp(html)})
+
+
+def _inline_style_csp(html: str) -> str:
+    """The web app's policy, with the report's own inline stylesheet allowed by its hash."""
+    hashes = [
+        "'sha256-" + base64.b64encode(hashlib.sha256(style.encode()).digest()).decode() + "'"
+        for style in re.findall(r"<style>(.*?)</style>", html, flags=re.S)
+    ]
+    sources = " ".join(hashes) or "'none'"
+    return (
+        f"default-src 'none'; style-src {sources}; img-src 'self'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    )
 
 
 @router.post("/rank", response_class=HTMLResponse)
@@ -453,19 +479,63 @@ async def delete_case(request: Request, case_ref: str) -> Response:
     return RedirectResponse("/cases", status_code=303)
 
 
+def _decision_context(record: DecisionRecord, lang: str) -> dict[str, Any]:
+    assessment = Assessment.model_validate(record.assessment)
+    return {
+        "record": record,
+        "assessment": assessment,
+        "titles": {f.rule_id: f.title for f in assessment.findings},
+        "decisions": DECISIONS,
+        "role_labels": [ROLES[code][lang] for code in record.roles_present],
+    }
+
+
+def decision_document_html(record: DecisionRecord, lang: str) -> str:
+    """The decision page as one self-contained document (stylesheet inlined, no session
+    controls): what the PDF is made from, the same page a browser prints."""
+    return ENV.get_template("decision.html.j2").render(
+        t=lambda key: ui(key, lang),
+        lang=lang,
+        other_lang="en" if lang == "nb" else "nb",
+        user=None,
+        mode="document",
+        csrf="",
+        path=f"/decisions/{record.id}",
+        inline_css=(STATIC / "style.css").read_text(encoding="utf-8"),
+        pdf_available=False,
+        **_decision_context(record, lang),
+    )
+
+
 @router.get("/decisions/{record_id}", response_class=HTMLResponse)
 async def decision_document(request: Request, record_id: str) -> Response:
     require(request)
     record = _record(request, record_id)
-    assessment = Assessment.model_validate(record.assessment)
     return page(
         request,
         "decision.html.j2",
-        record=record,
-        assessment=assessment,
-        titles={f.rule_id: f.title for f in assessment.findings},
-        decisions=DECISIONS,
-        role_labels=[ROLES[code][lang_of(request)] for code in record.roles_present],
+        pdf_available=await run_in_threadpool(pdf.unavailable) is None,  # imports it once
+        **_decision_context(record, lang_of(request)),
+    )
+
+
+@router.get("/decisions/{record_id}/document.pdf")
+async def decision_pdf(request: Request, record_id: str) -> Response:
+    """The decision document as PDF (WeasyPrint); 501 with the reason where it is missing."""
+    require(request)
+    record = _record(request, record_id)
+    problem = pdf.unavailable()
+    if problem is not None:
+        return page(request, "error.html.j2", 501, message_key="pdf_unavailable", detail=problem)
+    html = decision_document_html(record, lang_of(request))
+    try:
+        document = await run_in_threadpool(pdf.html_to_pdf, html)
+    except pdf.PdfUnavailable as exc:
+        return page(request, "error.html.j2", 501, message_key="pdf_unavailable", detail=str(exc))
+    return Response(
+        document,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="vedtak-{record.id}.pdf"'},
     )
 
 

@@ -31,6 +31,7 @@ from roprules.contract.fields import ASKED_OF, field_registry
 from roprules.contract.messages import messages
 from roprules.contract.rule_schema import SEVERITY_ORDER
 from roprules.report.remedies import word as remedy_word
+from roprules.report.plain import WhyGroup, why_lines
 from roprules.report.render import escape
 
 FORMATS = ("text", "json", "markdown", "html")
@@ -222,6 +223,7 @@ def _helpers(lang: str, color: bool = False) -> dict[str, Any]:
         "long_date": lambda day: long_date(day, lang),
         "local_change": lambda change: local_change_text(change, lang),
         "remedy_word": lambda key: remedy_word(key, lang),
+        "why_lines": why_lines,
         "css": stylesheet(),
     }
 
@@ -231,13 +233,14 @@ def render_assessment(
     fmt: str = "text",
     *,
     color: bool = False,
-    why: Mapping[str, Sequence[Any]] | None = None,
+    why: Mapping[str, Any] | None = None,
 ) -> str:
     """An assessment in `fmt` (text, json, markdown, html).
 
-    `why` (optional) maps the id of an undetermined rule to its leaf rows from
-    `roprules.report.plain.why` (or `plain.why_undetermined`); the markdown and HTML
-    reports then show, for each such rule, which parts are met, not met or unknown.
+    `why` (optional) maps the id of an undetermined rule to its condition tree
+    from `roprules.report.plain.why_tree` (or `plain.why_undetermined`), or to a
+    flat list of leaf rows from `plain.why`; the markdown and HTML reports then show,
+    for each such rule, which parts and groups of parts are met, not met or unknown.
     """
     if fmt == "json":
         return escape.json_text(assessment.model_dump_json(indent=2)) + "\n"
@@ -245,9 +248,16 @@ def render_assessment(
     return template.render(
         a=assessment,
         color=color and fmt == "text",
-        why=dict(why or {}),
+        why={rule_id: _why_node(node) for rule_id, node in (why or {}).items()},
         **_helpers(assessment.lang, color and fmt == "text"),
     )
+
+
+def _why_node(node: Any) -> Any:
+    """A why tree as given; a flat list of rows becomes a group without a heading."""
+    if isinstance(node, Sequence) and not isinstance(node, str):
+        return WhyGroup(kind="list", n=0, outcome="unknown", heading="", parts=tuple(node))
+    return node
 
 
 def render_ranking(
