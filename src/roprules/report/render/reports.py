@@ -30,8 +30,8 @@ from roprules.contract.assessment import (
 from roprules.contract.fields import ASKED_OF, field_registry
 from roprules.contract.messages import messages
 from roprules.contract.rule_schema import SEVERITY_ORDER
-from roprules.report.remedies import word as remedy_word
 from roprules.report.plain import WhyGroup, why_lines
+from roprules.report.remedies import word as remedy_word
 from roprules.report.render import escape
 
 FORMATS = ("text", "json", "markdown", "html")
