@@ -22,6 +22,7 @@ Bad input raises one InputError with the problems of every profile given.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from pathlib import Path
@@ -35,7 +36,7 @@ from roprules.assessment import Assessment, Matrix, Ranking
 from roprules.documents import InputError
 from roprules.errors import ErrorDetail, excerpt, text
 from roprules.intake import check_dates, collect, load_offer, load_resident
-from roprules.matrix import screen
+from roprules.matrix import MatrixWorkers, screen
 from roprules.profiles import OfferProfile, ResidentProfile
 from roprules.ruleset import Ruleset, load_ruleset
 
@@ -79,6 +80,8 @@ class Engine:
     def __init__(self, ruleset: Ruleset, *, backend: str = "auto"):
         self.ruleset = ruleset
         self._assessor = Assessor(ruleset, backend=backend)
+        self._matrix_workers: MatrixWorkers | None = None
+        self._pool_lock = threading.Lock()
 
     @classmethod
     def load(
@@ -103,7 +106,9 @@ class Engine:
         return self._assessor.backend
 
     def close(self) -> None:
-        """Free the backend's C-side state; the engine cannot assess afterwards."""
+        """Free the backend's C-side state and stop the matrix workers; no assessing afterwards."""
+        if self._matrix_workers is not None:
+            self._matrix_workers.close()
         self._assessor.close()
 
     def __enter__(self) -> Engine:
@@ -189,18 +194,35 @@ class Engine:
         *,
         lang: str = "nb",
         as_of: AsOf = None,
+        workers: int = 1,
     ) -> Matrix:
         """Screen every resident against every offer: verdicts and rule ids, best first.
 
         For an allocation round; no texts are rendered. Offer and resident rules
-        run once per profile, placement rules once per pair. Raises InputError
-        listing the problems of every profile.
+        run once per profile, placement rules once per pair (see `matrix.py`).
+        `workers` > 1 screens the residents in that many processes, each with
+        the same rules loaded once and kept for later calls until `close()`;
+        the result is the same. Raises InputError listing the problems of
+        every profile.
         """
+        if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+            raise ValueError(f"workers must be a whole number of at least 1; got {workers!r}")
         lang, day = _lang(lang), assessment_date(as_of)
         people, places = _load_many(
             _as_list(residents, "residents", lang), _as_list(offers, "offers", lang), lang, day
         )
-        return screen(self._assessor, people, places, as_of=day, lang=lang)
+        pool = self._workers(workers) if workers > 1 and people and places else None
+        return screen(self._assessor, people, places, as_of=day, lang=lang, workers=pool)
+
+    def _workers(self, count: int) -> MatrixWorkers:
+        """The matrix's worker processes, started on first use and kept until close()."""
+        with self._pool_lock:
+            pool = self._matrix_workers
+            if pool is None or pool.count != count or not pool.alive:
+                if pool is not None:
+                    pool.close()
+                pool = self._matrix_workers = MatrixWorkers(self.ruleset, self.backend, count)
+            return pool
 
 
 def _as_list(items: Any, role: str, lang: str) -> list[ProfileInput]:
