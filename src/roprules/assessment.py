@@ -160,7 +160,9 @@ class Ranking(OutputModel):
 
 # A slotted dataclass rather than a model: a city's matrix holds a million cells, built
 # without validation (~80 bytes each); `Matrix.model_validate` still validates each one.
-@dataclass(frozen=True, slots=True)
+# Not frozen (that makes building one three times slower); read-only by convention, and
+# cells with equal counts or rule ids share the same dict or list.
+@dataclass(slots=True)
 class MatrixCell:
     """One resident in one offer, screened: the verdict and what decided it, no texts."""
 

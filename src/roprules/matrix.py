@@ -44,8 +44,10 @@ decision.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import math
+import operator
 import os
 import socket
 import subprocess
@@ -145,6 +147,18 @@ class _RulePlan:
         self.results: dict[Any, int | list[int]] = {}  # resident key -> packed result per class
 
 
+class _Group:
+    """Placement rules evaluated together: each offer's class is the tuple of its classes."""
+
+    __slots__ = ("classes", "members", "parts")
+
+    def __init__(self, members: list[int], keys: list[tuple[int, ...]]):
+        self.members = members
+        numbers: dict[tuple[int, ...], int] = {}
+        self.classes = [numbers.setdefault(key, len(numbers)) for key in keys]
+        self.parts = list(numbers)  # per joint class: the class of each member
+
+
 class Layout:
     """Where each rule and field has its bit in a packed cell, and how to read a cell back.
 
@@ -180,7 +194,7 @@ class Layout:
     def head(self, cell: int) -> tuple[int, str, tuple[int, ...]]:
         """A signature's sort key (without the offer), verdict and findings by severity."""
         fired = cell & self.fired_mask
-        counts = tuple((fired & mask).bit_count() for mask in self.severity_masks)
+        counts = tuple(map(int.bit_count, map(fired.__and__, self.severity_masks)))
         # verdict_of (contract.md): a critical finding, a critical rule undetermined, a major one.
         if counts[_CRITICAL]:
             verdict = "unsuitable"
@@ -198,12 +212,10 @@ class Layout:
     def fired_ids(self, fired: int) -> tuple[str, ...]:
         """The ids of the fired rules, most severe first, a byte of bits at a time."""
         ids: tuple[str, ...] = ()
-        rest = fired >> 1
-        for table in self._byte_ids:
-            if not rest:
-                break
-            ids += table[rest & 255]
-            rest >>= 8
+        tables = self._byte_ids
+        for table, byte in zip(tables, (fired >> 1).to_bytes(len(tables), "little"), strict=True):
+            if byte:
+                ids += table[byte]
         return ids
 
 
@@ -230,6 +242,26 @@ class Screener(Layout):
                     cls = seen[key] = len(plan.representatives)
                     plan.representatives.append(index)
                 plan.classes.append(cls)
+        self.groups = self._group(len(offer_facts))
+
+    def _group(self, offers: int) -> list[_Group]:
+        """Rules whose classes together still split the offers into few: one pass per row."""
+        limit = max(1, offers // 4)
+        groups: list[_Group] = []
+        order = sorted(range(len(self.plans)), key=lambda i: len(self.plans[i].representatives))
+        members: list[int] = []
+        keys: list[tuple[int, ...]] = [()] * offers
+        for index in order:
+            classes = self.plans[index].classes
+            joined = [(*key, cls) for key, cls in zip(keys, classes, strict=True)]
+            if members and len(set(joined)) > limit:
+                groups.append(_Group(members, keys))
+                members, joined = [], [(cls,) for cls in classes]
+            members.append(index)
+            keys = joined
+        if members:
+            groups.append(_Group(members, keys))
+        return groups
 
     # ---------------------------------------------------------------- packing
 
@@ -264,10 +296,9 @@ class Screener(Layout):
 
     # ---------------------------------------------------------------- rows
 
-    def placement_bits(self, resident: Mapping[str, Any]) -> tuple[int, list[int]]:
-        """The placement rules for one resident against every offer: constant part, per offer."""
-        constant = 0
-        varying: list[tuple[list[int], list[int]]] = []
+    def _results(self, resident: Mapping[str, Any]) -> list[int | list[int]]:
+        """Each placement rule for one resident: one packed result, or one per class of offers."""
+        found: list[int | list[int]] = []
         merged: dict[int, dict[str, Any]] = {}
         for plan in self.plans:
             key = (
@@ -285,14 +316,33 @@ class Screener(Layout):
                 results = computed[0] if len(set(computed)) == 1 else computed
                 if len(plan.results) < 4096:
                     plan.results[key] = results
-            if isinstance(results, int):
-                constant |= results
-            else:
-                varying.append((results, plan.classes))
-        cells = [constant] * len(self.offer_facts)
-        for results, classes in varying:
-            cells = [bits | results[cls] for bits, cls in zip(cells, classes, strict=True)]
-        return constant, cells
+            found.append(results)
+        return found
+
+    def cells(self, resident: Mapping[str, Any], results: list[int | list[int]]) -> list[int]:
+        """Every offer's cell for one resident: its rules' outcomes ORed together."""
+        base = self.pack(self.assessor.run("resident", resident))
+        varying = []
+        for group in self.groups:
+            parts = []
+            for position, member in enumerate(group.members):
+                result = results[member]
+                if isinstance(result, int):
+                    base |= result
+                else:
+                    parts.append((position, result))
+            if parts:
+                joint = [0] * len(group.parts)
+                for number, classes in enumerate(group.parts):
+                    bits = 0
+                    for position, result in parts:
+                        bits |= result[classes[position]]
+                    joint[number] = bits
+                varying.append((joint, group.classes))
+        cells = [base | bits for bits in self.offer_bits]
+        for joint, classes in varying:
+            cells = [bits | joint[cls] for bits, cls in zip(cells, classes, strict=True)]
+        return cells
 
     def rows(
         self, residents: Sequence[Mapping[str, Any]], offer_order: Sequence[int], check: int = 0
@@ -308,47 +358,46 @@ class Screener(Layout):
         known: dict[int, int] = {}
         rows = []
         count = len(self.offer_facts)
+        offset, keep = self.field_offset, self.fired_mask | 1
         for number, resident in enumerate(residents):
-            resident_bits = self.pack(self.assessor.run("resident", resident))
-            _, placement = self.placement_bits(resident)
+            results = self._results(resident)
             if count:
-                self._check(resident, (check + number) % count, placement)
-            keyed = []
-            critical_everywhere = self.severity_masks[0]
-            acceptable = False
-            field_offset, keep = self.field_offset, self.fired_mask | 1
-            for index, (bits, offer_bits) in enumerate(
-                zip(placement, self.offer_bits, strict=True)
-            ):
-                bits |= offer_bits | resident_bits
-                critical_everywhere &= bits
-                # The cell's signature: fired rules, "a critical rule undetermined", missing.
-                cell = (bits & keep) | ((bits >> field_offset).bit_count() << field_offset)
-                number_of = known.get(cell)
-                if number_of is None:
-                    number_of = known[cell] = len(signatures)
+                self._check(resident, (check + number) % count, results)
+            cells = self.cells(resident, results)
+            # A cell's signature: the fired rules, "a critical rule undetermined", missing.
+            numbers = []
+            for cell in [(b & keep) | ((b >> offset).bit_count() << offset) for b in cells]:
+                found = known.get(cell)
+                if found is None:
+                    found = known[cell] = len(signatures)
                     key, verdict, _ = self.head(cell)
                     signatures.append(cell)
                     sort_keys.append(key)
                     accepted.append(verdict in ACCEPTABLE)
-                if accepted[number_of]:
-                    acceptable = True
-                keyed.append((sort_keys[number_of] * count + offer_order[index], index, number_of))
-            keyed.sort()
+                numbers.append(found)
+            keys = [
+                (sort_keys[found] * count + offer_order[index]) * count + index
+                for index, found in enumerate(numbers)
+            ]
+            keys.sort()
+            order = [key % count for key in keys]
+            acceptable = bool(order) and accepted[numbers[order[0]]]  # the best cell
             blocking = None
             if count and not acceptable:
-                blocking = tuple(
-                    self.rule_ids[i]
-                    for i in range(len(self.rule_ids))
-                    if critical_everywhere & (1 << (i + 1))
-                )
-            rows.append(CompactRow([k[1] for k in keyed], [k[2] for k in keyed], blocking))
+                everywhere = functools.reduce(operator.and_, cells, self.severity_masks[_CRITICAL])
+                blocking = self.fired_ids(everywhere)
+            rows.append(CompactRow(order, [numbers[index] for index in order], blocking))
         return CompactChunk(rows, signatures)
 
-    def _check(self, resident: Mapping[str, Any], index: int, placement: list[int]) -> None:
+    def _check(
+        self, resident: Mapping[str, Any], index: int, results: list[int | list[int]]
+    ) -> None:
         """One cell through the backend's own run (durable_rules on the durable backend)."""
         outcome = self.assessor.run("placement", {**resident, **self.offer_facts[index]})
-        if self.pack(outcome) != placement[index]:
+        fast = 0
+        for plan, result in zip(self.plans, results, strict=True):
+            fast |= result if isinstance(result, int) else result[plan.classes[index]]
+        if self.pack(outcome) != fast:
             raise EngineError(
                 "the matrix's placement rules disagree with the backend for one cell; "
                 "assess the pair with `check`"
@@ -619,44 +668,61 @@ class MatrixWorkers:
         offer_facts: list[dict[str, Any]],
         resident_facts: list[dict[str, Any]],
         order: list[int],
-    ) -> list[tuple[int, CompactChunk]]:
-        """The residents in chunks over the workers, a few chunks each so they finish together."""
+    ) -> Iterator[tuple[int, CompactChunk]]:
+        """The residents in chunks over the workers, a few chunks each so they finish together.
+
+        Yields each chunk as it arrives (with its first resident's index), so the caller
+        builds rows while the workers screen the next chunks.
+        """
         size = max(1, math.ceil(len(resident_facts) / (self.count * 4)))
         pending = [
             (start, resident_facts[start : start + size])
             for start in range(0, len(resident_facts), size)
         ]
         pending.reverse()
-        done: list[tuple[int, CompactChunk]] = []
-        failure = None
         with self.lock:
             if not self.alive:
                 raise EngineError("the matrix workers are closed")
-            busy: dict[Connection, int] = {}
-            for conn in self.connections:
-                conn.send(("offers", offer_facts, order))
-                busy[conn] = 0
-                for _ in range(2):  # one queued behind the one running
-                    if pending:
-                        conn.send(("rows", *pending.pop()))
-                        busy[conn] += 1
-            while any(busy.values()):
-                for ready in wait([c for c, n in busy.items() if n]):
-                    conn = ready  # type: ignore[assignment]
-                    message = self._receive(conn)
-                    busy[conn] -= 1
-                    if message[0] != "rows":
-                        failure = failure or message[1]
-                        busy[conn] = 0
-                        continue
-                    done.append((message[1], message[2]))
-                    if pending and failure is None:
-                        conn.send(("rows", *pending.pop()))
-                        busy[conn] += 1
+            finished = False
+            try:
+                yield from self._exchange(offer_facts, order, pending)
+                finished = True
+            finally:
+                if not finished:  # a failure, or the caller stopped: replies may be in flight
+                    self.close()
+
+    def _exchange(
+        self,
+        offer_facts: list[dict[str, Any]],
+        order: list[int],
+        pending: list[tuple[int, list[dict[str, Any]]]],
+    ) -> Iterator[tuple[int, CompactChunk]]:
+        """Send the offers and the chunks, a worker's next one as soon as it answers."""
+        failure = None
+        busy: dict[Connection, int] = {}
+        for conn in self.connections:
+            conn.send(("offers", offer_facts, order))
+            busy[conn] = 0
+            for _ in range(2):  # one queued behind the one running
+                if pending:
+                    conn.send(("rows", *pending.pop()))
+                    busy[conn] += 1
+        while any(busy.values()):
+            for ready in wait([c for c, n in busy.items() if n]):
+                conn = ready  # type: ignore[assignment]
+                message = self._receive(conn)
+                busy[conn] -= 1
+                if message[0] != "rows":
+                    failure = failure or message[1]
+                    busy[conn] = 0
+                    continue
+                if pending and failure is None:
+                    conn.send(("rows", *pending.pop()))
+                    busy[conn] += 1
+                if failure is None:
+                    yield message[1], message[2]
         if failure is not None:
-            self.close()
             raise EngineError(f"a matrix worker failed: {failure}")
-        return done
 
 
 _WORKER = "from roprules.matrix import _serve; _serve()"
