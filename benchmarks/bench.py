@@ -46,10 +46,10 @@ from pathlib import Path
 from typing import Any
 
 from roprules import Engine
-from roprules.backends import durable_available
-from roprules.conditions import ParamRef, Sum, leaves
-from roprules.fields import FIELDS
-from roprules.profiles import OfferProfile, ResidentProfile, profile_to_facts
+from roprules.contract.fields import FIELDS
+from roprules.contract.profiles import OfferProfile, ResidentProfile, profile_to_facts
+from roprules.evaluation.backends import durable_available
+from roprules.rulebase.conditions import ParamRef, Sum, leaves
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED_RESIDENT = REPO / "profiles" / "residents" / "r01-high-risk-round-the-clock.yaml"
@@ -204,7 +204,7 @@ def measure_durable(
     """(b) the durable_rules adapter over the facts, and (b0) its C calls alone."""
     import durable_rules_engine as dre
 
-    from roprules.engine import SESSION_ID
+    from roprules.evaluation.durable import SESSION_ID
 
     # (b) durable
     engines = [assessor.durable[s] for s in ("placement", "offer", "resident")]
@@ -263,7 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     load_started = time.perf_counter()
     engine = Engine.load(backend=args.engine)
     load_seconds = time.perf_counter() - load_started
-    assessor = engine._assessor
+    assessor = engine._evaluator
     durable_backend = engine.backend == "durable"
     print(
         f"Engine.load(backend={args.engine!r}): {engine.backend} backend, {load_seconds:.2f} s, "

@@ -37,8 +37,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from roprules import Engine
-from roprules.fields import FIELDS, strip_annotation
-from roprules.profiles import PROFILE_MODELS
+from roprules.contract.fields import FIELDS, strip_annotation
+from roprules.contract.profiles import PROFILE_MODELS
 
 AS_OF = "2026-11-30"
 SEED = 2020
@@ -139,7 +139,7 @@ def profile(prefix: str, index: int, rng: random.Random) -> dict[str, Any]:
 
 def city(residents: int, offers: int, seed: int = SEED) -> tuple[list[dict], list[dict]]:
     """Seeded, varied profiles; profiles that fail validation are drawn again."""
-    from roprules.profiles import OfferProfile, ResidentProfile
+    from roprules.contract.profiles import OfferProfile, ResidentProfile
 
     rng = random.Random(seed)
     models = {"resident": ResidentProfile, "offer": OfferProfile}
@@ -226,14 +226,14 @@ def run(backend: str, quick: bool = False) -> list[tuple[str, float, float, bool
         )
         if name == "durable":
             # For comparison: every cell's placement rules through durable_rules itself.
-            from roprules.matrix import screen_each_cell
-            from roprules.profiles import OfferProfile, ResidentProfile
+            from roprules.contract.profiles import OfferProfile, ResidentProfile
+            from roprules.evaluation.matrix import screen_each_cell
 
             few = (10, 50) if quick else (20, 100)
             people = [ResidentProfile.model_validate(r) for r in residents[: few[0]]]
             places = [OfferProfile.model_validate(o) for o in offers[: few[1]]]
             started = time.process_time()
-            screen_each_cell(engine._assessor, people, places, as_of=date.fromisoformat(AS_OF))
+            screen_each_cell(engine._evaluator, people, places, as_of=date.fromisoformat(AS_OF))
             each = (time.process_time() - started) / (few[0] * few[1]) * 1e6
             say(
                 f"[{name}] {few[0]} x {few[1]}, every cell through durable_rules: {each:.0f} µs CPU"

@@ -15,13 +15,13 @@ from hypothesis import strategies as st
 
 from conftest import REPO, chromium_dump, needs_chromium
 from roprules import Engine
-from roprules.assessment import Matrix, MatrixCell
-from roprules.backends import EngineError
 from roprules.cli import main
-from roprules.matrix import screen, screen_each_cell
-from roprules.profiles import OfferProfile, ResidentProfile
-from roprules.render import render_matrix
-from roprules.render.reports import csv_cell
+from roprules.contract.assessment import Matrix, MatrixCell
+from roprules.contract.profiles import OfferProfile, ResidentProfile
+from roprules.evaluation.backends import EngineError
+from roprules.evaluation.matrix import screen, screen_each_cell
+from roprules.report.render import render_matrix
+from roprules.report.render.reports import csv_cell
 from strategies import offer_profiles, resident_profiles
 
 
@@ -304,7 +304,7 @@ def test_screen_agrees_with_every_cell_through_the_backend(each_engine, resident
         for index, offer in enumerate(offers)
     ]
     day = date.today()
-    assessor = each_engine._assessor
+    assessor = each_engine._evaluator
     fast = screen(assessor, people, places, as_of=day, lang="en")
     reference = screen_each_cell(assessor, people, places, as_of=day, lang="en")
     assert fast.model_dump() == reference.model_dump()

@@ -1,0 +1,536 @@
+"""The data contract as pydantic models: resident profile and offer profile.
+
+Every field except `id` (and the offer's `type`) is optional, and absent or null
+means *unknown*; the rule engine never reads an unknown as false. Input is
+strict: unknown keys, wrong types, wrong enum values and out-of-range numbers
+are errors that name the field path. Profiles are pseudonymous, so anything that
+looks like a Norwegian national identity number is refused.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cache
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from roprules.contract.brukerplan import Derivation
+from roprules.contract.brukerplan import derive as derive_from_brukerplan
+from roprules.contract.documents import SuspectNumber
+from roprules.contract.errors import CASE_REF, CASE_REF_PATTERN, TEXTS, excerpt
+from roprules.contract.national_id import contains_national_id
+
+Level = Literal["low", "moderate", "high"]
+OfferType = Literal["small_house", "co_located", "staffed_base", "institution", "ordinary"]
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _national_id_error() -> PydanticCustomError:
+    return PydanticCustomError("national_id", TEXTS["national_id"]["en"])
+
+
+def _no_national_id(value: str) -> str:
+    """A valid fødselsnummer, D- or H-number in any spelling (see national_id.py) is refused."""
+    if contains_national_id(value):
+        raise _national_id_error()
+    return value
+
+
+def _is_date_field(annotation: Any) -> bool:
+    if annotation is date:
+        return True
+    return any(_is_date_field(arg) for arg in get_args(annotation))
+
+
+_SMALL = 10**9  # an int below this cannot be an 11-digit number, even without its leading 0
+_DIGIT = re.compile(r"\d")
+
+
+class Refused:
+    """Stands in for a refused input value, so that the value itself never reaches an
+    error message. It fails every field's type check, and intake.py reports it by
+    its `code` with the field path: `national_id`, `plain_number`, `bad_date`, `bad_id`."""
+
+    __slots__ = ("code", "shown")
+
+    def __init__(self, code: str, shown: str | None = None):
+        self.code = code
+        self.shown = shown  # a short, sanitised excerpt (errors.excerpt), never an identity number
+
+    def __repr__(self) -> str:
+        return f"Refused({self.code!r})"
+
+
+def _problem(value: Any, field: str, date_field: bool) -> Refused | None:
+    """What is wrong with a value before its type is checked, if anything."""
+    if isinstance(value, SuspectNumber):
+        return Refused("plain_number", excerpt(value.source_text))
+    if isinstance(value, list):
+        for item in value:
+            if isinstance(item, SuspectNumber):
+                return Refused("plain_number", excerpt(item.source_text))
+    if contains_national_id(value):
+        return Refused("national_id")
+    if date_field and not (
+        (isinstance(value, date) and not isinstance(value, datetime))
+        or (isinstance(value, str) and _ISO_DATE.fullmatch(value))
+    ):
+        return Refused("bad_date", excerpt(value))
+    if field == "id" and isinstance(value, str) and not CASE_REF.fullmatch(value):
+        return Refused("bad_id", excerpt(value))
+    return None
+
+
+def _screen(model: type[BaseModel], data: Any) -> Any:
+    """Every value of a contract model, before its type check: no national identity
+    number in any form (value, key, list item, number), numbers as written, dates as
+    dates, and an `id` that is a case reference. One pass per model over its own
+    values (nested models screen themselves). A refused value is replaced by a
+    `Refused` marker. The common values (booleans, words, small numbers) take the
+    fast paths: this runs on every assessment."""
+    if not isinstance(data, dict):
+        return data
+    try:
+        keys: str | None = "\0".join(data)
+    except TypeError:  # a key that is not text (the Python API); refused later
+        keys = None
+    if (keys is None or _DIGIT.search(keys)) and any(contains_national_id(k) for k in data):
+        raise PydanticCustomError("national_id_key", TEXTS["national_id_key"]["en"])
+    replaced: dict[Any, Any] | None = None
+    for key, value in data.items():
+        kind = type(value)
+        if kind is str:
+            if _DIGIT.search(value) is None or len(_DIGIT.findall(value)) < 11:
+                continue
+        elif kind is bool or value is None or kind is date:
+            continue  # dates: see the special fields below
+        elif kind is dict and key in _nested_fields(model):
+            continue  # a nested model screens its own values
+        elif kind is int:
+            if -_SMALL < value < _SMALL:
+                continue
+        elif kind is list:
+            try:
+                if _DIGIT.search("\0".join(value)) is None:
+                    continue
+            except TypeError:  # not a list of text: looked at item by item
+                pass
+        problem = _problem(value, key, False)
+        if problem is not None:
+            replaced = replaced or dict(data)
+            replaced[key] = problem
+    for key in _special_fields(model):
+        value = data.get(key)
+        if value is None or (replaced is not None and key in replaced):
+            continue
+        problem = _problem(value, key, key != "id")
+        if problem is not None:
+            replaced = replaced or dict(data)
+            replaced[key] = problem
+    return data if replaced is None else replaced
+
+
+@cache
+def _nested_fields(model: type[BaseModel]) -> frozenset[str]:
+    """The fields that hold a nested contract model."""
+    return frozenset(n for n, f in model.model_fields.items() if _holds_model(f.annotation))
+
+
+def _holds_model(annotation: Any) -> bool:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return True
+    return any(_holds_model(arg) for arg in get_args(annotation))
+
+
+@cache
+def _special_fields(model: type[BaseModel]) -> frozenset[str]:
+    """The fields that always need a look: dates, and the case reference `id`."""
+    dates = {n for n, f in model.model_fields.items() if _is_date_field(f.annotation)}
+    return frozenset(dates | ({"id"} & set(model.model_fields)))
+
+
+def _schema_extra(schema: dict[str, Any]) -> None:
+    """The JSON Schema shows the case-reference pattern of `id` (checked in `_screen`)."""
+    id_schema = schema.get("properties", {}).get("id")
+    if isinstance(id_schema, dict):
+        id_schema["pattern"] = CASE_REF_PATTERN
+        id_schema["maxLength"] = 64
+
+
+Text = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_no_national_id)]
+Count = Annotated[int, Field(ge=0)]
+Minutes = Annotated[int, Field(ge=0)]
+Metres = Annotated[int, Field(ge=0)]
+Score = Annotated[int, Field(ge=1, le=5)]
+
+
+class ContractModel(BaseModel):
+    """Base of every contract model: strict, closed, unknown = None."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        allow_inf_nan=False,
+        validate_default=False,
+        json_schema_extra=_schema_extra,
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _screen_values(cls, data: Any) -> Any:
+        return _screen(cls, data)
+
+
+class BrukerPlan(ContractModel):
+    """BrukerPlan scores: 1 green (good) … 5 red (very poor)."""
+
+    substance_use: Score | None = None
+    economy: Score | None = None
+    mental_health: Score | None = None
+    physical_health: Score | None = None
+    housing: Score | None = None
+    social_functioning: Score | None = None
+    network: Score | None = None
+    work_activity: Score | None = None
+
+
+class ResidentProfile(ContractModel):
+    """Beboerprofil: who is to be housed (contract.md, "Resident profile")."""
+
+    id: Text
+    age: Annotated[int, Field(ge=16, le=110)] | None = None
+    household: Literal["single", "couple"] | None = None
+    substance_use: Literal["none", "past", "active"] | None = None
+    substance_severity: Literal["mild", "moderate", "severe"] | None = None
+    mental_illness_severity: Literal["none", "mild", "moderate", "severe"] | None = None
+    primary_problem: Literal["substance_use", "mental_illness", "both"] | None = None
+    dementia: bool | None = None
+    violence_risk: Level | None = None
+    violence_risk_towards: (
+        list[Literal["staff", "co_residents", "neighbours", "partner", "family", "children"]] | None
+    ) = None
+    danger_assessment_date: Annotated[date, Field(strict=False)] | None = None
+    police_information_requested: bool | None = None
+    fire_risk: Level | None = None
+    property_damage_risk: Level | None = None
+    neighbour_disturbance_risk: Level | None = None
+    needs_round_the_clock_staff: bool | None = None
+    needs_two_staff: bool | None = None
+    coercion_need: Literal["none", "at_home", "residential", "outpatient"] | None = None
+    coercion_follow_up_agreed: bool | None = None
+    needs_coercion: bool | None = None  # deprecated (v2): see DEPRECATED_FIELDS
+    psychosis: bool | None = None
+    needs_daily_help: bool | None = None
+    housing_competence: Literal["good", "some", "poor"] | None = None
+    consent_capacity: Literal["full", "reduced", "lacking"] | None = None
+    accepts_help: Literal["accepts", "partly", "refuses"] | None = None
+    uses_wheelchair: bool | None = None
+    smokes_indoors: bool | None = None
+    transition_from: (
+        Literal["none", "hospital", "prison", "treatment", "parental_home", "homelessness"] | None
+    ) = None
+    handover_started: bool | None = None
+    has_daytime_activity: bool | None = None
+    habilitation_potential: bool | None = None
+    service_needs_mapped: bool | None = None
+    health_follow_up_agreed: bool | None = None
+    debt_problems: bool | None = None
+    economy_follow_up: bool | None = None
+    consulted: Literal["asked", "not_asked", "not_possible"] | None = None
+    preferred_offer_types: list[OfferType] | None = None
+    next_step_plan: bool | None = None
+    child_contact: bool | None = None
+    brukerplan: BrukerPlan | None = None
+
+
+class CoResidents(ContractModel):
+    """Counts of the current residents of the offer."""
+
+    severe_substance_use: Count | None = None
+    severe_mental_illness: Count | None = None
+    active_substance_use: Count | None = None
+    dementia: Count | None = None
+    high_violence_risk: Count | None = None
+    high_fire_risk: Count | None = None
+    under_30: Count | None = None
+
+
+class Building(ContractModel):
+    construction: (
+        Literal["site_built", "modular", "prefab_movable", "renovated", "temporary"] | None
+    ) = None
+    floor_area_m2: Annotated[float, Field(gt=0)] | None = None
+    gypsum_walls: bool | None = None
+    replaceable_wall_panels: bool | None = None
+    robust_surfaces: bool | None = None
+    institutional_fixtures: bool | None = None
+    sprinkler: Literal["none", "standard", "tamper_resistant", "mobile"] | None = None
+    fire_risk_class: Annotated[int, Field(ge=1, le=6)] | None = None
+    fire_alarm: Literal["none", "standard", "integrated"] | None = None
+    fire_alarm_adapted: bool | None = None
+    concealed_heating: bool | None = None
+    recessed_lighting: bool | None = None
+    technical_room_external_access: bool | None = None
+    covered_entrance: bool | None = None
+    vestibule: bool | None = None
+    private_outdoor_area: bool | None = None
+    separate_bedroom: bool | None = None
+    floor_drain: bool | None = None
+    wheelchair_access: Literal["accessible", "adaptable", "not_accessible"] | None = None
+    guest_room: bool | None = None
+
+
+class Location(ContractModel):
+    distance_to_shop_m: Metres | None = None
+    distance_to_public_transport_m: Metres | None = None
+    distance_to_centre_m: Metres | None = None
+    safe_walking_route: bool | None = None
+    hazards: (
+        list[
+            Literal[
+                "railway_shortcut",
+                "motorway_crossing",
+                "road_crossing_without_crossing",
+                "noise_barrier_shortcut",
+            ]
+        ]
+        | None
+    ) = None
+    next_to_school_or_kindergarten: bool | None = None
+    drug_scene_nearby: bool | None = None
+    social_housing_units_nearby: Count | None = None
+    neighbourhood: (
+        Literal["established_residential", "new_residential", "mixed", "industrial", "rural"] | None
+    ) = None
+    fire_response_minutes: Minutes | None = None
+    police_response_minutes: Minutes | None = None
+    access_through_fire_station: bool | None = None
+    screened_from_neighbours: bool | None = None
+    activity_offers_nearby: bool | None = None
+    activities_for_young: bool | None = None
+    neighbour_opposition: bool | None = None
+
+
+ServiceModel = Literal["community", "independent_dwellings"]
+
+
+class Organisation(ContractModel):
+    political_anchoring: bool | None = None
+    information_strategy: bool | None = None
+    police_consulted: bool | None = None
+    police_cooperation_plan: bool | None = None
+    fire_service_consulted: bool | None = None
+    interagency_allocation_team: bool | None = None
+    housing_social_team: bool | None = None
+    responsibilities_agreed: bool | None = None
+    staffing_funded: bool | None = None
+    maintenance_follow_up: bool | None = None
+    evaluation_planned: bool | None = None
+    activity_programme: bool | None = None
+    milieu_therapy: bool | None = None
+    resident_involvement: bool | None = None
+    resident_involved_in_repairs: bool | None = None
+    staff_competence: list[Literal["rop", "dementia"]] | None = None
+    service_model: ServiceModel | None = None
+    design_concept: ServiceModel | None = None
+
+
+class OfferProfile(ContractModel):
+    """Botilbud: the offer proposed, as it can be delivered for this placement."""
+
+    id: Text
+    name: Text | None = None
+    municipality: Text | None = None
+    type: OfferType
+    units: Annotated[int, Field(ge=1)] | None = None
+    vacant_units: Count | None = None
+    shared_living: bool | None = None
+    staffing: Literal["none", "ambulant", "daytime", "round_the_clock"] | None = None
+    visit_frequency: (
+        Literal["none", "weekly", "several_weekly", "daily", "several_daily"] | None
+    ) = None
+    visits_in_pairs: bool | None = None
+    staff_on_duty: Count | None = None
+    staff_alarm: Literal["none", "one_touch", "two_button"] | None = None
+    guard_response_minutes: Minutes | None = None
+    shielded_unit: bool | None = None
+    approved_for_coercion: bool | None = None
+    allows_couples: bool | None = None
+    contract: Literal["tenancy", "housing_and_services", "institution_stay"] | None = None
+    contract_months: Annotated[int, Field(ge=1)] | None = None
+    tenure_limit: Literal["none", "fixed"] | None = None
+    max_tenure_months: Annotated[int, Field(ge=1)] | None = None
+    tenure_extendable: bool | None = None
+    expects_acceptance_of_help: bool | None = None
+    services_condition_of_tenancy: bool | None = None
+    treatment_obligation: bool | None = None
+    contract_safeguards: bool | None = None
+    tiered_levels: bool | None = None
+    equal_rent_across_levels: bool | None = None
+    framing: Literal["pathway", "neutral", "last_resort"] | None = None
+    co_residents: CoResidents | None = None
+    building: Building | None = None
+    location: Location | None = None
+    organisation: Organisation | None = None
+
+
+PROFILE_MODELS: dict[str, type[ContractModel]] = {
+    "resident": ResidentProfile,
+    "offer": OfferProfile,
+}
+
+
+# The deprecation path (contract.md, "Deprecation path"): an old field or enum
+# value is still accepted and validated, is read only as the contract says, and
+# every assessment that received it carries a notice naming its replacement.
+# Enum values kept for compatibility, read as their replacement value.
+DEPRECATED_VALUES: dict[str, dict[str, str]] = {
+    "resident.coercion_need": {"outpatient": "at_home"},
+}
+# Fields kept for compatibility, and the field that replaces each.
+DEPRECATED_FIELDS: dict[str, str] = {
+    "resident.needs_coercion": "resident.coercion_need",
+}
+
+
+@dataclass(frozen=True)
+class Deprecation:
+    """A deprecated field or value found in a profile; `key` names its notice text."""
+
+    field: str
+    replacement: str
+    key: str
+
+
+def deprecations(
+    resident: BaseModel | None = None, offer: BaseModel | None = None
+) -> list[Deprecation]:
+    """The deprecated fields and values these profiles use, in contract order."""
+    found: list[Deprecation] = []
+    for prefix, profile in (("resident", resident), ("offer", offer)):
+        if profile is None:
+            continue
+        raw: dict[str, Any] = {}
+        _flatten(prefix, profile, raw)
+        for path, renamed in DEPRECATED_VALUES.items():
+            value = raw.get(path)
+            if value in renamed:
+                found.append(Deprecation(path, renamed[value], f"{path}={value}"))
+        for path, replacement in DEPRECATED_FIELDS.items():
+            value = raw.get(path)
+            if value is not None:
+                key = f"{path}={str(value).lower()}" if isinstance(value, bool) else path
+                found.append(Deprecation(path, replacement, key))
+    return found
+
+
+def derived_fields(facts: Mapping[str, Any], profile: BaseModel | None) -> frozenset[str]:
+    """The fact paths of a resident's facts that were derived, not entered by the team."""
+    return frozenset(derived_sources(facts, profile))
+
+
+def derived_sources(facts: Mapping[str, Any], profile: BaseModel | None) -> dict[str, str]:
+    """Each derived fact path of a resident's facts, with the field it was derived from:
+    `resident.needs_coercion`, or a BrukerPlan score such as `resident.brukerplan.economy`."""
+    if profile is None:
+        return {}
+    found: dict[str, str] = {}
+    if (
+        getattr(profile, "needs_coercion", None) is False
+        and getattr(profile, "coercion_need", None) is None
+        and "resident.coercion_need" in facts
+    ):
+        found["resident.coercion_need"] = "resident.needs_coercion"
+    if getattr(profile, "brukerplan", None) is not None:
+        entered = _entered(profile)
+        for derivation in brukerplan_derivations(profile):
+            if derivation.path not in entered and derivation.path in facts:
+                found.setdefault(derivation.path, derivation.source)
+    return found
+
+
+def brukerplan_derivations(profile: BaseModel | None) -> list[Derivation]:
+    """The values the profile's BrukerPlan scores derive for fields the team left unknown."""
+    if profile is None or getattr(profile, "brukerplan", None) is None:
+        return []
+    return derive_from_brukerplan(_entered(profile))
+
+
+def _entered(profile: BaseModel) -> dict[str, Any]:
+    """The resident's facts as the team entered them (before any derivation)."""
+    entered: dict[str, Any] = {}
+    _flatten("resident", profile, entered)
+    if entered.get("resident.needs_coercion") is False:
+        entered.setdefault("resident.coercion_need", "none")
+    return entered
+
+
+def profile_to_facts(prefix: str, profile: BaseModel | None) -> dict[str, Any]:
+    """Flatten a profile into `{"offer.building.sprinkler": "none", ...}`.
+
+    Unknown fields are left out: a fact that is absent is unknown. Lists become
+    tuples and dates ISO strings, so facts are hashable and JSON-ready. Reads
+    the validated attributes directly: this runs on every assessment.
+    Deprecated values are read as their replacements, and `needs_coercion:
+    false` derives `coercion_need: none` when that is unknown (contract.md), so
+    every reader of the facts (rules, lint, reports) sees the same values.
+    Likewise a BrukerPlan score derives a field the team left unknown, by the
+    table in messages/brukerplan.yaml (see brukerplan.py); never over a value
+    the team entered.
+    """
+    facts: dict[str, Any] = {}
+    if profile is not None:
+        _flatten(prefix, profile, facts)
+        for path, renamed in DEPRECATED_VALUES.items():
+            value = facts.get(path)
+            if value in renamed:
+                facts[path] = renamed[value]
+        if facts.get("resident.needs_coercion") is False:
+            facts.setdefault("resident.coercion_need", "none")
+        if prefix == "resident" and getattr(profile, "brukerplan", None) is not None:
+            for derivation in derive_from_brukerplan(facts):
+                facts[derivation.path] = derivation.value
+    return facts
+
+
+_NOT_FACTS = frozenset({"id", "name"})
+
+
+def _flatten(prefix: str, model: BaseModel, into: dict[str, Any]) -> None:
+    for key, value in model.__dict__.items():
+        if value is None or key in _NOT_FACTS:
+            continue
+        path = f"{prefix}.{key}"
+        if isinstance(value, BaseModel):
+            _flatten(path, value, into)
+        elif isinstance(value, list):
+            into[path] = tuple(value)
+        elif isinstance(value, date):
+            into[path] = value.isoformat()
+        else:
+            into[path] = value
+
+
+def profile_dates(prefix: str, profile: BaseModel | None) -> list[tuple[str, date]]:
+    """Every date field of a profile with its value (to hold them against `as_of`)."""
+    found: list[tuple[str, date]] = []
+    if profile is None:
+        return found
+    for key, value in profile.__dict__.items():
+        if isinstance(value, BaseModel):
+            found.extend(profile_dates(f"{prefix}.{key}", value))
+        elif isinstance(value, date):
+            found.append((f"{prefix}.{key}", value))
+    return found

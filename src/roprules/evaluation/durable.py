@@ -1,0 +1,213 @@
+"""The durable_rules adapter: decides which compiled rules fire for one fact.
+
+durable_rules 2.0.28 is an unmaintained C library with reproduced crashes
+(see shared/spec/durable-rules-notes.md). This adapter follows the safe pattern:
+
+- the low-level binding (`durable_rules_engine`), never the default `Host` and
+  its background timer loop (segfaults under threads);
+- rulesets registered once, split into groups small enough that no fact can make
+  too many alpha conditions true at once (error 303);
+- every rule guarded by a constant term (a bare `$nex` rule loops forever on the
+  session fact) and a catch-all sentinel so that every session runs an action
+  (`delete_state` segfaults on a session in which none ran);
+- facts asserted, not posted (events are consumed by the first match);
+- one session per group, reused: each evaluation asserts its fact, drains the
+  actions and retracts the fact again (cheaper than a session per evaluation);
+  any failure deletes the session, so the next evaluation starts in a fresh one;
+- one process-wide lock: the binding never releases the GIL and shares state;
+- every ruleset deleted (`delete_ruleset`) when its engine is closed or
+  collected: each holds about 1 MB of C-side state.
+
+This module imports durable_rules; only `roprules.evaluation.backends` imports it, and
+only when the durable backend is chosen.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import threading
+import weakref
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import durable_rules_engine as dre
+
+from roprules.evaluation.backends import CompiledRule, EngineError
+from roprules.evaluation.durable_limits import (
+    MAX_RULES_PER_GROUP,
+    SENTINEL,
+    SENTINEL_PRIORITY,
+    definition_problems,
+    group_definition,
+    split_groups,
+)
+from roprules.rulebase.durable_compile import GUARD_KEY, GUARD_VALUE, FactEncoder, hash_collisions
+from roprules.rulebase.ruleset import RulesetError
+
+SESSION_ID = "assessment"
+RULES_OK = 0  # assert_fact's result when the fact was new and handled
+
+_LOCK = threading.Lock()  # one lock for the C library, shared by every engine
+_NAMES = itertools.count()
+
+
+__all__ = [
+    "GUARD_KEY",
+    "GUARD_VALUE",
+    "MAX_RULES_PER_GROUP",
+    "SENTINEL",
+    "SENTINEL_PRIORITY",
+    "CompiledRule",
+    "DurableEngine",
+    "DurableGroup",
+    "EngineError",
+]
+
+
+# Rulesets to delete. A finalizer may run inside garbage collection at any point,
+# even while this thread holds _LOCK, so it only queues the handle; the queue is
+# emptied by the next call that holds the lock.
+_PENDING: list[int] = []
+
+
+def _release(handle: int) -> None:
+    _PENDING.append(handle)
+
+
+def _free_pending() -> None:
+    """Delete queued rulesets and their reused sessions; call with _LOCK held.
+
+    A session outlives `delete_ruleset` (measured: ~1.3 MB per ruleset stayed), so
+    it is deleted first.
+    """
+    while _PENDING:
+        handle = _PENDING.pop()
+        with contextlib.suppress(dre.error):
+            dre.delete_state(handle, SESSION_ID)
+        with contextlib.suppress(dre.error):
+            dre.delete_ruleset(handle)
+
+
+class DurableGroup:
+    """One durable_rules ruleset: a few dozen rules at most, registered once."""
+
+    def __init__(self, label: str, rules: Sequence[CompiledRule], params: Mapping[str, Any]):
+        self.label = label
+        self.rule_ids = tuple(r.rule_id for r in rules)
+        self.encoder = FactEncoder(r.condition for r in rules)
+        collisions = hash_collisions(self.encoder.keys())
+        if collisions:
+            raise EngineError(f"ruleset group {label}: fact names collide by hash: {collisions}")
+        definition = group_definition(rules, params)
+        # durable_rules hangs or fails on definitions past its fixed C arrays: never
+        # hand it one that has not passed the measured bounds (durable_limits.py).
+        problems = definition_problems(label, rules, definition)
+        if problems:
+            raise RulesetError(problems)
+        self.definition = definition
+        self.name = f"roprules_{next(_NAMES)}_{label}"
+        try:
+            with _LOCK:
+                _free_pending()
+                self._handle = dre.create_ruleset(self.name, json.dumps(definition))
+        except dre.error as exc:
+            raise EngineError(f"durable_rules refused ruleset group {label}: {exc}") from None
+        # Freed on close() or when the group is collected, whichever comes first.
+        self._finalizer = weakref.finalize(self, _release, self._handle)
+        self.fire({})  # prime: the first session of a ruleset sets up its state
+
+    def _run(self, text: str) -> list[str]:
+        """Assert, drain, retract; call with _LOCK held."""
+        result, state = dre.assert_fact(self._handle, text)
+        if result != RULES_OK:  # the same fact is still there: a stale session
+            self._reset()
+            result, state = dre.assert_fact(self._handle, text)
+            if result != RULES_OK:
+                raise dre.error(f"fact not asserted in a fresh session (result {result})")
+        fired: list[str] = []
+        started = dre.start_action_for_state(self._handle, state)
+        message = started[1] if started else None
+        while message:
+            name = message[2 : message.index('"', 2)]  # first key: the rule name
+            if name != SENTINEL:
+                fired.append(name)
+            message = dre.complete_and_start_action(self._handle, state)
+        _, state = dre.retract_fact(self._handle, text)
+        if dre.start_action_for_state(self._handle, state):  # a retraction fires nothing
+            raise dre.error("an action was queued by retracting the fact")
+        return fired
+
+    def _reset(self) -> None:
+        """Delete the session (its facts and queued actions); call with _LOCK held."""
+        with contextlib.suppress(dre.error):
+            dre.delete_state(self._handle, SESSION_ID)
+
+    @property
+    def closed(self) -> bool:
+        return not self._finalizer.alive
+
+    def close(self) -> None:
+        """Delete the ruleset in durable_rules; the group cannot fire afterwards."""
+        self._finalizer()
+        with _LOCK:
+            _free_pending()
+
+    def fire(self, facts: Mapping[str, Any]) -> list[str]:
+        """The ids of the rules in this group whose conditions are true for the facts.
+
+        One session per group, reused: the fact is asserted, the actions drained
+        and the fact retracted again. Any failure deletes the session, so the
+        next assessment starts in a fresh one.
+        """
+        payload = self.encoder.encode(facts)
+        payload["sid"] = SESSION_ID
+        text = json.dumps(payload)
+        with _LOCK:
+            if _PENDING:
+                _free_pending()
+            if not self._finalizer.alive:
+                raise EngineError(f"ruleset group {self.label} is closed")
+            try:
+                fired = self._run(text)
+            except dre.error as exc:
+                self._reset()
+                raise EngineError(
+                    f"durable_rules failed in ruleset group {self.label}: {exc}"
+                ) from None
+            except BaseException:
+                self._reset()
+                raise
+        # durable_rules activates a rule once per true branch of an `$or`, and a rule
+        # split into parts (r<index>x<part>) once per true part: report each rule once.
+        return list(dict.fromkeys(self.rule_ids[int(name[1:].split("x")[0])] for name in fired))
+
+
+class DurableEngine:
+    """All groups of a ruleset; `fire` returns every rule id that fires."""
+
+    def __init__(
+        self,
+        groups: Mapping[str, Sequence[CompiledRule]],
+        params: Mapping[str, Any],
+        max_rules_per_group: int = MAX_RULES_PER_GROUP,
+    ):
+        self.groups: list[DurableGroup] = []
+        try:
+            for label, rules in groups.items():
+                for name, chunk in split_groups(label, rules, max_rules_per_group):
+                    self.groups.append(DurableGroup(name, chunk, params))
+        except BaseException:
+            self.close()
+            raise
+
+    def fire(self, facts: Mapping[str, Any]) -> set[str]:
+        fired: set[str] = set()
+        for group in self.groups:
+            fired.update(group.fire(facts))
+        return fired
+
+    def close(self) -> None:
+        for group in self.groups:
+            group.close()

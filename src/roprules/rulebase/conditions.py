@@ -1,0 +1,702 @@
+"""The condition language: parse and check, evaluate with unknowns, explain.
+
+A condition is data (see docs/rule-format.md): `all`, `any`, `not` and leaves
+such as `{"offer.staffing": {"ne": "round_the_clock"}}`. One parsed tree serves
+two purposes: this module evaluates it in three-valued logic (true, false or
+unknown, with the facts each decision used and the fields it waits on), and
+`durable_compile` turns the same tree into durable_rules' JSON form, which
+decides what fires. Tests hold the two to the same answers.
+"""
+
+from __future__ import annotations
+
+import calendar
+import itertools
+import math
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Union
+
+from roprules.contract.fields import RULE_FIELDS, FieldSpec
+
+Truth = bool | None  # None = unknown
+Facts = Mapping[str, Any]
+
+# durable_rules receives `at_least` as an `$or` of every combination of parts
+# that decides it; this bounds that expansion (C(10, 5) = 252) so that a rule
+# cannot make the compiled definition explode.
+MAX_AT_LEAST_COMBINATIONS = 252
+
+# The fact key of the assessment date (ISO string): the one non-contract fact,
+# read only by `months_since` leaves. Without it a date comparison is unknown.
+AS_OF = "as_of"
+
+COMPARISONS = ("lt", "lte", "gt", "gte")
+EQUALITY = ("eq", "ne")
+MEMBERSHIP = ("in", "not_in")
+LIST_OPS = ("contains", "not_contains", "is_empty")
+OPERATORS = (*EQUALITY, *MEMBERSHIP, *COMPARISONS, *LIST_OPS, "is_set")
+
+_OPS_BY_KIND: dict[str, tuple[str, ...]] = {
+    "enum": (*EQUALITY, *MEMBERSHIP, "is_set"),
+    "bool": (*EQUALITY, "is_set"),
+    "int": (*EQUALITY, *COMPARISONS, "is_set"),
+    "number": (*EQUALITY, *COMPARISONS, "is_set"),
+    "list": (*LIST_OPS, "is_set"),
+    "date": ("is_set",),
+    "text": ("is_set",),
+}
+
+NEGATED = {
+    "eq": "ne",
+    "ne": "eq",
+    "in": "not_in",
+    "not_in": "in",
+    "lt": "gte",
+    "gte": "lt",
+    "gt": "lte",
+    "lte": "gt",
+    "contains": "not_contains",
+    "not_contains": "contains",
+}
+
+
+class ConditionError(Exception):
+    """A condition that does not follow the language; carries every problem found."""
+
+    def __init__(self, messages: list[str]):
+        self.messages = messages
+        super().__init__("; ".join(messages))
+
+
+@dataclass(frozen=True)
+class FieldRef:
+    """An operand that reads another fact: `{field: offer.organisation.design_concept}`."""
+
+    path: str
+
+
+@dataclass(frozen=True)
+class ParamRef:
+    """An operand that names a policy parameter: `{param: max_distance_to_shop_m}`."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Sum:
+    """A subject that adds numeric facts: `sum: [a, b]`; unknown if any part is."""
+
+    paths: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        return "sum(" + "+".join(self.paths) + ")"
+
+
+@dataclass(frozen=True)
+class MonthsSince:
+    """A subject that counts calendar months from a date fact to the assessment date.
+
+    `months_since: resident.danger_assessment_date` with `gt: 6` is true if the
+    date six calendar months after the fact lies before `as_of` (criteria.md,
+    Conventions). Unknown if the date (or the assessment date) is.
+    """
+
+    path: str
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return (self.path,)
+
+    @property
+    def key(self) -> str:
+        return f"months_since({self.path})"
+
+
+def add_months(day: date, months: int) -> date:
+    """`day` plus whole calendar months; a day the target month lacks becomes its last day."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return date(year, month + 1, min(day.day, last))
+
+
+def months_value(day: date, as_of: date) -> float:
+    """The months from `day` to `as_of` as one number that compares like the convention.
+
+    The whole calendar months m with `add_months(day, m) <= as_of`, plus 0.5 when
+    that date is before `as_of`. Against an integer N: value >= N exactly when
+    add_months(day, N) <= as_of, and value > N exactly when add_months(day, N) < as_of,
+    so one number serves the evaluator and durable_rules alike.
+    """
+    months = (as_of.year - day.year) * 12 + as_of.month - day.month
+    if add_months(day, months) > as_of:
+        months -= 1
+    return months if add_months(day, months) == as_of else months + 0.5
+
+
+@dataclass(frozen=True)
+class Leaf:
+    subject: str | Sum | MonthsSince
+    op: str
+    operand: Any  # constant, tuple of constants, FieldRef or ParamRef
+
+    def fields(self) -> tuple[str, ...]:
+        """The fact paths this leaf reads."""
+        own = self.subject.paths if not isinstance(self.subject, str) else (self.subject,)
+        if isinstance(self.operand, FieldRef):
+            return (*own, self.operand.path)
+        return own
+
+
+@dataclass(frozen=True)
+class AllOf:
+    parts: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    parts: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class AtLeast:
+    """True if at least `n` parts are true; false if fewer than `n` are true or unknown."""
+
+    n: int
+    parts: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class NotOf:
+    part: Condition
+
+
+Condition = Union[Leaf, AllOf, AnyOf, AtLeast, NotOf]  # noqa: UP007 - a recursive alias
+
+
+def at_least_combinations(node: AtLeast, positive: bool) -> list[tuple[Condition, ...]]:
+    """The sets of parts that decide an `at_least`: n true parts make it true,
+    k - n + 1 false parts make it false (fewer than n can then be true or unknown)."""
+    size = node.n if positive else len(node.parts) - node.n + 1
+    return list(itertools.combinations(node.parts, size))
+
+
+def leaves(node: Condition) -> Iterator[Leaf]:
+    """Every leaf of a condition, left to right."""
+    if isinstance(node, Leaf):
+        yield node
+    elif isinstance(node, NotOf):
+        yield from leaves(node.part)
+    else:
+        for part in node.parts:
+            yield from leaves(part)
+
+
+def fields_of(node: Condition) -> frozenset[str]:
+    return frozenset(path for leaf in leaves(node) for path in leaf.fields())
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+@dataclass
+class _Parser:
+    params: Mapping[str, Any]
+    errors: list[str] = field(default_factory=list)
+
+    def fail(self, where: str, message: str) -> None:
+        self.errors.append(f"{where}: {message}")
+
+    def node(self, data: Any, where: str) -> Condition | None:
+        if not isinstance(data, dict) or not data:
+            self.fail(where, f"expected a condition mapping; got {data!r}")
+            return None
+        if "at_least" in data:
+            return self.at_least(data, where)
+        combinators = {"all", "any", "not"} & data.keys()
+        if combinators:
+            if len(data) != 1:
+                self.fail(where, f"'{next(iter(combinators))}' must stand alone in its mapping")
+                return None
+            key, value = next(iter(data.items()))
+            if key == "not":
+                part = self.node(value, f"{where}.not")
+                return NotOf(part) if part is not None else None
+            if not isinstance(value, list) or not value:
+                self.fail(where, f"'{key}' expects a non-empty list of conditions")
+                return None
+            parts = [self.node(item, f"{where}.{key}[{i}]") for i, item in enumerate(value)]
+            if any(p is None for p in parts):
+                return None
+            return (AllOf if key == "all" else AnyOf)(tuple(parts))  # type: ignore[arg-type]
+        if "sum" in data:
+            return self.sum_leaf(data, where)
+        if "months_since" in data:
+            return self.months_leaf(data, where)
+        if len(data) != 1:
+            self.fail(where, f"a leaf names exactly one field; got {sorted(data)}")
+            return None
+        path, test = next(iter(data.items()))
+        spec = self.field(path, where)
+        if spec is None:
+            return None
+        op, operand = self.single_op(test, f"{where}.{path}")
+        if op is None:
+            return None
+        return self.leaf(spec, op, operand, f"{where}.{path}")
+
+    def at_least(self, data: dict[str, Any], where: str) -> AtLeast | None:
+        if len(data) != 1:
+            self.fail(where, "'at_least' must stand alone in its mapping")
+            return None
+        body = data["at_least"]
+        if not isinstance(body, dict) or set(body) != {"n", "of"}:
+            self.fail(where, "'at_least' expects {n: NUMBER, of: [COND, ...]}")
+            return None
+        n, items = body["n"], body["of"]
+        if not isinstance(items, list) or not items:
+            self.fail(where, "'at_least.of' expects a non-empty list of conditions")
+            return None
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= len(items):
+            self.fail(where, f"'at_least.n' must be a whole number from 1 to {len(items)}")
+            return None
+        k = len(items)
+        if math.comb(k, n) + math.comb(k, k - n + 1) > MAX_AT_LEAST_COMBINATIONS:
+            self.fail(
+                where,
+                f"'at_least' {n} of {k} expands to more than {MAX_AT_LEAST_COMBINATIONS} "
+                "combinations; split the rule",
+            )
+            return None
+        parts = [self.node(item, f"{where}.at_least.of[{i}]") for i, item in enumerate(items)]
+        if any(p is None for p in parts):
+            return None
+        return AtLeast(n, tuple(parts))  # type: ignore[arg-type]
+
+    def months_leaf(self, data: dict[str, Any], where: str) -> Leaf | None:
+        path = data["months_since"]
+        ops = {k: v for k, v in data.items() if k != "months_since"}
+        spec = self.field(path, f"{where}.months_since")
+        if spec is None:
+            return None
+        if spec.kind != "date":
+            self.fail(f"{where}.months_since", f"{path} is not a date field")
+            return None
+        op, operand = self.single_op(ops, f"{where}.months_since")
+        if op is None:
+            return None
+        if op not in COMPARISONS:
+            self.fail(where, f"'months_since' supports {', '.join(COMPARISONS)}; got {op!r}")
+            return None
+        if isinstance(operand, dict) and set(operand) == {"param"}:
+            name = operand["param"]
+            if name not in self.params:
+                self.fail(where, f"unknown parameter {name!r}")
+                return None
+            value = self.params[name]
+            if isinstance(value, bool) or not isinstance(value, int):
+                self.fail(where, f"parameter {name!r} must be a whole number of months")
+                return None
+            return Leaf(MonthsSince(path), op, ParamRef(name))
+        if isinstance(operand, bool) or not isinstance(operand, int) or operand < 0:
+            self.fail(where, f"'months_since' compares with whole months; got {operand!r}")
+            return None
+        return Leaf(MonthsSince(path), op, operand)
+
+    def field(self, path: Any, where: str) -> FieldSpec | None:
+        spec = RULE_FIELDS.get(path) if isinstance(path, str) else None
+        if spec is None:
+            self.fail(where, f"unknown field {path!r} (not in the contract)")
+        return spec
+
+    def single_op(self, test: Any, where: str) -> tuple[str | None, Any]:
+        if not isinstance(test, dict) or len(test) != 1:
+            self.fail(where, f"expected exactly one operator such as {{eq: value}}; got {test!r}")
+            return None, None
+        op, operand = next(iter(test.items()))
+        if op not in OPERATORS:
+            self.fail(where, f"unknown operator {op!r}; expected one of {', '.join(OPERATORS)}")
+            return None, None
+        return op, operand
+
+    def sum_leaf(self, data: dict[str, Any], where: str) -> Leaf | None:
+        errors_before = len(self.errors)
+        paths = data["sum"]
+        ops = {k: v for k, v in data.items() if k != "sum"}
+        if not isinstance(paths, list) or len(paths) < 2:
+            self.fail(where, "'sum' expects a list of at least two numeric fields")
+            return None
+        for path in paths:
+            spec = self.field(path, f"{where}.sum")
+            if spec is not None and not spec.numeric:
+                self.fail(f"{where}.sum", f"{path} is not numeric")
+        op, operand = self.single_op(ops, f"{where}.sum")
+        if op is None or len(self.errors) > errors_before:
+            return None
+        if op not in COMPARISONS + EQUALITY:
+            self.fail(where, f"'sum' supports {', '.join(COMPARISONS + EQUALITY)}; got {op!r}")
+            return None
+        number = FieldSpec("sum", "number")
+        operand = self.operand(number, op, operand, where)
+        return Leaf(Sum(tuple(paths)), op, operand) if operand is not _BAD else None
+
+    def leaf(self, spec: FieldSpec, op: str, operand: Any, where: str) -> Leaf | None:
+        if op not in _OPS_BY_KIND[spec.kind]:
+            allowed = ", ".join(_OPS_BY_KIND[spec.kind])
+            self.fail(where, f"operator {op!r} does not apply to a {spec.kind} field ({allowed})")
+            return None
+        value = self.operand(spec, op, operand, where)
+        return Leaf(spec.path, op, value) if value is not _BAD else None
+
+    def operand(self, spec: FieldSpec, op: str, operand: Any, where: str) -> Any:
+        if op in ("is_set", "is_empty"):
+            if not isinstance(operand, bool):
+                self.fail(where, f"{op} expects true or false; got {operand!r}")
+                return _BAD
+            return operand
+        if isinstance(operand, dict):
+            return self.reference(spec, op, operand, where)
+        if op in MEMBERSHIP:
+            if not isinstance(operand, list) or not operand:
+                self.fail(where, f"{op} expects a non-empty list of values or {{field: …}}")
+                return _BAD
+            checked = [self.constant(spec, item, where) for item in operand]
+            return _BAD if _BAD in checked else tuple(checked)
+        if op in ("contains", "not_contains"):
+            return self.constant(FieldSpec(spec.path, "enum", spec.values), operand, where)
+        return self.constant(spec, operand, where)
+
+    def reference(self, spec: FieldSpec, op: str, operand: dict[str, Any], where: str) -> Any:
+        if set(operand) == {"param"}:
+            name = operand["param"]
+            if name not in self.params:
+                self.fail(where, f"unknown parameter {name!r}")
+                return _BAD
+            if not spec.numeric or op not in COMPARISONS + EQUALITY:
+                self.fail(where, f"parameter {name!r} can only be compared with a number")
+                return _BAD
+            return ParamRef(name)
+        if set(operand) == {"field"}:
+            other = self.field(operand["field"], where)
+            if other is None:
+                return _BAD
+            if op in MEMBERSHIP:
+                ok = (
+                    other.kind == "list"
+                    and spec.kind == "enum"
+                    and set(other.values) == set(spec.values)
+                )
+            elif op in EQUALITY:
+                ok = other.kind == spec.kind and other.values == spec.values
+            else:
+                ok = spec.numeric and other.numeric
+            if not ok:
+                self.fail(where, f"{op} cannot compare {spec.path} with {other.path}")
+                return _BAD
+            return FieldRef(other.path)
+        self.fail(where, f"expected a value, {{param: NAME}} or {{field: PATH}}; got {operand!r}")
+        return _BAD
+
+    def constant(self, spec: FieldSpec, value: Any, where: str) -> Any:
+        if spec.kind == "enum":
+            if value not in spec.values:
+                self.fail(
+                    where,
+                    f"{value!r} is not a value of {spec.path} (expected one of "
+                    f"{', '.join(spec.values)})",
+                )
+                return _BAD
+        elif spec.kind == "bool":
+            if not isinstance(value, bool):
+                self.fail(where, f"expected true or false; got {value!r}")
+                return _BAD
+        elif spec.numeric:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                self.fail(where, f"expected a number; got {value!r}")
+                return _BAD
+        else:
+            self.fail(where, f"{spec.path} can only be tested with is_set")
+            return _BAD
+        return value
+
+
+_BAD = object()
+
+
+def parse_condition(data: Any, where: str, params: Mapping[str, Any]) -> Condition:
+    """Parse and check a condition; raise ConditionError listing every problem."""
+    parser = _Parser(params)
+    node = parser.node(data, where)
+    if parser.errors or node is None:
+        raise ConditionError(parser.errors or [f"{where}: invalid condition"])
+    return node
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def _subject_value(subject: str | Sum | MonthsSince, facts: Facts) -> Any:
+    if isinstance(subject, str):
+        return facts.get(subject)
+    if isinstance(subject, Sum):
+        values = [facts.get(p) for p in subject.paths]
+        return None if any(v is None for v in values) else sum(values)
+    return months_since_value(subject, facts)
+
+
+def months_since_value(subject: MonthsSince, facts: Facts) -> float | None:
+    """`months_value` of the date fact against the assessment date; None if either is unknown."""
+    day, as_of = facts.get(subject.path), facts.get(AS_OF)
+    if day is None or as_of is None:
+        return None
+    return months_value(_as_date(day), _as_date(as_of))
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
+def _operand_value(operand: Any, facts: Facts, params: Mapping[str, Any]) -> Any:
+    if isinstance(operand, FieldRef):
+        return facts.get(operand.path)
+    if isinstance(operand, ParamRef):
+        return params[operand.name]
+    return operand
+
+
+def _compare(op: str, value: Any, other: Any) -> bool:
+    if op == "eq":
+        return value == other
+    if op == "ne":
+        return value != other
+    if op == "in":
+        return value in other
+    if op == "not_in":
+        return value not in other
+    if op == "lt":
+        return value < other
+    if op == "lte":
+        return value <= other
+    if op == "gt":
+        return value > other
+    if op == "gte":
+        return value >= other
+    if op == "contains":
+        return other in value
+    if op == "not_contains":
+        return other not in value
+    if op == "is_empty":
+        return (len(value) == 0) is other
+    raise AssertionError(op)
+
+
+def evaluate_leaf(leaf: Leaf, facts: Facts, params: Mapping[str, Any]) -> Truth:
+    value = _subject_value(leaf.subject, facts)
+    if leaf.op == "is_set":
+        return (value is not None) is leaf.operand
+    other = _operand_value(leaf.operand, facts, params)
+    if value is None or other is None:
+        return None
+    return _compare(leaf.op, value, other)
+
+
+Evaluator = Callable[[Facts], Truth]
+
+
+def compile_evaluator(node: Condition, params: Mapping[str, Any]) -> Evaluator:
+    """A closure that evaluates the condition in three-valued logic, fast.
+
+    Used on every assessment for rules whose facts are incomplete; the
+    explanation (`explain`) is computed only for rules that are reported.
+    """
+    if isinstance(node, Leaf):
+        return _compile_leaf(node, params)
+    if isinstance(node, NotOf):
+        inner = compile_evaluator(node.part, params)
+
+        def negate(facts: Facts) -> Truth:
+            result = inner(facts)
+            return None if result is None else not result
+
+        return negate
+    parts = tuple(compile_evaluator(p, params) for p in node.parts)
+    if isinstance(node, AtLeast):
+        needed = node.n
+
+        def at_least(facts: Facts) -> Truth:
+            true = unknown = 0
+            for part in parts:
+                value = part(facts)
+                if value is True:
+                    true += 1
+                    if true >= needed:
+                        return True
+                elif value is None:
+                    unknown += 1
+            return None if true + unknown >= needed else False
+
+        return at_least
+    if isinstance(node, AllOf):
+
+        def all_of(facts: Facts) -> Truth:
+            result: Truth = True
+            for part in parts:
+                value = part(facts)
+                if value is False:
+                    return False
+                if value is None:
+                    result = None
+            return result
+
+        return all_of
+
+    def any_of(facts: Facts) -> Truth:
+        result: Truth = False
+        for part in parts:
+            value = part(facts)
+            if value is True:
+                return True
+            if value is None:
+                result = None
+        return result
+
+    return any_of
+
+
+def _compile_leaf(leaf: Leaf, params: Mapping[str, Any]) -> Evaluator:
+    subject, op = leaf.subject, leaf.op
+    if (
+        not isinstance(subject, str)
+        or isinstance(leaf.operand, FieldRef)
+        or op
+        in (
+            "is_set",
+            "is_empty",
+            "contains",
+            "not_contains",
+        )
+    ):
+        return lambda facts: evaluate_leaf(leaf, facts, params)
+    constant = _operand_value(leaf.operand, {}, params)
+    path = subject
+    if op == "eq":
+        return lambda facts: None if (v := facts.get(path)) is None else v == constant
+    if op == "ne":
+        return lambda facts: None if (v := facts.get(path)) is None else v != constant
+    if op in MEMBERSHIP:
+        members = frozenset(constant)
+        if op == "in":
+            return lambda facts: None if (v := facts.get(path)) is None else v in members
+        return lambda facts: None if (v := facts.get(path)) is None else v not in members
+    return lambda facts: None if (v := facts.get(path)) is None else _compare(op, v, constant)
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why a condition came out as it did."""
+
+    value: Truth
+    used: dict[str, Any]  # fact path (or params.NAME) -> value that decided it
+    waiting: frozenset[str]  # unknown fields that keep it undetermined
+
+
+def explain(node: Condition, facts: Facts, params: Mapping[str, Any]) -> Explanation:
+    """Evaluate with the facts that decided the result and the fields it waits on."""
+    if isinstance(node, Leaf):
+        value = evaluate_leaf(node, facts, params)
+        used = {path: facts.get(path) for path in node.fields()}
+        if isinstance(node.operand, ParamRef):
+            used[f"params.{node.operand.name}"] = params[node.operand.name]
+        waiting = (
+            frozenset()
+            if value is not None
+            else frozenset(p for p in node.fields() if facts.get(p) is None)
+        )
+        return Explanation(value, used, waiting)
+    if isinstance(node, NotOf):
+        inner = explain(node.part, facts, params)
+        value = None if inner.value is None else not inner.value
+        return Explanation(value, inner.used, inner.waiting)
+    results = [explain(p, facts, params) for p in node.parts]
+    if isinstance(node, AtLeast):
+        true = [r for r in results if r.value is True]
+        unknown = [r for r in results if r.value is None]
+        if len(true) >= node.n:
+            return Explanation(True, _merge(true), frozenset())
+        if len(true) + len(unknown) < node.n:
+            return Explanation(False, _merge([r for r in results if r.value is False]), frozenset())
+        waiting = frozenset().union(*(r.waiting for r in unknown))
+        return Explanation(None, _merge([r for r in results if r.value is not None]), waiting)
+    decisive = not isinstance(node, AllOf)
+    if any(r.value is decisive for r in results):
+        chosen = [r for r in results if r.value is decisive]
+        return Explanation(decisive, _merge(chosen), frozenset())
+    if any(r.value is None for r in results):
+        waiting = frozenset().union(*(r.waiting for r in results if r.value is None))
+        known = [r for r in results if r.value is not None]
+        return Explanation(None, _merge(known), waiting)
+    return Explanation(not decisive, _merge(results), frozenset())
+
+
+def undetermined_by(
+    node: Condition, facts: Facts, params: Mapping[str, Any]
+) -> tuple[Truth, frozenset[str]]:
+    """The condition's value and, when unknown, the fields that keep it so.
+
+    A lean `explain` for the hot path: most rules of a sparse profile are
+    undetermined, and only their blocking fields are reported.
+    """
+    if isinstance(node, Leaf):
+        value = evaluate_leaf(node, facts, params)
+        if value is not None:
+            return value, frozenset()
+        return None, frozenset(p for p in node.fields() if facts.get(p) is None)
+    if isinstance(node, NotOf):
+        value, waiting = undetermined_by(node.part, facts, params)
+        return (None if value is None else not value), waiting
+    if isinstance(node, AtLeast):
+        true = unknown_parts = 0
+        blocked: set[str] = set()
+        for part in node.parts:
+            value, blocking = undetermined_by(part, facts, params)
+            if value is True:
+                true += 1
+            elif value is None:
+                unknown_parts += 1
+                blocked.update(blocking)
+        if true >= node.n:
+            return True, frozenset()
+        if true + unknown_parts < node.n:
+            return False, frozenset()
+        return None, frozenset(blocked)
+    decisive = isinstance(node, AnyOf)
+    waiting: set[str] = set()
+    unknown = False
+    for part in node.parts:
+        value, blocking = undetermined_by(part, facts, params)
+        if value is decisive:
+            return decisive, frozenset()
+        if value is None:
+            unknown = True
+            waiting.update(blocking)
+    return (None, frozenset(waiting)) if unknown else (not decisive, frozenset())
+
+
+def _merge(results: list[Explanation]) -> dict[str, Any]:
+    used: dict[str, Any] = {}
+    for result in results:
+        used.update(result.used)
+    return used
+
+
+def leaf_outcomes(
+    node: Condition, facts: Facts, params: Mapping[str, Any]
+) -> list[tuple[Leaf, Truth, dict[str, Any]]]:
+    """Each leaf with its own outcome and values: the "why (not)" view of a rule."""
+    return [
+        (leaf, evaluate_leaf(leaf, facts, params), explain(leaf, facts, params).used)
+        for leaf in leaves(node)
+    ]

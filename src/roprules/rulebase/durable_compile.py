@@ -1,0 +1,378 @@
+"""Compile conditions to durable_rules' JSON form, and encode facts to match.
+
+durable_rules knows nothing of unknowns (a missing field makes `$neq` false,
+and a same-fact reference to a missing field makes every comparison true), so
+every leaf is compiled in two polarities with explicit existence guards where
+needed: the rule fires exactly when the three-valued evaluator says *true*.
+
+Facts are flattened for durable_rules:
+- `offer.building.sprinkler` becomes a short stable key such as `f42`;
+- booleans become the strings "true"/"false", so durable's numeric coercion of
+  booleans cannot change a result;
+- a list field becomes one "true"/"false" key per possible value plus its length,
+  so `contains` and `in {field: list}` need no array operators;
+- a `sum` subject becomes a derived key, present only when every part is known;
+- durable_rules knows no dates: a `months_since` subject becomes a derived
+  number computed per assessment from the date fact and the assessment date
+  (`conditions.months_value`), present only when both are known;
+- `at_least n of k` becomes an `$or` over every n parts (`$and` of their true
+  forms); its false form an `$or` over every k - n + 1 parts (`$and` of their
+  false forms), the parser bounding the number of combinations.
+- every number (fact, constant, parameter, sum) becomes an order-preserving
+  string (`number_key`): durable_rules' JSON parser refuses exponents without a
+  fraction (`1e-05`, error 204), reads integers beyond 2^63 with `atol`, and
+  compares integers with floats as doubles. Strings it compares byte by byte, so
+  an encoding whose byte order is numeric order keeps every comparison exact.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from roprules.contract.fields import RULE_FIELDS
+from roprules.rulebase.conditions import (
+    NEGATED,
+    AllOf,
+    AtLeast,
+    Condition,
+    FieldRef,
+    Leaf,
+    MonthsSince,
+    NotOf,
+    ParamRef,
+    Sum,
+    at_least_combinations,
+    leaves,
+    months_since_value,
+)
+
+GUARD_KEY = "roprules__fact"
+GUARD_VALUE = "assessment"
+
+Expr = dict[str, Any]
+
+
+# durable_rules parses the fact's JSON and hashes every property name on each
+# assertion, and returns the whole fact as JSON with every action, so short
+# names make firing measurably cheaper (benchmarks/bench.py). Names are stable:
+# the index of the path in the sorted contract registry; `describe_key` maps back.
+_SHORT = {path: f"f{index}" for index, path in enumerate(sorted(RULE_FIELDS))}
+
+
+def fact_key(path: str) -> str:
+    return _SHORT[path]
+
+
+def has_key(path: str, value: str) -> str:
+    return f"{_SHORT[path]}_{RULE_FIELDS[path].values.index(value)}"
+
+
+def len_key(path: str) -> str:
+    return f"{_SHORT[path]}_n"
+
+
+def sum_key(subject: Sum) -> str:
+    return "s_" + "_".join(_SHORT[p] for p in subject.paths)
+
+
+def months_key(subject: MonthsSince) -> str:
+    return "m_" + _SHORT[subject.path]
+
+
+# --------------------------------------------------------------------------- numbers
+#
+# number_key(x) is a string whose byte order is the numeric order of x, exact for
+# every int (any size) and every finite float, with x == y exactly when the keys
+# are equal (so 5 == 5.0 and 0 == -0.0, as in Python). The value is written in
+# base 16 as 0.DIGITS x 16**E (first digit non-zero, no trailing zeros):
+#   zero      "n"
+#   positive  "p" + (E + 500000, six digits) + DIGITS
+#   negative  "m" + (500000 - E, six digits) + DIGITS with each hex digit d
+#             replaced by 15 - d, then "z" (so a longer magnitude sorts first)
+# "m" < "n" < "p", and every character sorts above '"', which ends a string in
+# the fact's JSON where durable_rules compares it (strncmp over the longer).
+_EXPONENT_OFFSET = 500_000
+_COMPLEMENT = str.maketrans("0123456789abcdef", "fedcba9876543210")
+
+
+@functools.lru_cache(maxsize=8192)
+def number_key(value: int | float) -> str:
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"not a finite number: {value!r}")
+        numerator, denominator = value.as_integer_ratio()
+    else:
+        numerator, denominator = int(value), 1
+    if numerator == 0:
+        return "n"
+    negative = numerator < 0
+    numerator = abs(numerator)
+    shift = denominator.bit_length() - 1  # the denominator is a power of two
+    pad = -shift % 4  # align the binary point to a hex digit
+    digits = format(numerator << pad, "x")
+    exponent = len(digits) - (shift + pad) // 4
+    digits = digits.rstrip("0")
+    if not -_EXPONENT_OFFSET < exponent < _EXPONENT_OFFSET:
+        raise ValueError("number too large or too small to encode")
+    if negative:
+        return f"m{_EXPONENT_OFFSET - exponent:06d}{digits.translate(_COMPLEMENT)}z"
+    return f"p{exponent + _EXPONENT_OFFSET:06d}{digits}"
+
+
+def _encode_scalar(value: Any) -> Any:
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, (int, float)):
+        return number_key(value)
+    return value
+
+
+def _splice(kind: str, parts: list[Expr]) -> list[Expr]:
+    """`$and` inside `$and` (and `$or` inside `$or`) spliced into its parent: the
+    same meaning with fewer combinator nodes, which durable_rules limits."""
+    out: list[Expr] = []
+    for part in parts:
+        if set(part) == {kind}:
+            out.extend(part[kind])
+        else:
+            out.append(part)
+    return out
+
+
+def _and(parts: list[Expr]) -> Expr:
+    parts = _splice("$and", parts)
+    return parts[0] if len(parts) == 1 else {"$and": parts}
+
+
+def _or(parts: list[Expr]) -> Expr:
+    parts = _splice("$or", parts)
+    return parts[0] if len(parts) == 1 else {"$or": parts}
+
+
+# durable_rules refuses a rule whose expression holds more than 15 `$and`/`$or`
+# nodes (error 113, "expression limit exceeded"; measured on 2.0.28: an `$or` of
+# 14 two-leaf `$and`s under the guard fails, 13 pass). A larger condition is
+# split into disjuncts, each registered as its own durable rule under the same
+# rule id, and the rule fires when any of them does.
+MAX_COMBINATOR_NODES = 15
+# More disjuncts than this for one rule: refused at load rather than registered.
+MAX_DISJUNCTS = 64
+
+
+class ExpressionTooLarge(ValueError):
+    """A condition that cannot be split into durable_rules expressions within the limits."""
+
+
+def combinator_nodes(expr: Any) -> int:
+    if isinstance(expr, list):
+        return sum(combinator_nodes(e) for e in expr)
+    if not isinstance(expr, dict):
+        return 0
+    own = 1 if set(expr) <= {"$and", "$or"} and expr else 0
+    return own + sum(combinator_nodes(v) for v in expr.values() if isinstance(v, (list, dict)))
+
+
+def guarded(expr: Expr, guard: Expr) -> Expr:
+    """The rule's `m` expression: the constant guard term and the condition."""
+    return _and([guard, expr])
+
+
+def durable_expressions(expr: Expr, guard: Expr) -> list[Expr]:
+    """Guarded expressions whose disjunction is `expr`, each within durable's limits.
+
+    Only as much of the condition is distributed into disjunctive form as the
+    limit needs: an `$or` is split into its branches, and an `$and` over an
+    `$or` into one `$and` per branch of it.
+    """
+    out: list[Expr] = []
+    pending = [expr]
+    while pending:
+        current = pending.pop(0)
+        whole = guarded(current, guard)
+        if combinator_nodes(whole) <= MAX_COMBINATOR_NODES:
+            out.append(whole)
+        elif set(current) == {"$or"}:
+            pending[:0] = current["$or"]
+        elif set(current) == {"$and"}:
+            parts = current["$and"]
+            branching = [i for i, p in enumerate(parts) if set(p) == {"$or"}]
+            if not branching:
+                raise ExpressionTooLarge("a conjunction too deep for durable_rules")
+            index = max(branching, key=lambda i: combinator_nodes(parts[i]))
+            rest = parts[:index] + parts[index + 1 :]
+            pending[:0] = [_and([*rest, branch]) for branch in parts[index]["$or"]]
+        else:
+            raise ExpressionTooLarge("a leaf too large for durable_rules")
+        if len(out) + len(pending) > MAX_DISJUNCTS:
+            raise ExpressionTooLarge(
+                f"more than {MAX_DISJUNCTS} parts once split for durable_rules"
+            )
+    return out
+
+
+def compile_condition(node: Condition, params: Mapping[str, Any], positive: bool = True) -> Expr:
+    """The durable_rules expression true exactly when `node` is true (or false, if not positive)."""
+    if isinstance(node, NotOf):
+        return compile_condition(node.part, params, not positive)
+    if isinstance(node, Leaf):
+        return _compile_leaf(node, params, positive)
+    if isinstance(node, AtLeast):
+        return _or(
+            [
+                _and([compile_condition(p, params, positive) for p in combination])
+                for combination in at_least_combinations(node, positive)
+            ]
+        )
+    parts = [compile_condition(p, params, positive) for p in node.parts]
+    conjunctive = isinstance(node, AllOf) == positive
+    return _and(parts) if conjunctive else _or(parts)
+
+
+def _subject_key(subject: str | Sum | MonthsSince) -> str:
+    if isinstance(subject, Sum):
+        return sum_key(subject)
+    if isinstance(subject, MonthsSince):
+        return months_key(subject)
+    return fact_key(subject)
+
+
+def _compile_leaf(leaf: Leaf, params: Mapping[str, Any], positive: bool) -> Expr:
+    op, operand = leaf.op, leaf.operand
+    key = _subject_key(leaf.subject)
+    if op == "is_set":
+        spec = RULE_FIELDS.get(leaf.subject) if isinstance(leaf.subject, str) else None
+        target = len_key(leaf.subject) if spec and spec.kind == "list" else key  # type: ignore[arg-type]
+        return {"$ex" if operand is positive else "$nex": {target: 1}}
+    if op == "is_empty":
+        assert isinstance(leaf.subject, str)
+        empty = operand is positive
+        return {len_key(leaf.subject): 0} if empty else {"$gt": {len_key(leaf.subject): 0}}
+    if not positive:
+        op = NEGATED[op]
+    if op in ("contains", "not_contains"):
+        assert isinstance(leaf.subject, str)
+        return {has_key(leaf.subject, operand): "true" if op == "contains" else "false"}
+    if isinstance(operand, FieldRef):
+        return _compile_reference(key, op, operand)
+    if isinstance(operand, ParamRef):
+        operand = params[operand.name]
+    if op in ("in", "not_in"):
+        if op == "in":
+            return _or([{key: _encode_scalar(v)} for v in operand])
+        return _and([{"$neq": {key: _encode_scalar(v)}} for v in operand])
+    value = _encode_scalar(operand)
+    if op == "eq":
+        return {key: value}
+    return {f"${'neq' if op == 'ne' else op}": {key: value}}
+
+
+def _compile_reference(key: str, op: str, operand: FieldRef) -> Expr:
+    other = RULE_FIELDS[operand.path]
+    if op in ("in", "not_in"):
+        member = "true" if op == "in" else "false"
+        return _or([{"$and": [{key: v}, {has_key(other.path, v): member}]} for v in other.values])
+    other_key = fact_key(operand.path)
+    comparison = (
+        {key: {"$m": other_key}}
+        if op == "eq"
+        else {f"${'neq' if op == 'ne' else op}": {key: {"$m": other_key}}}
+    )
+    return {"$and": [{"$ex": {key: 1}}, {"$ex": {other_key: 1}}, comparison]}
+
+
+class FactEncoder:
+    """Encodes the facts one durable ruleset reads, in the form its rules expect.
+
+    Every key is computed once, here: encoding runs for every group of every
+    assessment.
+    """
+
+    def __init__(self, conditions: Iterable[Condition]):
+        paths: set[str] = set()
+        sums: set[Sum] = set()
+        months: set[MonthsSince] = set()
+        for condition in conditions:
+            for leaf in leaves(condition):
+                if isinstance(leaf.subject, MonthsSince):
+                    months.add(leaf.subject)  # a date is never sent as itself
+                    continue
+                paths.update(leaf.fields())
+                if isinstance(leaf.subject, Sum):
+                    sums.add(leaf.subject)
+        self.paths = tuple(sorted(paths))
+        self.sums = tuple((s, sum_key(s)) for s in sorted(sums, key=lambda s: s.paths))
+        self.months = tuple((m, months_key(m)) for m in sorted(months, key=lambda m: m.path))
+        self._scalars = tuple(
+            (path, fact_key(path)) for path in self.paths if RULE_FIELDS[path].kind != "list"
+        )
+        self._lists = tuple(
+            (path, len_key(path), tuple((v, has_key(path, v)) for v in RULE_FIELDS[path].values))
+            for path in self.paths
+            if RULE_FIELDS[path].kind == "list"
+        )
+
+    def keys(self) -> list[str]:
+        """Every key this encoder can emit (for the hash-collision check)."""
+        keys = [GUARD_KEY, *(key for _, key in self._scalars)]
+        for _, length, members in self._lists:
+            keys.append(length)
+            keys.extend(key for _, key in members)
+        keys.extend(key for _, key in self.sums)
+        keys.extend(key for _, key in self.months)
+        return keys
+
+    def encode(self, facts: Mapping[str, Any]) -> dict[str, Any]:
+        encoded: dict[str, Any] = {GUARD_KEY: GUARD_VALUE}
+        get = facts.get
+        for path, key in self._scalars:
+            value = get(path)
+            if value is not None:
+                # enum values (the most common) are strings and pass through as they are
+                encoded[key] = value if value.__class__ is str else _encode_scalar(value)
+        for path, length, members in self._lists:
+            value = facts.get(path)
+            if value is not None:
+                encoded[length] = len(value)
+                for item, key in members:
+                    encoded[key] = "true" if item in value else "false"
+        for subject, key in self.sums:
+            values = [facts.get(p) for p in subject.paths]
+            if all(v is not None for v in values):
+                encoded[key] = number_key(sum(values))
+        for subject, key in self.months:
+            value = months_since_value(subject, facts)
+            if value is not None:
+                encoded[key] = number_key(value)
+        return encoded
+
+
+def fnv1a_32(text: str) -> int:
+    value = 0x811C9DC5
+    for byte in text.encode("utf-8"):
+        value = ((value ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return value
+
+
+def fnv1_32(text: str) -> int:
+    value = 0x811C9DC5
+    for byte in text.encode("utf-8"):
+        value = ((value * 0x01000193) & 0xFFFFFFFF) ^ byte
+    return value
+
+
+def hash_collisions(keys: Iterable[str]) -> list[tuple[str, str]]:
+    """Pairs of distinct keys that durable_rules could confuse (it matches names by hash)."""
+    collisions: list[tuple[str, str]] = []
+    for hasher in (fnv1a_32, fnv1_32):
+        seen: dict[int, str] = {}
+        for key in sorted(set(keys)):
+            digest = hasher(key)
+            if digest in seen:
+                collisions.append((seen[digest], key))
+            seen[digest] = key
+    return collisions
