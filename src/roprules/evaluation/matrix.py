@@ -96,7 +96,7 @@ class CompactRow:
 @dataclass
 class CompactChunk:
     rows: list[CompactRow]
-    signatures: list[int]  # distinct packed cells: fired rules, bit 0, missing (`Layout`)
+    signatures: list[Sequence[int]]  # distinct cells as `Layout.encode` sends them
 
 
 # --------------------------------------------------------------------------- the fast path
@@ -182,10 +182,13 @@ class Layout:
             sum(self.rule_bit[r.id] for r in ordered if r.severity == s) for s in _SEVERITIES
         )
         self.field_offset = len(ordered) + 1
-        # The ids of the rules whose bits are set in each byte of the fired bits (bit 1 on).
-        self._byte_ids = [
+        # The indices of the rules whose bits are set in each byte of the fired bits (bit 1 on):
+        # bytes while every index fits in one, else tuples.
+        self.narrow = len(ids) < 256
+        pack: Callable[[Iterable[int]], Sequence[int]] = bytes if self.narrow else tuple
+        self._byte_indices = [
             [
-                tuple(ids[start + i] for i in range(8) if byte >> i & 1 and start + i < len(ids))
+                pack(start + i for i in range(8) if byte >> i & 1 and start + i < len(ids))
                 for byte in range(256)
             ]
             for start in range(0, len(ids), 8)
@@ -209,14 +212,28 @@ class Layout:
             key = key * 1024 + count
         return key * 65536 + (cell >> self.field_offset), verdict, counts
 
-    def fired_ids(self, fired: int) -> tuple[str, ...]:
-        """The ids of the fired rules, most severe first, a byte of bits at a time."""
-        ids: tuple[str, ...] = ()
-        tables = self._byte_ids
-        for table, byte in zip(tables, (fired >> 1).to_bytes(len(tables), "little"), strict=True):
+    def encode(self, cell: int) -> tuple[int, bool, Sequence[int]]:
+        """A cell's sort key, whether it is acceptable, and its signature to send.
+
+        The signature: the verdict's code, the findings by severity, the missing count
+        (two bytes), then the index of each fired rule, most severe first (`decode`).
+        """
+        key, verdict, counts = self.head(cell)
+        missing = cell >> self.field_offset
+        body: Sequence[int] = b"" if self.narrow else ()
+        tables = self._byte_indices
+        fired = (cell & self.fired_mask) >> 1
+        for table, byte in zip(tables, fired.to_bytes(len(tables), "little"), strict=True):
             if byte:
-                ids += table[byte]
-        return ids
+                body += table[byte]  # type: ignore[operator]
+        head = (_VERDICT_CODE[verdict], *counts, missing & 255, missing >> 8)
+        signature = bytes(head) + body if self.narrow else head + body  # type: ignore[operator]
+        return key, verdict in ACCEPTABLE, signature
+
+
+_VERDICTS = ("suitable", "conditional", "incomplete", "unsuitable")
+_VERDICT_CODE = {verdict: code for code, verdict in enumerate(_VERDICTS)}
+_HEAD = 1 + len(_SEVERITIES) + 2  # a signature's verdict, counts and missing count
 
 
 class Screener(Layout):
@@ -352,7 +369,7 @@ class Screener(Layout):
         `check`: the global index of the first resident; cell (i, i mod offers) of every
         row is also assessed the ordinary way and must agree.
         """
-        signatures: list[int] = []
+        signatures: list[Sequence[int]] = []
         sort_keys: list[int] = []
         accepted: list[bool] = []
         known: dict[int, int] = {}
@@ -370,10 +387,10 @@ class Screener(Layout):
                 found = known.get(cell)
                 if found is None:
                     found = known[cell] = len(signatures)
-                    key, verdict, _ = self.head(cell)
-                    signatures.append(cell)
+                    key, acceptable_cell, signature = self.encode(cell)
+                    signatures.append(signature)
                     sort_keys.append(key)
-                    accepted.append(verdict in ACCEPTABLE)
+                    accepted.append(acceptable_cell)
                 numbers.append(found)
             keys = [
                 (sort_keys[found] * count + offer_order[index]) * count + index
@@ -385,7 +402,8 @@ class Screener(Layout):
             blocking = None
             if count and not acceptable:
                 everywhere = functools.reduce(operator.and_, cells, self.severity_masks[_CRITICAL])
-                blocking = self.fired_ids(everywhere)
+                _, _, signature = self.encode(everywhere)
+                blocking = tuple(self.rule_ids[i] for i in signature[_HEAD:])
             rows.append(CompactRow(order, [numbers[index] for index in order], blocking))
         return CompactChunk(rows, signatures)
 
@@ -418,28 +436,27 @@ class _Assembler:
     """Builds the Matrix from compact rows; equal counts and rule-id lists are shared."""
 
     def __init__(self, evaluator: Evaluator, offers: Sequence[OfferProfile]):
-        self.layout = Layout(evaluator)
+        self.rule_ids = Layout(evaluator).rule_ids
         self.offer_ids = [o.id for o in offers]
         self.ranks = list(range(1, len(offers) + 1))
-        self.counts: dict[tuple[int, ...], dict[str, int]] = {}
-        self.ids: dict[int, list[str]] = {}
+        self.heads: dict[Sequence[int], tuple[str, dict[str, int], int]] = {}
+        self.ids: dict[Sequence[int], list[str]] = {}
 
-    def cells(self, signatures: Sequence[int]) -> list[CellParts]:
-        """A chunk's signatures as the parts of cells."""
-        layout = self.layout
-        fired_mask, offset = layout.fired_mask, layout.field_offset
-        counts_of, ids_of = self.counts, self.ids
+    def cells(self, signatures: Sequence[Sequence[int]]) -> list[CellParts]:
+        """A chunk's signatures (`Layout.encode`) as the parts of cells."""
+        heads, ids_of, rule_ids = self.heads, self.ids, self.rule_ids
         local = []
-        for cell in signatures:
-            _, verdict, counts = layout.head(cell)
-            as_dict = counts_of.get(counts)
-            if as_dict is None:
-                as_dict = counts_of[counts] = dict(zip(_SEVERITIES, counts, strict=True))
-            fired = cell & fired_mask
-            as_list = ids_of.get(fired)
+        for signature in signatures:
+            head = signature[:_HEAD]
+            parts = heads.get(head)
+            if parts is None:
+                counts = dict(zip(_SEVERITIES, head[1:-2], strict=True))
+                parts = heads[head] = (_VERDICTS[head[0]], counts, head[-2] | head[-1] << 8)
+            body = signature[_HEAD:]
+            as_list = ids_of.get(body)
             if as_list is None:
-                as_list = ids_of[fired] = list(layout.fired_ids(fired))
-            local.append((verdict, as_dict, as_list, cell >> offset))
+                as_list = ids_of[body] = list(map(rule_ids.__getitem__, body))
+            local.append((parts[0], parts[1], as_list, parts[2]))
         return local
 
     def row(
