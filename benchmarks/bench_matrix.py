@@ -173,17 +173,34 @@ def peak_rss_mb() -> tuple[float, float]:
     return own / 1024, children / 1024
 
 
+def worker_cpu(engine: Engine) -> list[float]:
+    """CPU seconds used so far by each matrix worker process (Linux /proc), [] if none."""
+    pool = getattr(engine, "_matrix_workers", None)
+    seconds = []
+    for process in getattr(pool, "pids", []) if pool is not None and pool.alive else []:
+        try:
+            with open(f"/proc/{process.pid}/stat", encoding="ascii") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return []
+        seconds.append((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))
+    return seconds
+
+
 def timed(
     engine: Engine, residents: list, offers: list, workers: int, runs: int
-) -> tuple[list[float], list[float]]:
-    """Wall seconds and this process's CPU seconds of each run of `Engine.matrix`."""
-    wall, cpu = [], []
+) -> tuple[list[float], list[float], list[list[float]]]:
+    """Wall seconds, this process's CPU seconds and each worker's CPU seconds, per run."""
+    wall, cpu, workers_cpu = [], [], []
     for _ in range(runs):
+        before = worker_cpu(engine)
         started, started_cpu = time.perf_counter(), time.process_time()
         engine.matrix(residents, offers, as_of=AS_OF, workers=workers)
         wall.append(time.perf_counter() - started)
         cpu.append(time.process_time() - started_cpu)
-    return wall, cpu
+        after = worker_cpu(engine)
+        workers_cpu.append([b - a for a, b in zip(before, after, strict=False)])
+    return wall, cpu, workers_cpu
 
 
 def spread(values: Sequence[float], scale: float = 1.0) -> str:
@@ -210,7 +227,7 @@ def run(backend: str, quick: bool = False) -> list[tuple[str, float, float, bool
         cells = size[0] * size[1]
         engine.matrix(residents[:2], offers[:5], as_of=AS_OF)  # warm
         say(f"[{name}] load average {load()}")
-        wall, cpu = timed(engine, residents, offers, 1, 3 if quick else 5)
+        wall, cpu, _ = timed(engine, residents, offers, 1, 3 if quick else 5)
         per_cell = statistics.median(cpu) / cells * 1e6
         say(
             f"[{name}] {size[0]} x {size[1]}, one process, µs per cell: CPU "
@@ -250,13 +267,26 @@ def run(backend: str, quick: bool = False) -> list[tuple[str, float, float, bool
         residents, offers = city(*big, seed=SEED + 1)
         engine.matrix(residents[:4], offers[:5], as_of=AS_OF, workers=2)  # start the workers
         say(f"[{name}] load average {load()}")
-        single, _ = timed(engine, residents, offers, 1, 3)
-        double, _ = timed(engine, residents, offers, 2, 3)
+        single, single_cpu, _ = timed(engine, residents, offers, 1, 3)
+        double, parent_cpu, workers_cpu = timed(engine, residents, offers, 2, 3)
         speedup = statistics.median(single) / statistics.median(double)
         say(
             f"[{name}] {big[0]} x {big[1]} wall s, workers=1: {spread(single)}; "
             f"workers=2: {spread(double)}; speed-up {speedup:.2f} (load average {load()})"
         )
+        if all(workers_cpu):
+            # What two otherwise idle cores would give: the CPU work of one process against
+            # the busiest of the three processes, or half of their total, whichever is more.
+            one = statistics.median(single_cpu)
+            parts = [
+                max(parent, *busy, (parent + sum(busy)) / 2)
+                for parent, busy in zip(parent_cpu, workers_cpu, strict=True)
+            ]
+            say(
+                f"[{name}] CPU s, workers=1: {spread(single_cpu)}; workers=2: this process "
+                f"{spread(parent_cpu)}, workers {[[round(x, 2) for x in w] for w in workers_cpu]}"
+                f"; on two idle cores that is a speed-up of {one / statistics.median(parts):.2f}"
+            )
         results.append(
             (
                 f"matrix workers=2 speed-up, wall ({name})",

@@ -645,6 +645,7 @@ class MatrixWorkers:
         self.lock = threading.Lock()
         self.connections: list[Connection] = []
         processes: list[subprocess.Popen[bytes]] = []
+        self.pids = processes  # read by benchmarks (`.pid`): the workers' CPU time
         self._finalizer = weakref.finalize(self, _stop, processes, self.connections)
         for _ in range(count):
             mine, theirs = socket.socketpair()
