@@ -606,7 +606,9 @@ def _serve() -> None:
             if message[0] == "offers":
                 _, offer_facts, order = message
                 screener = Screener(evaluator, offer_facts)
-            elif message[0] == "rows" and screener is not None:
+            elif message[0] == "rows":
+                if screener is None:
+                    raise EngineError("rows asked for before the offers")
                 _, start, resident_facts = message
                 conn.send(("rows", start, screener.rows(resident_facts, order, check=start)))
         except Exception as exc:
@@ -642,7 +644,7 @@ class MatrixWorkers:
             ),
         }
         self.count = count
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()  # one screen at a time; close() waits for it
         self.connections: list[Connection] = []
         processes: list[subprocess.Popen[bytes]] = []
         self.pids = processes  # read by benchmarks (`.pid`): the workers' CPU time
@@ -679,7 +681,8 @@ class MatrixWorkers:
         return self._finalizer.alive
 
     def close(self) -> None:
-        self._finalizer()
+        with self.lock:
+            self._finalizer()
 
     def screen(
         self,
