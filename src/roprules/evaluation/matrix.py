@@ -4,7 +4,8 @@ A municipality's allocation round can be a thousand residents against a
 thousand offers: a million cells. No explanation is rendered: open a pair with
 `Engine.check` to read its findings. A cell holds the verdict, the rules that
 fired (most severe first), the findings by severity and how many unknown
-fields block a rule; each row is ordered best first (`rank_key`).
+fields block a rule; each row is ordered best first (`evaluation/ranking.py`: the
+verdict, then the score of the findings and of the rules still open, then the id).
 
 How a million cells stay cheap (`Screener`):
 
@@ -72,7 +73,8 @@ from roprules.contract.assessment import (
 from roprules.contract.profiles import OfferProfile, ResidentProfile, profile_to_facts
 from roprules.contract.rule_schema import SEVERITY_ORDER
 from roprules.evaluation.backends import EngineError
-from roprules.evaluation.outcome import Evaluator, Outcome, rank_key, severity_counts, verdict_of
+from roprules.evaluation.outcome import Evaluator, Outcome, severity_counts, verdict_of
+from roprules.evaluation.ranking import SEVERITY_WEIGHT, rank_key, rank_score, unknown_weight
 from roprules.rulebase.conditions import AS_OF, Leaf, evaluate_leaf, leaves, undetermined_by
 from roprules.rulebase.ruleset import Rule, Ruleset, load_ruleset
 
@@ -163,12 +165,14 @@ class Layout:
     """Where each rule and field has its bit in a packed cell, and how to read a cell back.
 
     Bit 0: a critical rule is undetermined; bits 1..n: the rules that fired, most severe
-    first (severity, then id); above them, in a cell's outcome, one bit per field that
-    blocks an undetermined rule, and in a cell's signature, how many fields do.
+    first (severity, then id); bits n+1..2n: the same rules, undetermined (they weigh in
+    the ranking score); above them, in a cell's outcome, one bit per field that blocks
+    an undetermined rule, and in a cell's signature, how many fields do.
     The same rule base gives the same layout in every process.
     """
 
     def __init__(self, evaluator: Evaluator):
+        self.weight_of_unknown = unknown_weight(evaluator.ruleset.params)
         every = [
             r
             for scope in ("placement", "offer", "resident")
@@ -181,7 +185,13 @@ class Layout:
         self.severity_masks = tuple(
             sum(self.rule_bit[r.id] for r in ordered if r.severity == s) for s in _SEVERITIES
         )
-        self.field_offset = len(ordered) + 1
+        self.open_bit = {rule_id: bit << len(ordered) for rule_id, bit in self.rule_bit.items()}
+        self.open_mask = self.fired_mask << len(ordered)
+        self.field_offset = 2 * len(ordered) + 1
+        self.signature_mask = self.fired_mask | self.open_mask | 1
+        # Per severity: its ranking weight and the fired and undetermined rules' bits.
+        self.weights = tuple(SEVERITY_WEIGHT[s] for s in _SEVERITIES)
+        self.open_masks = tuple(mask << len(ordered) for mask in self.severity_masks)
         # The indices of the rules whose bits are set in each byte of the fired bits (bit 1 on):
         # bytes while every index fits in one, else tuples.
         self.narrow = len(ids) < 256
@@ -207,10 +217,13 @@ class Layout:
             verdict = "conditional"
         else:
             verdict = "suitable"
-        key = VERDICT_RANK[verdict]
-        for count in counts:
-            key = key * 1024 + count
-        return key * 65536 + (cell >> self.field_offset), verdict, counts
+        # rank_score (evaluation/ranking.py), the same sums: whole numbers, exact in any order.
+        found = sum(w * c for w, c in zip(self.weights, counts, strict=True))
+        opened = map(int.bit_count, map((cell & self.open_mask).__and__, self.open_masks))
+        possible = sum(w * c for w, c in zip(self.weights, opened, strict=True))
+        score = round(found + self.weight_of_unknown * possible, 6)
+        # An integer key in the order of rank_key: scores are multiples of 1e-6.
+        return VERDICT_RANK[verdict] * 10**15 + round(score * 10**6), verdict, counts
 
     def encode(self, cell: int) -> tuple[int, bool, Sequence[int]]:
         """A cell's sort key, whether it is acceptable, and its signature to send.
@@ -293,6 +306,7 @@ class Screener(Layout):
         for rule in outcome.fired:
             bits |= self.rule_bit[rule.id]
         for rule, waiting in outcome.undetermined:
+            bits |= self.open_bit[rule.id]
             if rule.severity == "critical":
                 bits |= 1
             for path in waiting:
@@ -306,7 +320,7 @@ class Screener(Layout):
         if value is False:
             return 0
         _, waiting = undetermined_by(rule.condition, facts, self.params)
-        bits = 1 if rule.severity == "critical" else 0
+        bits = self.open_bit[rule.id] | (1 if rule.severity == "critical" else 0)
         for path in waiting:
             bits |= self.field(path)
         return bits
@@ -375,7 +389,7 @@ class Screener(Layout):
         known: dict[int, int] = {}
         rows = []
         count = len(self.offer_facts)
-        offset, keep = self.field_offset, self.fired_mask | 1
+        offset, keep = self.field_offset, self.signature_mask
         for number, resident in enumerate(residents):
             results = self._results(resident)
             if count:
@@ -774,6 +788,7 @@ def screen_each_cell(
     as_of = as_of or date.today()
     resident_facts, offer_facts = _facts(residents, offers, as_of)
     offer_outcomes = [evaluator.run("offer", facts) for facts in offer_facts]
+    weight = unknown_weight(evaluator.ruleset.params)
     rows = []
     critical: dict[str, str] = {}
     blocking: list[tuple[str, tuple[str, ...] | None]] = []
@@ -787,12 +802,14 @@ def screen_each_cell(
                 if rule.severity == "critical":
                     critical[rule.id] = rule.spec.title.get(lang) or rule.id
             severities = [r.severity for r in merged.fired]
-            verdict = verdict_of(severities, [r.severity for r, _ in merged.undetermined])
+            open_rules = [r.severity for r, _ in merged.undetermined]
+            verdict = verdict_of(severities, open_rules)
             counts = severity_counts(severities)
             missing = len({p for _, waiting in merged.undetermined for p in waiting})
             fired = sorted(merged.fired, key=lambda r: (SEVERITY_ORDER[r.severity], r.id))
             cell = MatrixCell(0, offer.id, verdict, counts, [r.id for r in fired], missing)
-            cells.append((rank_key(verdict, counts, missing, offer.id), cell))
+            score = rank_score(severities, open_rules, weight)
+            cells.append((rank_key(verdict, score, offer.id), cell))
         cells.sort(key=lambda item: item[0])
         ranking = [
             MatrixCell(index, c.offer_id, c.verdict, c.findings_by_severity, c.rule_ids, c.missing)

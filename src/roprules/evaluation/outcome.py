@@ -22,7 +22,6 @@ from datetime import date
 from typing import Any
 
 from roprules.contract.assessment import (
-    VERDICT_RANK,
     BackendRef,
     OverlayRef,
     RulesetRef,
@@ -38,6 +37,7 @@ from roprules.evaluation.backends import (
     make_scope_engine,
     resolve_backend,
 )
+from roprules.evaluation.ranking import rank_key  # noqa: F401  (re-exported: the order)
 from roprules.rulebase.conditions import AS_OF, undetermined_by
 from roprules.rulebase.ruleset import Rule, Ruleset
 
@@ -219,10 +219,3 @@ def severity_counts(severities: Sequence[str]) -> dict[str, int]:
     for severity in severities:
         counts[severity] += 1
     return counts
-
-
-def rank_key(
-    verdict: str, counts: Mapping[str, int], missing: int, offer_id: str
-) -> tuple[Any, ...]:
-    """Best first: verdict, then fewer and less severe findings, then fewer gaps, then id."""
-    return (VERDICT_RANK[verdict], *(counts[s] for s in SEVERITY_ORDER), missing, offer_id)

@@ -9,15 +9,13 @@ so that what-if searches and the matrix can re-run it without paying for text.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
 from roprules.contract.assessment import (
     Assessment,
     BackendRef,
-    RankedOffer,
-    Ranking,
     RulesetRef,
 )
 from roprules.contract.messages import Messages, messages
@@ -30,7 +28,7 @@ from roprules.contract.profiles import (
 )
 from roprules.contract.rule_schema import SEVERITY_ORDER
 from roprules.evaluation.backends import EngineError
-from roprules.evaluation.outcome import Outcome, rank_key, severity_counts, superseded_by
+from roprules.evaluation.outcome import Outcome, superseded_by
 from roprules.rulebase.conditions import AS_OF, explain
 from roprules.rulebase.ruleset import Rule, Ruleset
 
@@ -212,31 +210,3 @@ def local_change(rule: Rule) -> dict[str, Any] | None:
         "reason": change.reason,
         "approved_by": change.approved_by,
     }
-
-
-def rank_assessments(
-    resident: ResidentProfile, assessments: Sequence[Assessment], ruleset_ref: RulesetRef
-) -> Ranking:
-    """The assessments of one resident's offers, best first (see `rank_key`)."""
-    counted = [(a, severity_counts([f.severity for f in a.findings])) for a in assessments]
-    counted.sort(
-        key=lambda item: rank_key(
-            item[0].verdict, item[1], len(item[0].missing), item[0].offer_id or ""
-        )
-    )
-    return Ranking(
-        resident_id=resident.id,
-        ranking=[
-            RankedOffer(
-                rank=index,
-                offer_id=a.offer_id or "",
-                offer_name=a.offer_name,
-                verdict=a.verdict,
-                findings_by_severity=counts,
-                missing=len(a.missing),
-                assessment=a,
-            )
-            for index, (a, counts) in enumerate(counted, start=1)
-        ],
-        ruleset=ruleset_ref,
-    )
