@@ -206,8 +206,8 @@ class Layout:
 
     def head(self, cell: int) -> tuple[int, str, tuple[int, ...]]:
         """A signature's sort key (without the offer), verdict and findings by severity."""
-        fired = cell & self.fired_mask
-        counts = tuple(map(int.bit_count, map(fired.__and__, self.severity_masks)))
+        counts = tuple(map(int.bit_count, map(cell.__and__, self.severity_masks)))
+        opened = map(int.bit_count, map(cell.__and__, self.open_masks))
         # verdict_of (contract.md): a critical finding, a critical rule undetermined, a major one.
         if counts[_CRITICAL]:
             verdict = "unsuitable"
@@ -218,12 +218,11 @@ class Layout:
         else:
             verdict = "suitable"
         # rank_score (evaluation/ranking.py), the same sums: whole numbers, exact in any order.
-        found = sum(w * c for w, c in zip(self.weights, counts, strict=True))
-        opened = map(int.bit_count, map((cell & self.open_mask).__and__, self.open_masks))
-        possible = sum(w * c for w, c in zip(self.weights, opened, strict=True))
+        found = sum(map(operator.mul, self.weights, counts))
+        possible = sum(map(operator.mul, self.weights, opened))
         score = round(found + self.weight_of_unknown * possible, 6)
         # An integer key in the order of rank_key: scores are multiples of 1e-6.
-        return VERDICT_RANK[verdict] * 10**15 + round(score * 10**6), verdict, counts
+        return _VERDICT_KEY[verdict] + round(score * 1_000_000), verdict, counts
 
     def encode(self, cell: int) -> tuple[int, bool, Sequence[int]]:
         """A cell's sort key, whether it is acceptable, and its signature to send.
@@ -233,19 +232,22 @@ class Layout:
         """
         key, verdict, counts = self.head(cell)
         missing = cell >> self.field_offset
-        body: Sequence[int] = b"" if self.narrow else ()
         tables = self._byte_indices
         fired = (cell & self.fired_mask) >> 1
-        for table, byte in zip(tables, fired.to_bytes(len(tables), "little"), strict=True):
-            if byte:
-                body += table[byte]  # type: ignore[operator]
+        parts = [
+            table[byte]
+            for table, byte in zip(tables, fired.to_bytes(len(tables), "little"), strict=True)
+            if byte
+        ]
         head = (_VERDICT_CODE[verdict], *counts, missing & 255, missing >> 8)
-        signature = bytes(head) + body if self.narrow else head + body  # type: ignore[operator]
-        return key, verdict in ACCEPTABLE, signature
+        if self.narrow:
+            return key, verdict in ACCEPTABLE, bytes(head) + b"".join(parts)  # type: ignore[arg-type]
+        return key, verdict in ACCEPTABLE, head + sum(parts, ())  # type: ignore[arg-type]
 
 
 _VERDICTS = ("suitable", "conditional", "incomplete", "unsuitable")
 _VERDICT_CODE = {verdict: code for code, verdict in enumerate(_VERDICTS)}
+_VERDICT_KEY = {verdict: VERDICT_RANK[verdict] * 10**15 for verdict in _VERDICTS}
 _HEAD = 1 + len(_SEVERITIES) + 2  # a signature's verdict, counts and missing count
 
 
