@@ -373,3 +373,33 @@ def test_the_grid_is_compact_and_still_validates(engine):
     broken["rows"][0]["ranking"][0]["verdict"] = "maybe"
     with pytest.raises(ValueError, match="verdict"):
         Matrix.model_validate(broken)
+
+
+def test_workers_load_the_same_overlay(tmp_path):
+    """A local overlay reaches the workers: the grid with it is the same in two processes."""
+    overlay = tmp_path / "kommune.yaml"
+    overlay.write_text(
+        yaml.safe_dump(
+            {
+                "name": "Eksempel kommune",
+                "rules": {
+                    "supervision.high-violence-risk-unsupervised": {
+                        "severity": "major",
+                        "reason": "Lokal vurdering etter høring.",
+                        "approved_by": "kommunalsjef helse og omsorg",
+                    }
+                },
+            },
+            allow_unicode=True,
+        ),
+        encoding="utf-8",
+    )
+    residents, offers = _gap_portfolio()
+    with Engine.load(overlay=overlay) as engine:
+        one = engine.matrix(residents, offers, as_of="2026-11-30")
+        two = engine.matrix(residents, offers, as_of="2026-11-30", workers=2)
+    assert two.model_dump() == one.model_dump()
+    assert one.ruleset.overlay is not None
+    with Engine.load() as plain:
+        without = plain.matrix(residents, offers, as_of="2026-11-30")
+    assert without.model_dump() != one.model_dump()  # the overlay changed something

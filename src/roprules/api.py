@@ -282,7 +282,8 @@ class Engine:
         """Screen every resident against every offer: verdicts and rule ids, best first.
 
         For an allocation round; no texts are rendered. Offer and resident rules
-        run once per profile, placement rules once per pair (see `matrix.py`).
+        run once per profile, placement rules once per class of pairs (see
+        `evaluation/matrix.py`).
         `workers` > 1 screens the residents in that many processes, each with
         the same rules loaded once and kept for later calls until `close()`;
         the result is the same. Raises InputError listing the problems of

@@ -650,6 +650,8 @@ class MatrixWorkers:
     """N worker processes, each with the engine's rule files loaded once; reused across calls."""
 
     def __init__(self, ruleset: Ruleset, backend: str, count: int):
+        if os.name != "posix":
+            raise EngineError("matrix workers need a POSIX system; use workers=1")
         overlay = ruleset.overlay.file if ruleset.overlay else None
         source = (ruleset.directory, overlay, backend, ruleset.sha256)
         package_root = str(Path(__file__).resolve().parents[2])
