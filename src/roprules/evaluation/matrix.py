@@ -50,6 +50,7 @@ import gc
 import math
 import operator
 import os
+import queue
 import socket
 import subprocess
 import sys
@@ -736,32 +737,60 @@ class MatrixWorkers:
         order: list[int],
         pending: list[tuple[int, list[dict[str, Any]]]],
     ) -> Iterator[tuple[int, CompactChunk]]:
+        """The chunks as the workers return them.
+
+        A thread talks to the workers: it reads each answer as soon as it is sent and
+        gives that worker its next chunk, so no worker waits (blocked on a full socket)
+        while this thread builds rows from an earlier chunk.
+        """
+        arrived: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
+        talker = threading.Thread(
+            target=self._talk, args=(offer_facts, order, pending, arrived), daemon=True
+        )
+        talker.start()
+        while True:
+            message = arrived.get()
+            if message[0] == "done":
+                break
+            if message[0] == "error":
+                talker.join()
+                raise EngineError(f"a matrix worker failed: {message[1]}")
+            yield message[1], message[2]
+        talker.join()
+
+    def _talk(
+        self,
+        offer_facts: list[dict[str, Any]],
+        order: list[int],
+        pending: list[tuple[int, list[dict[str, Any]]]],
+        arrived: queue.SimpleQueue[tuple[Any, ...]],
+    ) -> None:
         """Send the offers and the chunks, a worker's next one as soon as it answers."""
-        failure = None
-        busy: dict[Connection, int] = {}
-        for conn in self.connections:
-            conn.send(("offers", offer_facts, order))
-            busy[conn] = 0
-            for _ in range(2):  # one queued behind the one running
-                if pending:
-                    conn.send(("rows", *pending.pop()))
-                    busy[conn] += 1
-        while any(busy.values()):
-            for ready in wait([c for c, n in busy.items() if n]):
-                conn = ready  # type: ignore[assignment]
-                message = self._receive(conn)
-                busy[conn] -= 1
-                if message[0] != "rows":
-                    failure = failure or message[1]
-                    busy[conn] = 0
-                    continue
-                if pending and failure is None:
-                    conn.send(("rows", *pending.pop()))
-                    busy[conn] += 1
-                if failure is None:
-                    yield message[1], message[2]
-        if failure is not None:
-            raise EngineError(f"a matrix worker failed: {failure}")
+        try:
+            busy: dict[Connection, int] = {}
+            for conn in self.connections:
+                conn.send(("offers", offer_facts, order))
+                busy[conn] = 0
+                for _ in range(2):  # one queued behind the one running
+                    if pending:
+                        conn.send(("rows", *pending.pop()))
+                        busy[conn] += 1
+            while any(busy.values()):
+                for ready in wait([c for c, n in busy.items() if n]):
+                    conn = ready  # type: ignore[assignment]
+                    message = self._receive(conn)
+                    busy[conn] -= 1
+                    if message[0] != "rows":
+                        arrived.put(("error", message[1]))
+                        return
+                    if pending:
+                        conn.send(("rows", *pending.pop()))
+                        busy[conn] += 1
+                    arrived.put(message)
+        except (OSError, ValueError) as exc:  # the connections were closed under it
+            arrived.put(("error", f"{type(exc).__name__}: {exc}"))
+            return
+        arrived.put(("done",))
 
 
 _WORKER = "from roprules.evaluation.matrix import _serve; _serve()"
