@@ -5,14 +5,21 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
+from datetime import date
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import REPO, chromium_dump, needs_chromium
+from roprules import Engine
 from roprules.cli import main
-from roprules.contract.assessment import Matrix
+from roprules.contract.assessment import Matrix, MatrixCell
+from roprules.contract.profiles import OfferProfile, ResidentProfile
+from roprules.evaluation.backends import EngineError
+from roprules.evaluation.matrix import screen, screen_each_cell
 from roprules.report.render import render_matrix
 from roprules.report.render.reports import csv_cell
 from strategies import offer_profiles, resident_profiles
@@ -276,3 +283,123 @@ def test_matrix_html_renders_in_chromium(tmp_path, engine):
     assert dom.count('<th scope="row">R-') == 3
     assert "Beboeren trenger personale hele døgnet" in dom
     assert "ingen ledige" in dom
+
+
+# --- a whole city: the fast path, worker processes, a compact grid --------------------
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    residents=st.lists(resident_profiles(), min_size=1, max_size=4),
+    offers=st.lists(offer_profiles(), min_size=1, max_size=5),
+)
+def test_screen_agrees_with_every_cell_through_the_backend(each_engine, residents, offers):
+    """The per-class evaluation gives the cells, order and gaps of running every cell.
+
+    Offer ids repeat on purpose: equal cells keep the order the offers were given.
+    """
+    people = [ResidentProfile.model_validate(r) for r in residents]
+    places = [
+        OfferProfile.model_validate({**offer, "id": f"O-{index % 3}"})
+        for index, offer in enumerate(offers)
+    ]
+    day = date.today()
+    assessor = each_engine._evaluator
+    fast = screen(assessor, people, places, as_of=day, lang="en")
+    reference = screen_each_cell(assessor, people, places, as_of=day, lang="en")
+    assert fast.model_dump() == reference.model_dump()
+
+
+def test_workers_give_the_same_matrix(tmp_path):
+    """Two worker processes give the grid one process gives, byte for byte, in every language."""
+    residents = sorted(SHIPPED_RESIDENTS.glob("*.yaml"))
+    offers = sorted(SHIPPED_OFFERS.glob("*.yaml"))
+    with Engine.load() as engine:
+        for lang in ("nb", "en"):
+            one = engine.matrix(residents, offers, lang=lang, as_of="2026-11-30")
+            two = engine.matrix(residents, offers, lang=lang, as_of="2026-11-30", workers=2)
+            assert two.model_dump_json() == one.model_dump_json()
+            assert render_matrix(two, "text", lang=lang) == render_matrix(one, "text", lang=lang)
+        # More residents than chunks, some repeated: rows come back in the order given.
+        many = [
+            {**yaml.safe_load(path.read_text(encoding="utf-8")), "id": f"R-{i:03d}"}
+            for i, path in enumerate(residents * 3)
+        ]
+        one = engine.matrix(many, offers, as_of="2026-11-30")
+        two = engine.matrix(many, offers, as_of="2026-11-30", workers=2)
+        assert [row.resident_id for row in two.rows] == [r["id"] for r in many]
+        assert two.model_dump() == one.model_dump()
+    target = tmp_path / "two.json"
+    assert _matrix_out(target, "--workers", "2") == 0
+    assert _matrix_out(tmp_path / "one.json") == 0
+    assert target.read_text(encoding="utf-8") == (tmp_path / "one.json").read_text(encoding="utf-8")
+
+
+def test_a_worker_that_cannot_load_the_same_rules_is_an_error(tmp_path):
+    """Workers reload the rule files; if they changed since the engine loaded them, refuse."""
+    rules = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", rules)
+    engine = Engine.load(rules)
+    parameters = rules / "parameters.yaml"
+    parameters.write_text(parameters.read_text(encoding="utf-8") + "\n# edited\n", "utf-8")
+    residents = [SHIPPED_RESIDENTS / "r06-low-need.yaml"]
+    offers = [SHIPPED_OFFERS / "aalesund-kverve.yaml"]
+    with engine, pytest.raises(EngineError, match="rule files changed"):
+        engine.matrix(residents, offers, as_of="2026-11-30", workers=2)
+
+
+@pytest.mark.parametrize("workers", [0, -1, 1.5, True, "2"])
+def test_workers_must_be_a_positive_whole_number(engine, workers):
+    with pytest.raises(ValueError, match="workers"):
+        engine.matrix([SHIPPED_RESIDENTS / "r06-low-need.yaml"], [], workers=workers)
+
+
+def test_the_grid_is_compact_and_still_validates(engine):
+    """Cells are slotted and share what is equal; validating the model accepts every cell."""
+    residents, offers = _gap_portfolio()
+    matrix = engine.matrix(residents * 2, offers * 2, as_of="2026-11-30")
+    cells = [cell for row in matrix.rows for cell in row.ranking]
+    assert all(isinstance(cell, MatrixCell) and not hasattr(cell, "__dict__") for cell in cells)
+    by_counts: dict[tuple[int, ...], set[int]] = {}
+    for cell in cells:
+        by_counts.setdefault(tuple(cell.findings_by_severity.values()), set()).add(
+            id(cell.findings_by_severity)
+        )
+    assert all(len(ids) == 1 for ids in by_counts.values())  # one dict per distinct count
+    validated = Matrix.model_validate(matrix.model_dump())
+    assert validated == matrix
+    assert Matrix.model_validate_json(matrix.model_dump_json()).model_dump() == matrix.model_dump()
+    broken = matrix.model_dump()
+    broken["rows"][0]["ranking"][0]["verdict"] = "maybe"
+    with pytest.raises(ValueError, match="verdict"):
+        Matrix.model_validate(broken)
+
+
+def test_workers_load_the_same_overlay(tmp_path):
+    """A local overlay reaches the workers: the grid with it is the same in two processes."""
+    overlay = tmp_path / "kommune.yaml"
+    overlay.write_text(
+        yaml.safe_dump(
+            {
+                "name": "Eksempel kommune",
+                "rules": {
+                    "supervision.high-violence-risk-unsupervised": {
+                        "severity": "major",
+                        "reason": "Lokal vurdering etter høring.",
+                        "approved_by": "kommunalsjef helse og omsorg",
+                    }
+                },
+            },
+            allow_unicode=True,
+        ),
+        encoding="utf-8",
+    )
+    residents, offers = _gap_portfolio()
+    with Engine.load(overlay=overlay) as engine:
+        one = engine.matrix(residents, offers, as_of="2026-11-30")
+        two = engine.matrix(residents, offers, as_of="2026-11-30", workers=2)
+    assert two.model_dump() == one.model_dump()
+    assert one.ruleset.overlay is not None
+    with Engine.load() as plain:
+        without = plain.matrix(residents, offers, as_of="2026-11-30")
+    assert without.model_dump() != one.model_dump()  # the overlay changed something

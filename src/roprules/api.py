@@ -22,6 +22,7 @@ Bad input raises one InputError with the problems of every profile given.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from pathlib import Path
@@ -35,7 +36,7 @@ from roprules.contract.documents import InputError
 from roprules.contract.errors import ErrorDetail, excerpt, text
 from roprules.contract.intake import check_dates, collect, load_offer, load_resident
 from roprules.contract.profiles import OfferProfile, ResidentProfile
-from roprules.evaluation.matrix import screen
+from roprules.evaluation.matrix import MatrixWorkers, screen
 from roprules.evaluation.outcome import Evaluator, assessment_facts
 from roprules.evaluation.ranking import unknown_weight
 from roprules.report.ranking import compare_assessments, rank_assessments, summarize
@@ -86,6 +87,8 @@ class Engine:
         self._evaluator = Evaluator(ruleset, backend=backend)
         self._wording = Wording(ruleset)
         self._verifier: Evaluator | None = None  # verifies remedies on the durable backend
+        self._matrix_workers: MatrixWorkers | None = None
+        self._pool_lock = threading.Lock()
 
     @classmethod
     def load(
@@ -110,7 +113,9 @@ class Engine:
         return self._evaluator.backend
 
     def close(self) -> None:
-        """Free the backend's C-side state; the engine cannot assess afterwards."""
+        """Free the backend's C-side state and stop the matrix workers; no assessing afterwards."""
+        if self._matrix_workers is not None:
+            self._matrix_workers.close()
         self._evaluator.close()
         if self._verifier is not None:
             self._verifier.close()
@@ -313,24 +318,41 @@ class Engine:
         lang: str = "nb",
         as_of: AsOf = None,
         remedies: bool = False,
+        workers: int = 1,
     ) -> Matrix:
         """Screen every resident against every offer: verdicts and rule ids, best first.
 
         For an allocation round; no texts are rendered. Offer and resident rules
-        run once per profile, placement rules once per pair. `remedies=True` adds
-        `needs`: the residents with no acceptable offer grouped by what would serve
-        them (bounded in time). Raises InputError listing the problems of every profile.
+        run once per profile, placement rules once per class of pairs (see
+        `evaluation/matrix.py`). `workers` > 1 screens the residents in that many
+        processes, each with the same rules loaded once and kept for later calls
+        until `close()`; the result is the same. `remedies=True` adds `needs`: the
+        residents with no acceptable offer grouped by what would serve them (bounded
+        in time). Raises InputError listing the problems of every profile.
         """
+        if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+            raise ValueError(f"workers must be a whole number of at least 1; got {workers!r}")
         lang, day = _lang(lang), assessment_date(as_of)
         people, places = _load_many(
             _as_list(residents, "residents", lang), _as_list(offers, "offers", lang), lang, day
         )
-        matrix = screen(self._evaluator, people, places, as_of=day, lang=lang)
+        pool = self._workers(workers) if workers > 1 and people and places else None
+        matrix = screen(self._evaluator, people, places, as_of=day, lang=lang, workers=pool)
         if not remedies:
             return matrix
         from roprules.report.remedies import with_needs
 
         return with_needs(matrix, self._remedy_evaluator(), people, places, day)
+
+    def _workers(self, count: int) -> MatrixWorkers:
+        """The matrix's worker processes, started on first use and kept until close()."""
+        with self._pool_lock:
+            pool = self._matrix_workers
+            if pool is None or pool.count != count or not pool.alive:
+                if pool is not None:
+                    pool.close()
+                pool = self._matrix_workers = MatrixWorkers(self.ruleset, self.backend, count)
+            return pool
 
 
 def _as_list(items: Any, role: str, lang: str) -> list[ProfileInput]:

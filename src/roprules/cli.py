@@ -89,6 +89,14 @@ def _as_of(text: str) -> date:
         raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD; got {text[:20]!r}") from None
 
 
+def _workers(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number of at least 1; got {text[:20]!r}"
+        )
+    return int(text)
+
+
 def _as_of_option(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
     """`--as-of` before the command (global) or after it; the later one wins."""
     parser.add_argument(
@@ -230,6 +238,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     matrix.add_argument("--residents", nargs="+", required=True, type=Path, metavar="FILE_OR_DIR")
     matrix.add_argument("--offers", nargs="+", required=True, type=Path, metavar="FILE_OR_DIR")
+    matrix.add_argument(
+        "--workers",
+        type=_workers,
+        default=1,
+        metavar="N",
+        help="screen in N processes, each loading the rules once (default 1)",
+    )
     _output_options(matrix, MATRIX_FORMATS)
     _rules_options(matrix)
     _as_of_option(matrix)
@@ -440,7 +455,15 @@ def _run(args: argparse.Namespace) -> int:
             ]
         )
         engine = Engine.load(args.rules, args.overlay, backend=args.engine)
-        result = engine.matrix(residents, offers, lang=lang, as_of=as_of, remedies=args.remedies)
+        with engine:
+            result = engine.matrix(
+                residents,
+                offers,
+                lang=lang,
+                as_of=as_of,
+                workers=args.workers,
+                remedies=args.remedies,
+            )
         _emit(render_matrix(result, args.format, lang=args.lang), args.out, lang)
         return EXIT_OK
     # Profiles first: bad input fails fast, before the rule base is loaded; every

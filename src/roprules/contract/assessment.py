@@ -6,6 +6,7 @@ the contract (`undetermined`, `summary`, labels) are optional additions.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -288,8 +289,15 @@ class Compare(OutputModel):
     schema_version: str = SCHEMA_VERSION
 
 
-class MatrixCell(OutputModel):
+# A slotted dataclass rather than a model: a city's matrix holds a million cells, built
+# without validation (~80 bytes each); `Matrix.model_validate` still validates each one.
+# Not frozen (that makes building one three times slower); read-only by convention, and
+# cells with equal counts or rule ids share the same dict or list.
+@dataclass(slots=True)
+class MatrixCell:
     """One resident in one offer, screened: the verdict and what decided it, no texts."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
 
     rank: int
     offer_id: str

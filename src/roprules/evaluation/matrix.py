@@ -1,10 +1,40 @@
 """Screening many residents against many offers: verdicts without texts.
 
-A municipality's allocation round can be hundreds of residents against
-hundreds of offers. The offer rules depend on the offer alone and the resident
-rules on the resident alone, so each runs once per profile; only the placement
-rules run per pair. No explanation is rendered: open a pair with
-`Engine.check` to read its findings.
+A municipality's allocation round can be a thousand residents against a
+thousand offers: a million cells. No explanation is rendered: open a pair with
+`Engine.check` to read its findings. A cell holds the verdict, the rules that
+fired (most severe first), the findings by severity and how many unknown
+fields block a rule; each row is ordered best first (`evaluation/ranking.py`: the
+verdict, then the score of the findings and of the rules still open, then the id).
+
+How a million cells stay cheap (`Screener`):
+
+- the offer rules run once per offer and the resident rules once per resident,
+  on the engine's backend;
+- a placement rule reads some resident fields and some offer fields. Its
+  leaves that read offer fields alone are evaluated once per offer; offers
+  whose leaves come out the same (and whose fields that are compared with a
+  resident's agree) are one *class* for that rule, and the rule is evaluated
+  once per class and resident, on one offer of the class (residents are
+  classed the same way and share the result). The cell takes the result of
+  its offer's class: the same value, and the same blocking fields, as
+  evaluating it on the cell's own facts, since a condition's value and
+  blocking fields depend on nothing but its leaves';
+- a cell is a few bit masks ORed together (fired rules, blocking fields, "a
+  critical rule is undetermined") and decoded once per distinct outcome.
+
+The placement rules are decided by the three-valued evaluator (the compiled
+conditions) on both backends; on the durable backend durable_rules runs the
+offer and resident rules, and for every resident one cell is also run through
+durable_rules in full and must agree with the fast path, else EngineError (the
+agreement tests hold the two backends to the same answer for every rule).
+`screen_each_cell` runs every cell through the backend instead; it is the
+reference the tests hold `screen` to.
+
+`workers=N` splits the residents into chunks screened in N worker processes
+(durable_rules holds a process-wide lock, so threads would not help); each
+worker loads the same rule files once (`MatrixWorkers`) and returns compact
+rows; the result is the same Matrix as in one process.
 
 The matrix also lists the offers (with their vacancies) and the gaps: residents
 with no acceptable offer, grouped by the critical rules that stand in their way
@@ -14,15 +44,759 @@ decision.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+import functools
+import gc
+import math
+import operator
+import os
+import queue
+import socket
+import subprocess
+import sys
+import threading
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Any
 
-from roprules.contract.assessment import Matrix, MatrixCell, MatrixGap, MatrixOffer, MatrixRow
+from roprules.contract.assessment import (
+    VERDICT_RANK,
+    Matrix,
+    MatrixCell,
+    MatrixGap,
+    MatrixOffer,
+    MatrixRow,
+)
 from roprules.contract.profiles import OfferProfile, ResidentProfile, profile_to_facts
 from roprules.contract.rule_schema import SEVERITY_ORDER
+from roprules.evaluation.backends import EngineError
 from roprules.evaluation.outcome import Evaluator, Outcome, severity_counts, verdict_of
-from roprules.evaluation.ranking import rank_key, rank_score, unknown_weight
-from roprules.rulebase.conditions import AS_OF
+from roprules.evaluation.ranking import SEVERITY_WEIGHT, rank_key, rank_score, unknown_weight
+from roprules.rulebase.conditions import AS_OF, Leaf, evaluate_leaf, leaves, undetermined_by
+from roprules.rulebase.ruleset import Rule, Ruleset, load_ruleset
+
+ACCEPTABLE = frozenset({"suitable", "conditional"})
+_SEVERITIES = tuple(SEVERITY_ORDER)
+_CRITICAL, _MAJOR = _SEVERITIES.index("critical"), _SEVERITIES.index("major")
+
+# The parts of a cell after its rank and offer: verdict, findings by severity, rule ids, missing.
+CellParts = tuple[str, dict[str, int], list[str], int]
+
+
+@dataclass
+class CompactRow:
+    """One resident's row as a worker returns it: offer indices best first and their cells."""
+
+    order: list[int]  # offer indices, best first
+    cells: list[int]  # per entry of `order`, its signature: an index into the chunk's
+    blocking: tuple[str, ...] | None  # no acceptable offer: the critical rules in every cell
+
+
+@dataclass
+class CompactChunk:
+    rows: list[CompactRow]
+    signatures: list[Sequence[int]]  # distinct cells as `Layout.encode` sends them
+
+
+# --------------------------------------------------------------------------- the fast path
+
+
+def _leaf_key(leaf: Leaf, facts: Mapping[str, Any], params: Mapping[str, Any]) -> Any:
+    """What decides a leaf's part in a condition: its value, or which of its fields are unknown."""
+    value = evaluate_leaf(leaf, facts, params)
+    if value is not None:
+        return value
+    return tuple(facts.get(path) is None for path in leaf.fields())
+
+
+class _RulePlan:
+    """One placement rule split by what its leaves read."""
+
+    __slots__ = (
+        "classes",
+        "offer_leaves",
+        "offer_paths",
+        "representatives",
+        "resident_leaves",
+        "resident_paths",
+        "results",
+        "rule",
+    )
+
+    def __init__(self, rule: Rule):
+        self.rule = rule
+        self.offer_leaves: list[Leaf] = []
+        self.resident_leaves: list[Leaf] = []
+        offer_paths: set[str] = set()
+        resident_paths: set[str] = set()
+        for leaf in dict.fromkeys(leaves(rule.condition)):
+            paths = leaf.fields()
+            on_offer = [p.startswith("offer.") for p in paths]
+            if all(on_offer):
+                self.offer_leaves.append(leaf)
+            elif not any(on_offer):
+                self.resident_leaves.append(leaf)
+            else:  # compares a resident's field with an offer's: keep the raw values
+                offer_paths.update(p for p in paths if p.startswith("offer."))
+                resident_paths.update(p for p in paths if not p.startswith("offer."))
+        self.offer_paths = tuple(sorted(offer_paths))
+        self.resident_paths = tuple(sorted(resident_paths))
+        self.classes: list[int] = []  # per offer: its class for this rule
+        self.representatives: list[int] = []  # per class: one offer of it
+        self.results: dict[Any, int | list[int]] = {}  # resident key -> packed result per class
+
+
+class _Group:
+    """Placement rules evaluated together: each offer's class is the tuple of its classes."""
+
+    __slots__ = ("classes", "members", "parts")
+
+    def __init__(self, members: list[int], keys: list[tuple[int, ...]]):
+        self.members = members
+        numbers: dict[tuple[int, ...], int] = {}
+        self.classes = [numbers.setdefault(key, len(numbers)) for key in keys]
+        self.parts = list(numbers)  # per joint class: the class of each member
+
+
+class Layout:
+    """Where each rule and field has its bit in a packed cell, and how to read a cell back.
+
+    Bit 0: a critical rule is undetermined; bits 1..n: the rules that fired, most severe
+    first (severity, then id); bits n+1..2n: the same rules, undetermined (they weigh in
+    the ranking score); above them, in a cell's outcome, one bit per field that blocks
+    an undetermined rule, and in a cell's signature, how many fields do.
+    The same rule base gives the same layout in every process.
+    """
+
+    def __init__(self, evaluator: Evaluator):
+        self.weight_of_unknown = unknown_weight(evaluator.ruleset.params)
+        every = [
+            r
+            for scope in ("placement", "offer", "resident")
+            for r in evaluator.rules_by_scope[scope]
+        ]
+        ordered = sorted(every, key=lambda r: (SEVERITY_ORDER[r.severity], r.id))
+        self.rule_bit = {rule.id: 1 << (index + 1) for index, rule in enumerate(ordered)}
+        self.rule_ids = ids = [rule.id for rule in ordered]
+        self.fired_mask = sum(self.rule_bit.values())
+        self.severity_masks = tuple(
+            sum(self.rule_bit[r.id] for r in ordered if r.severity == s) for s in _SEVERITIES
+        )
+        self.open_bit = {rule_id: bit << len(ordered) for rule_id, bit in self.rule_bit.items()}
+        self.open_mask = self.fired_mask << len(ordered)
+        self.field_offset = 2 * len(ordered) + 1
+        self.signature_mask = self.fired_mask | self.open_mask | 1
+        # Per severity: its ranking weight and the fired and undetermined rules' bits.
+        self.weights = tuple(SEVERITY_WEIGHT[s] for s in _SEVERITIES)
+        self.open_masks = tuple(mask << len(ordered) for mask in self.severity_masks)
+        # The indices of the rules whose bits are set in each byte of the fired bits (bit 1 on):
+        # bytes while every index fits in one, else tuples.
+        self.narrow = len(ids) < 256
+        pack: Callable[[Iterable[int]], Sequence[int]] = bytes if self.narrow else tuple
+        self._byte_indices = [
+            [
+                pack(start + i for i in range(8) if byte >> i & 1 and start + i < len(ids))
+                for byte in range(256)
+            ]
+            for start in range(0, len(ids), 8)
+        ]
+
+    def head(self, cell: int) -> tuple[int, str, tuple[int, ...]]:
+        """A signature's sort key (without the offer), verdict and findings by severity."""
+        counts = tuple(map(int.bit_count, map(cell.__and__, self.severity_masks)))
+        opened = map(int.bit_count, map(cell.__and__, self.open_masks))
+        # verdict_of (contract.md): a critical finding, a critical rule undetermined, a major one.
+        if counts[_CRITICAL]:
+            verdict = "unsuitable"
+        elif cell & 1:
+            verdict = "incomplete"
+        elif counts[_MAJOR]:
+            verdict = "conditional"
+        else:
+            verdict = "suitable"
+        # rank_score (evaluation/ranking.py), the same sums: whole numbers, exact in any order.
+        found = sum(map(operator.mul, self.weights, counts))
+        possible = sum(map(operator.mul, self.weights, opened))
+        score = round(found + self.weight_of_unknown * possible, 6)
+        # An integer key in the order of rank_key: scores are multiples of 1e-6.
+        return _VERDICT_KEY[verdict] + round(score * 1_000_000), verdict, counts
+
+    def encode(self, cell: int) -> tuple[int, bool, Sequence[int]]:
+        """A cell's sort key, whether it is acceptable, and its signature to send.
+
+        The signature: the verdict's code, the findings by severity, the missing count
+        (two bytes), then the index of each fired rule, most severe first (`decode`).
+        """
+        key, verdict, counts = self.head(cell)
+        missing = cell >> self.field_offset
+        tables = self._byte_indices
+        fired = (cell & self.fired_mask) >> 1
+        parts = [
+            table[byte]
+            for table, byte in zip(tables, fired.to_bytes(len(tables), "little"), strict=True)
+            if byte
+        ]
+        head = (_VERDICT_CODE[verdict], *counts, missing & 255, missing >> 8)
+        if self.narrow:
+            return key, verdict in ACCEPTABLE, bytes(head) + b"".join(parts)  # type: ignore[arg-type]
+        return key, verdict in ACCEPTABLE, head + sum(parts, ())  # type: ignore[arg-type]
+
+
+_VERDICTS = ("suitable", "conditional", "incomplete", "unsuitable")
+_VERDICT_CODE = {verdict: code for code, verdict in enumerate(_VERDICTS)}
+_VERDICT_KEY = {verdict: VERDICT_RANK[verdict] * 10**15 for verdict in _VERDICTS}
+_HEAD = 1 + len(_SEVERITIES) + 2  # a signature's verdict, counts and missing count
+
+
+class Screener(Layout):
+    """Screens residents against a fixed list of offers, on one evaluator (the engine's backend)."""
+
+    def __init__(self, evaluator: Evaluator, offer_facts: Sequence[Mapping[str, Any]]):
+        super().__init__(evaluator)
+        self.evaluator = evaluator
+        self.params = evaluator.ruleset.params
+        self.offer_facts = offer_facts
+        self.field_bit: dict[str, int] = {}
+        self.offer_bits = [self.pack(evaluator.run("offer", facts)) for facts in offer_facts]
+        self.plans = [_RulePlan(rule) for rule in evaluator.rules_by_scope["placement"]]
+        for plan in self.plans:
+            seen: dict[Any, int] = {}
+            for index, facts in enumerate(offer_facts):
+                key = (
+                    tuple(_leaf_key(leaf, facts, self.params) for leaf in plan.offer_leaves),
+                    tuple(facts.get(path) for path in plan.offer_paths),
+                )
+                cls = seen.get(key)
+                if cls is None:
+                    cls = seen[key] = len(plan.representatives)
+                    plan.representatives.append(index)
+                plan.classes.append(cls)
+        self.groups = self._group(len(offer_facts))
+
+    def _group(self, offers: int) -> list[_Group]:
+        """Rules whose classes together still split the offers into few: one pass per row."""
+        limit = max(1, offers // 4)
+        groups: list[_Group] = []
+        order = sorted(range(len(self.plans)), key=lambda i: len(self.plans[i].representatives))
+        members: list[int] = []
+        keys: list[tuple[int, ...]] = [()] * offers
+        for index in order:
+            classes = self.plans[index].classes
+            joined = [(*key, cls) for key, cls in zip(keys, classes, strict=True)]
+            if members and len(set(joined)) > limit:
+                groups.append(_Group(members, keys))
+                members, joined = [], [(cls,) for cls in classes]
+            members.append(index)
+            keys = joined
+        if members:
+            groups.append(_Group(members, keys))
+        return groups
+
+    # ---------------------------------------------------------------- packing
+
+    def field(self, path: str) -> int:
+        bit = self.field_bit.get(path)
+        if bit is None:
+            bit = self.field_bit[path] = 1 << (self.field_offset + len(self.field_bit))
+        return bit
+
+    def pack(self, outcome: Outcome) -> int:
+        bits = 0
+        for rule in outcome.fired:
+            bits |= self.rule_bit[rule.id]
+        for rule, waiting in outcome.undetermined:
+            bits |= self.open_bit[rule.id]
+            if rule.severity == "critical":
+                bits |= 1
+            for path in waiting:
+                bits |= self.field(path)
+        return bits
+
+    def _evaluate(self, rule: Rule, facts: Mapping[str, Any]) -> int:
+        value = rule.evaluate(facts)
+        if value is True:
+            return self.rule_bit[rule.id]
+        if value is False:
+            return 0
+        _, waiting = undetermined_by(rule.condition, facts, self.params)
+        bits = self.open_bit[rule.id] | (1 if rule.severity == "critical" else 0)
+        for path in waiting:
+            bits |= self.field(path)
+        return bits
+
+    # ---------------------------------------------------------------- rows
+
+    def _results(self, resident: Mapping[str, Any]) -> list[int | list[int]]:
+        """Each placement rule for one resident: one packed result, or one per class of offers."""
+        found: list[int | list[int]] = []
+        merged: dict[int, dict[str, Any]] = {}
+        for plan in self.plans:
+            key = (
+                tuple(_leaf_key(leaf, resident, self.params) for leaf in plan.resident_leaves),
+                tuple(resident.get(path) for path in plan.resident_paths),
+            )
+            results = plan.results.get(key)
+            if results is None:
+                computed = []
+                for index in plan.representatives:
+                    facts = merged.get(index)
+                    if facts is None:
+                        facts = merged[index] = {**resident, **self.offer_facts[index]}
+                    computed.append(self._evaluate(plan.rule, facts))
+                results = computed[0] if len(set(computed)) == 1 else computed
+                if len(plan.results) < 4096:
+                    plan.results[key] = results
+            found.append(results)
+        return found
+
+    def cells(self, resident: Mapping[str, Any], results: list[int | list[int]]) -> list[int]:
+        """Every offer's cell for one resident: its rules' outcomes ORed together."""
+        base = self.pack(self.evaluator.run("resident", resident))
+        varying = []
+        for group in self.groups:
+            parts = []
+            for position, member in enumerate(group.members):
+                result = results[member]
+                if isinstance(result, int):
+                    base |= result
+                else:
+                    parts.append((position, result))
+            if parts:
+                joint = [0] * len(group.parts)
+                for number, classes in enumerate(group.parts):
+                    bits = 0
+                    for position, result in parts:
+                        bits |= result[classes[position]]
+                    joint[number] = bits
+                varying.append((joint, group.classes))
+        cells = [base | bits for bits in self.offer_bits]
+        for joint, classes in varying:
+            cells = [bits | joint[cls] for bits, cls in zip(cells, classes, strict=True)]
+        return cells
+
+    def rows(
+        self, residents: Sequence[Mapping[str, Any]], offer_order: Sequence[int], check: int = 0
+    ) -> CompactChunk:
+        """Compact rows for the residents; `offer_order[o]`: offer o's place among the offer ids.
+
+        `check`: the global index of the first resident; cell (i, i mod offers) of every
+        row is also assessed the ordinary way and must agree.
+        """
+        signatures: list[Sequence[int]] = []
+        sort_keys: list[int] = []
+        accepted: list[bool] = []
+        known: dict[int, int] = {}
+        rows = []
+        count = len(self.offer_facts)
+        offset, keep = self.field_offset, self.signature_mask
+        for number, resident in enumerate(residents):
+            results = self._results(resident)
+            if count:
+                self._check(resident, (check + number) % count, results)
+            cells = self.cells(resident, results)
+            # A cell's signature: the fired rules, "a critical rule undetermined", missing.
+            numbers = []
+            for cell in [(b & keep) | ((b >> offset).bit_count() << offset) for b in cells]:
+                found = known.get(cell)
+                if found is None:
+                    found = known[cell] = len(signatures)
+                    key, acceptable_cell, signature = self.encode(cell)
+                    signatures.append(signature)
+                    sort_keys.append(key)
+                    accepted.append(acceptable_cell)
+                numbers.append(found)
+            keys = [
+                (sort_keys[found] * count + offer_order[index]) * count + index
+                for index, found in enumerate(numbers)
+            ]
+            keys.sort()
+            order = [key % count for key in keys]
+            acceptable = bool(order) and accepted[numbers[order[0]]]  # the best cell
+            blocking = None
+            if count and not acceptable:
+                everywhere = functools.reduce(operator.and_, cells, self.severity_masks[_CRITICAL])
+                _, _, signature = self.encode(everywhere)
+                blocking = tuple(self.rule_ids[i] for i in signature[_HEAD:])
+            rows.append(CompactRow(order, [numbers[index] for index in order], blocking))
+        return CompactChunk(rows, signatures)
+
+    def _check(
+        self, resident: Mapping[str, Any], index: int, results: list[int | list[int]]
+    ) -> None:
+        """One cell through the backend's own run (durable_rules on the durable backend)."""
+        outcome = self.evaluator.run("placement", {**resident, **self.offer_facts[index]})
+        fast = 0
+        for plan, result in zip(self.plans, results, strict=True):
+            fast |= result if isinstance(result, int) else result[plan.classes[index]]
+        if self.pack(outcome) != fast:
+            raise EngineError(
+                "the matrix's placement rules disagree with the backend for one cell; "
+                "assess the pair with `check`"
+            )
+
+
+# --------------------------------------------------------------------------- assembling
+
+
+def _offer_order(offers: Sequence[OfferProfile]) -> list[int]:
+    """Each offer's place when the offers are sorted by id (the last tie-break of a row)."""
+    ids = sorted({o.id for o in offers})
+    place = {offer_id: index for index, offer_id in enumerate(ids)}
+    return [place[o.id] for o in offers]
+
+
+class _Assembler:
+    """Builds the Matrix from compact rows; equal counts and rule-id lists are shared."""
+
+    def __init__(self, evaluator: Evaluator, offers: Sequence[OfferProfile]):
+        self.rule_ids = Layout(evaluator).rule_ids
+        self.offer_ids = [o.id for o in offers]
+        self.ranks = list(range(1, len(offers) + 1))
+        self.heads: dict[Sequence[int], tuple[str, dict[str, int], int]] = {}
+        self.ids: dict[Sequence[int], list[str]] = {}
+
+    def cells(self, signatures: Sequence[Sequence[int]]) -> list[CellParts]:
+        """A chunk's signatures (`Layout.encode`) as the parts of cells."""
+        heads, ids_of, rule_ids = self.heads, self.ids, self.rule_ids
+        local = []
+        for signature in signatures:
+            head = signature[:_HEAD]
+            parts = heads.get(head)
+            if parts is None:
+                counts = dict(zip(_SEVERITIES, head[1:-2], strict=True))
+                parts = heads[head] = (_VERDICTS[head[0]], counts, head[-2] | head[-1] << 8)
+            body = signature[_HEAD:]
+            as_list = ids_of.get(body)
+            if as_list is None:
+                as_list = ids_of[body] = list(map(rule_ids.__getitem__, body))
+            local.append((parts[0], parts[1], as_list, parts[2]))
+        return local
+
+    def row(
+        self,
+        resident_id: str,
+        row: CompactRow,
+        local: Sequence[CellParts],
+    ) -> MatrixRow:
+        offer_ids, ranks = self.offer_ids, self.ranks
+        ranking = [
+            MatrixCell(ranks[place], offer_ids[offer], *local[cell])
+            for place, (offer, cell) in enumerate(zip(row.order, row.cells, strict=True))
+        ]
+        return MatrixRow.model_construct(resident_id=resident_id, ranking=ranking)
+
+
+def _gaps(
+    blocking: Sequence[tuple[str, tuple[str, ...] | None]],
+    titles: Callable[[str], str],
+    offers: int,
+) -> list[MatrixGap]:
+    """Residents with no acceptable offer, by each critical rule that fired in every offer."""
+    by_rule: dict[str, list[str]] = {}
+    other: list[str] = []
+    for resident_id, common in blocking:
+        if common is None:
+            continue
+        for rule_id in common:
+            by_rule.setdefault(rule_id, []).append(resident_id)
+        if not common:
+            other.append(resident_id)
+    gaps = [
+        MatrixGap(resident_ids=people, rule_id=rule_id, title=titles(rule_id), offers=offers)
+        for rule_id, people in sorted(by_rule.items(), key=lambda item: (-len(item[1]), item[0]))
+    ]
+    if other:
+        gaps.append(MatrixGap(resident_ids=other, offers=offers))
+    return gaps
+
+
+def _facts(
+    residents: Sequence[ResidentProfile], offers: Sequence[OfferProfile], as_of: date
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    day = {AS_OF: as_of.isoformat()}
+    return (
+        [{**profile_to_facts("resident", r), **day} for r in residents],
+        [{**profile_to_facts("offer", o), **day} for o in offers],
+    )
+
+
+def screen(
+    evaluator: Evaluator,
+    residents: Sequence[ResidentProfile],
+    offers: Sequence[OfferProfile],
+    *,
+    as_of: date | None = None,
+    lang: str = "nb",
+    workers: MatrixWorkers | None = None,
+) -> Matrix:
+    """Every resident against every offer; in `workers` when given, else in this process."""
+    as_of = as_of or date.today()
+    resident_facts, offer_facts = _facts(residents, offers, as_of)
+    order = _offer_order(offers)
+    if workers is None:
+        chunks: Iterable[tuple[int, CompactChunk]] = [
+            (0, Screener(evaluator, offer_facts).rows(resident_facts, order))
+        ]
+    else:
+        chunks = workers.screen(offer_facts, resident_facts, order)
+    with _no_gc():  # a million cells, none of them in a cycle: collecting only costs
+        return _assemble(evaluator, residents, offers, chunks, as_of, lang)
+
+
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _assemble(
+    evaluator: Evaluator,
+    residents: Sequence[ResidentProfile],
+    offers: Sequence[OfferProfile],
+    chunks: Iterable[tuple[int, CompactChunk]],
+    as_of: date,
+    lang: str,
+) -> Matrix:
+    assembler = _Assembler(evaluator, offers)
+    rows: list[MatrixRow | None] = [None] * len(residents)
+    blocking: list[tuple[str, tuple[str, ...] | None]] = [("", None)] * len(residents)
+    for start, chunk in chunks:
+        local = assembler.cells(chunk.signatures)
+        for offset, row in enumerate(chunk.rows):
+            resident_id = residents[start + offset].id
+            rows[start + offset] = assembler.row(resident_id, row, local)
+            blocking[start + offset] = (resident_id, row.blocking)
+    by_id = {rule.id: rule for rule in evaluator.ruleset.rules}
+    return Matrix.model_construct(
+        rows=rows,
+        ruleset=evaluator.ruleset_ref,
+        as_of=as_of,
+        offers=[
+            MatrixOffer(offer_id=o.id, offer_name=o.name, vacant_units=o.vacant_units)
+            for o in offers
+        ],
+        gaps=_gaps(blocking, lambda i: by_id[i].spec.title.get(lang) or i, len(offers)),
+        lang="en" if lang == "en" else "nb",
+    )
+
+
+# --------------------------------------------------------------------------- worker processes
+
+
+def _serve() -> None:
+    """A worker process (`MatrixWorkers`): load the rule files once, then screen chunks.
+
+    Started as `python -c "from roprules.evaluation.matrix import _serve; _serve()" FD`, talking
+    over the socket FD; a fresh interpreter, so nothing of the parent (durable_rules'
+    C state, its threads, its `__main__`) is inherited.
+    """
+    conn = Connection(int(sys.argv[1]))
+    try:
+        directory, overlay, backend, sha256 = conn.recv()
+        ruleset = load_ruleset(directory, overlay)
+        if ruleset.sha256 != sha256:
+            raise EngineError("the rule files changed after the engine was loaded")
+        evaluator = Evaluator(ruleset, backend=backend)
+    except Exception as exc:  # reported to the parent, which raises
+        conn.send(("error", f"{type(exc).__name__}: {exc}"))
+        return
+    conn.send(("ready", None))
+    screener: Screener | None = None
+    order: Sequence[int] = ()
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):  # the parent has gone
+            break
+        if message[0] == "stop":
+            break
+        try:
+            if message[0] == "offers":
+                _, offer_facts, order = message
+                screener = Screener(evaluator, offer_facts)
+            elif message[0] == "rows":
+                if screener is None:
+                    raise EngineError("rows asked for before the offers")
+                _, start, resident_facts = message
+                conn.send(("rows", start, screener.rows(resident_facts, order, check=start)))
+        except Exception as exc:
+            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+    evaluator.close()
+
+
+def _stop(processes: list[subprocess.Popen[bytes]], connections: list[Connection]) -> None:
+    for conn in connections:
+        with contextlib.suppress(OSError, ValueError):
+            conn.send(("stop",))
+    for process in processes:
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    for conn in connections:
+        conn.close()
+
+
+class MatrixWorkers:
+    """N worker processes, each with the engine's rule files loaded once; reused across calls."""
+
+    def __init__(self, ruleset: Ruleset, backend: str, count: int):
+        if os.name != "posix":
+            raise EngineError("matrix workers need a POSIX system; use workers=1")
+        overlay = ruleset.overlay.file if ruleset.overlay else None
+        source = (ruleset.directory, overlay, backend, ruleset.sha256)
+        package_root = str(Path(__file__).resolve().parents[2])
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(
+                p for p in (package_root, os.environ.get("PYTHONPATH")) if p
+            ),
+        }
+        self.count = count
+        self.lock = threading.RLock()  # one screen at a time; close() waits for it
+        self.connections: list[Connection] = []
+        processes: list[subprocess.Popen[bytes]] = []
+        self.pids = processes  # read by benchmarks (`.pid`): the workers' CPU time
+        self._finalizer = weakref.finalize(self, _stop, processes, self.connections)
+        for _ in range(count):
+            mine, theirs = socket.socketpair()
+            with theirs:
+                processes.append(
+                    subprocess.Popen(
+                        [sys.executable, "-c", _WORKER, str(theirs.fileno())],
+                        pass_fds=(theirs.fileno(),),
+                        env=env,
+                        stdin=subprocess.DEVNULL,
+                    )
+                )
+            self.connections.append(Connection(mine.detach()))
+        for conn in self.connections:
+            conn.send(source)
+        for conn in self.connections:
+            kind, detail = self._receive(conn)
+            if kind != "ready":
+                self.close()
+                raise EngineError(f"a matrix worker could not load the rules: {detail}")
+
+    @staticmethod
+    def _receive(conn: Connection) -> tuple[Any, ...]:
+        try:
+            return conn.recv()  # type: ignore[no-any-return]
+        except (EOFError, OSError):
+            return ("error", "the worker process ended")
+
+    @property
+    def alive(self) -> bool:
+        return self._finalizer.alive
+
+    def close(self) -> None:
+        with self.lock:
+            self._finalizer()
+
+    def screen(
+        self,
+        offer_facts: list[dict[str, Any]],
+        resident_facts: list[dict[str, Any]],
+        order: list[int],
+    ) -> Iterator[tuple[int, CompactChunk]]:
+        """The residents in chunks over the workers, a few chunks each so they finish together.
+
+        Yields each chunk as it arrives (with its first resident's index), so the caller
+        builds rows while the workers screen the next chunks.
+        """
+        size = max(1, math.ceil(len(resident_facts) / (self.count * 4)))
+        pending = [
+            (start, resident_facts[start : start + size])
+            for start in range(0, len(resident_facts), size)
+        ]
+        pending.reverse()
+        with self.lock:
+            if not self.alive:
+                raise EngineError("the matrix workers are closed")
+            finished = False
+            try:
+                yield from self._exchange(offer_facts, order, pending)
+                finished = True
+            finally:
+                if not finished:  # a failure, or the caller stopped: replies may be in flight
+                    self.close()
+
+    def _exchange(
+        self,
+        offer_facts: list[dict[str, Any]],
+        order: list[int],
+        pending: list[tuple[int, list[dict[str, Any]]]],
+    ) -> Iterator[tuple[int, CompactChunk]]:
+        """The chunks as the workers return them.
+
+        A thread talks to the workers: it reads each answer as soon as it is sent and
+        gives that worker its next chunk, so no worker waits (blocked on a full socket)
+        while this thread builds rows from an earlier chunk.
+        """
+        arrived: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
+        talker = threading.Thread(
+            target=self._talk, args=(offer_facts, order, pending, arrived), daemon=True
+        )
+        talker.start()
+        while True:
+            message = arrived.get()
+            if message[0] == "done":
+                break
+            if message[0] == "error":
+                talker.join()
+                raise EngineError(f"a matrix worker failed: {message[1]}")
+            yield message[1], message[2]
+        talker.join()
+
+    def _talk(
+        self,
+        offer_facts: list[dict[str, Any]],
+        order: list[int],
+        pending: list[tuple[int, list[dict[str, Any]]]],
+        arrived: queue.SimpleQueue[tuple[Any, ...]],
+    ) -> None:
+        """Send the offers and the chunks, a worker's next one as soon as it answers."""
+        try:
+            busy: dict[Connection, int] = {}
+            for conn in self.connections:
+                conn.send(("offers", offer_facts, order))
+                busy[conn] = 0
+                for _ in range(2):  # one queued behind the one running
+                    if pending:
+                        conn.send(("rows", *pending.pop()))
+                        busy[conn] += 1
+            while any(busy.values()):
+                for ready in wait([c for c, n in busy.items() if n]):
+                    conn = ready  # type: ignore[assignment]
+                    message = self._receive(conn)
+                    busy[conn] -= 1
+                    if message[0] != "rows":
+                        arrived.put(("error", message[1]))
+                        return
+                    if pending:
+                        conn.send(("rows", *pending.pop()))
+                        busy[conn] += 1
+                    arrived.put(message)
+        except (OSError, ValueError) as exc:  # the connections were closed under it
+            arrived.put(("error", f"{type(exc).__name__}: {exc}"))
+            return
+        arrived.put(("done",))
+
+
+_WORKER = "from roprules.evaluation.matrix import _serve; _serve()"
+
+
+# --------------------------------------------------------------------------- the reference
 
 
 def _merge(*outcomes: Outcome) -> Outcome:
@@ -32,90 +806,62 @@ def _merge(*outcomes: Outcome) -> Outcome:
     )
 
 
-def _cell(offer_id: str, outcome: Outcome, weight: float) -> tuple[tuple[object, ...], MatrixCell]:
-    severities = [r.severity for r in outcome.fired]
-    open_rules = [r.severity for r, _ in outcome.undetermined]
-    verdict = verdict_of(severities, open_rules)
-    counts = severity_counts(severities)
-    missing = len({path for _, waiting in outcome.undetermined for path in waiting})
-    fired = sorted(outcome.fired, key=lambda r: (SEVERITY_ORDER[r.severity], r.id))
-    cell = MatrixCell(
-        rank=0,
-        offer_id=offer_id,
-        verdict=verdict,
-        findings_by_severity=counts,
-        rule_ids=[r.id for r in fired],
-        missing=missing,
-    )
-    return rank_key(verdict, rank_score(severities, open_rules, weight), offer_id), cell
-
-
-ACCEPTABLE = frozenset({"suitable", "conditional"})
-
-
-def _gaps(rows: Sequence[MatrixRow], titles: Mapping[str, str], offers: int) -> list[MatrixGap]:
-    """Residents with no acceptable offer, by each critical rule that fired in every offer."""
-    by_rule: dict[str, list[str]] = {}
-    other: list[str] = []
-    for row in rows:
-        if not row.ranking or any(cell.verdict in ACCEPTABLE for cell in row.ranking):
-            continue
-        common = set.intersection(
-            *({r for r in cell.rule_ids if r in titles} for cell in row.ranking)
-        )
-        for rule_id in common:
-            by_rule.setdefault(rule_id, []).append(row.resident_id)
-        if not common:
-            other.append(row.resident_id)
-    gaps = [
-        MatrixGap(resident_ids=people, rule_id=rule_id, title=titles[rule_id], offers=offers)
-        for rule_id, people in sorted(by_rule.items(), key=lambda item: (-len(item[1]), item[0]))
-    ]
-    if other:
-        gaps.append(MatrixGap(resident_ids=other, offers=offers))
-    return gaps
-
-
-def screen(
-    assessor: Evaluator,
+def screen_each_cell(
+    evaluator: Evaluator,
     residents: Sequence[ResidentProfile],
     offers: Sequence[OfferProfile],
     *,
     as_of: date | None = None,
     lang: str = "nb",
 ) -> Matrix:
+    """The matrix with every cell's placement rules run through the backend (the reference).
+
+    Slow (durable_rules per cell on the durable backend); `screen` must give the same.
+    """
     as_of = as_of or date.today()
-    weight = unknown_weight(assessor.ruleset.params)
-    day = {AS_OF: as_of.isoformat()}
-    offer_facts = [{**profile_to_facts("offer", offer), **day} for offer in offers]
-    offer_outcomes = [assessor.run("offer", facts) for facts in offer_facts]
+    resident_facts, offer_facts = _facts(residents, offers, as_of)
+    offer_outcomes = [evaluator.run("offer", facts) for facts in offer_facts]
+    weight = unknown_weight(evaluator.ruleset.params)
     rows = []
-    critical: dict[str, str] = {}  # id -> title of every critical rule that fired
-    for resident in residents:
-        resident_facts = {**profile_to_facts("resident", resident), **day}
-        resident_outcome = assessor.run("resident", resident_facts)
+    critical: dict[str, str] = {}
+    blocking: list[tuple[str, tuple[str, ...] | None]] = []
+    for resident, facts_r in zip(residents, resident_facts, strict=True):
+        resident_outcome = evaluator.run("resident", facts_r)
         cells = []
-        for offer, facts, offer_outcome in zip(offers, offer_facts, offer_outcomes, strict=True):
-            placement = assessor.run("placement", {**resident_facts, **facts})
+        for offer, facts_o, offer_outcome in zip(offers, offer_facts, offer_outcomes, strict=True):
+            placement = evaluator.run("placement", {**facts_r, **facts_o})
             merged = _merge(placement, offer_outcome, resident_outcome)
             for rule in merged.fired:
                 if rule.severity == "critical":
                     critical[rule.id] = rule.spec.title.get(lang) or rule.id
-            cells.append(_cell(offer.id, merged, weight))
+            severities = [r.severity for r in merged.fired]
+            open_rules = [r.severity for r, _ in merged.undetermined]
+            verdict = verdict_of(severities, open_rules)
+            counts = severity_counts(severities)
+            missing = len({p for _, waiting in merged.undetermined for p in waiting})
+            fired = sorted(merged.fired, key=lambda r: (SEVERITY_ORDER[r.severity], r.id))
+            cell = MatrixCell(0, offer.id, verdict, counts, [r.id for r in fired], missing)
+            score = rank_score(severities, open_rules, weight)
+            cells.append((rank_key(verdict, score, offer.id), cell))
         cells.sort(key=lambda item: item[0])
         ranking = [
-            cell.model_copy(update={"rank": index})
-            for index, (_, cell) in enumerate(cells, start=1)
+            MatrixCell(index, c.offer_id, c.verdict, c.findings_by_severity, c.rule_ids, c.missing)
+            for index, (_, c) in enumerate(cells, start=1)
         ]
         rows.append(MatrixRow(resident_id=resident.id, ranking=ranking))
-    columns = [
-        MatrixOffer(offer_id=o.id, offer_name=o.name, vacant_units=o.vacant_units) for o in offers
-    ]
+        common = None
+        if ranking and not any(c.verdict in ACCEPTABLE for c in ranking):
+            sets = [{r for r in c.rule_ids if r in critical} for c in ranking]
+            common = tuple(sorted(set.intersection(*sets)))
+        blocking.append((resident.id, common))
     return Matrix(
         rows=rows,
-        ruleset=assessor.ruleset_ref,
+        ruleset=evaluator.ruleset_ref,
         as_of=as_of,
-        offers=columns,
-        gaps=_gaps(rows, critical, len(offers)),
+        offers=[
+            MatrixOffer(offer_id=o.id, offer_name=o.name, vacant_units=o.vacant_units)
+            for o in offers
+        ],
+        gaps=_gaps(blocking, lambda i: critical[i], len(offers)),
         lang="en" if lang == "en" else "nb",
     )

@@ -1,0 +1,341 @@
+"""The screening matrix of a whole city (issue 10 item 5), on one backend.
+
+    python benchmarks/bench_matrix.py                      # auto backend, full run
+    python benchmarks/bench_matrix.py --engine evaluator   # the evaluator backend
+    python benchmarks/bench_matrix.py --quick              # a smaller run (~30 s)
+
+Three figures, each with its target (bench.py calls `run()` and prints them too):
+
+  per-cell µs, one core     `Engine.matrix(residents, offers)` in one process over
+                            seeded, varied profiles (dicts, validated inside the
+                            timing), the median of 3 runs divided by the cells;
+                            target ≤ 60 µs
+  workers speed-up          the same matrix with `workers=2` (two processes) against
+                            `workers=1`; target ≥ 1.7 on 2 cores
+  1,000 × 1,000             a large city's allocation round, one million cells,
+                            `workers=2`; target ≤ 60 s; its peak memory (max RSS of
+                            this process and of the workers, getrusage) is reported
+
+The machine may be shared: the load average is printed before each figure, and
+each timing's spread (min..max of the runs) next to its median.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import statistics
+import sys
+import time
+import typing
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel
+
+from roprules import Engine
+from roprules.contract.fields import FIELDS, strip_annotation
+from roprules.contract.profiles import PROFILE_MODELS
+
+AS_OF = "2026-11-30"
+SEED = 2020
+TARGET_US_PER_CELL = 60.0
+TARGET_SPEEDUP = 1.7
+TARGET_CITY_SECONDS = 60.0
+SKIP = ("id", "name", "municipality")
+
+
+# --------------------------------------------------------------------------- data
+
+
+def _limits(annotation: Any) -> list[Any]:
+    """The constraint objects (ge/le) inside an annotation, however nested."""
+    found = list(getattr(annotation, "__metadata__", ()))
+    for arg in typing.get_args(annotation):
+        found += _limits(arg)
+    for item in list(found):
+        found += list(getattr(item, "metadata", ()))
+    return found
+
+
+def _bounds() -> dict[str, tuple[float, float]]:
+    """The valid range of every numeric field, read from the profile models (ge/le)."""
+    found: dict[str, tuple[float, float]] = {}
+
+    def walk(prefix: str, model: type[BaseModel]) -> None:
+        for name, info in model.model_fields.items():
+            path = f"{prefix}.{name}"
+            annotation = strip_annotation(info.annotation)
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                walk(path, annotation)
+                continue
+            low, high = 0.0, 3000.0
+            for item in [*info.metadata, *_limits(info.annotation)]:
+                if getattr(item, "ge", None) is not None:
+                    low = float(item.ge)
+                if getattr(item, "le", None) is not None:
+                    high = float(item.le)
+            found[path] = (low, high)
+
+    for prefix, model in PROFILE_MODELS.items():
+        walk(prefix, model)
+    return found
+
+
+BOUNDS = _bounds()
+
+
+def _value(path: str, rng: random.Random) -> Any:
+    spec = FIELDS[path]
+    if spec.kind == "bool":
+        return rng.random() < 0.5
+    if spec.kind == "enum":
+        return rng.choice(spec.values)
+    if spec.kind == "list":
+        return [v for v in spec.values if rng.random() < 0.35]
+    if spec.numeric:
+        low, high = BOUNDS.get(path, (0.0, 3000.0))
+        # Small numbers most of the time: the rules' thresholds are minutes, metres, counts.
+        number = rng.uniform(low, min(high, low + (60 if rng.random() < 0.7 else 3000)))
+        return int(number) if spec.kind == "int" else round(number, 1)
+    if spec.kind == "date":
+        return date.fromordinal(date(2020, 1, 1).toordinal() + rng.randrange(2000)).isoformat()
+    raise AssertionError(spec)
+
+
+def _nest(facts: dict[str, Any]) -> dict[str, Any]:
+    nested: dict[str, Any] = {}
+    for path, value in facts.items():
+        *parents, last = path.split(".")[1:]
+        current = nested
+        for name in parents:
+            current = current.setdefault(name, {})
+        current[last] = value
+    return nested
+
+
+def profile(prefix: str, index: int, rng: random.Random) -> dict[str, Any]:
+    """A valid, partial profile: each field known with a probability drawn per profile."""
+    present = rng.choice((0.3, 0.6, 0.9, 1.0))
+    facts = {
+        path: _value(path, rng)
+        for path, spec in FIELDS.items()
+        if path.startswith(prefix + ".")
+        and spec.kind not in ("object", "text")
+        and path.rsplit(".", 1)[1] not in SKIP
+        and path != "offer.type"
+        and ".brukerplan." not in path
+        and rng.random() < present
+    }
+    data = {"id": f"{prefix[0].upper()}-{index}", **_nest(facts)}
+    if prefix == "offer":
+        data["type"] = rng.choice(FIELDS["offer.type"].values)
+        data["name"] = f"Botilbud {index}"
+    return data
+
+
+def city(residents: int, offers: int, seed: int = SEED) -> tuple[list[dict], list[dict]]:
+    """Seeded, varied profiles; profiles that fail validation are drawn again."""
+    from roprules.contract.profiles import OfferProfile, ResidentProfile
+
+    rng = random.Random(seed)
+    models = {"resident": ResidentProfile, "offer": OfferProfile}
+
+    def valid(prefix: str, index: int) -> dict[str, Any]:
+        while True:
+            data = profile(prefix, index, rng)
+            try:
+                models[prefix].model_validate(data)
+            except ValueError:
+                continue
+            return data
+
+    return (
+        [valid("resident", i) for i in range(residents)],
+        [valid("offer", i) for i in range(offers)],
+    )
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def peak_rss_mb() -> tuple[float, float]:
+    """The peak resident set of this process and the largest of its ended children, MB."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return own / 1024, children / 1024
+
+
+def worker_cpu(engine: Engine) -> list[float]:
+    """CPU seconds used so far by each matrix worker process (Linux /proc), [] if none."""
+    pool = getattr(engine, "_matrix_workers", None)
+    seconds = []
+    for process in getattr(pool, "pids", []) if pool is not None and pool.alive else []:
+        try:
+            with open(f"/proc/{process.pid}/stat", encoding="ascii") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return []
+        seconds.append((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))
+    return seconds
+
+
+def timed(
+    engine: Engine, residents: list, offers: list, workers: int, runs: int
+) -> tuple[list[float], list[float], list[list[float]]]:
+    """Wall seconds, this process's CPU seconds and each worker's CPU seconds, per run."""
+    wall, cpu, workers_cpu = [], [], []
+    for _ in range(runs):
+        before = worker_cpu(engine)
+        started, started_cpu = time.perf_counter(), time.process_time()
+        engine.matrix(residents, offers, as_of=AS_OF, workers=workers)
+        wall.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - started_cpu)
+        after = worker_cpu(engine)
+        workers_cpu.append([b - a for a, b in zip(before, after, strict=False)])
+    return wall, cpu, workers_cpu
+
+
+def spread(values: Sequence[float], scale: float = 1.0) -> str:
+    v = [x * scale for x in values]
+    return f"median {statistics.median(v):.3g} (min {min(v):.3g}, max {max(v):.3g})"
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def run(backend: str, quick: bool = False) -> list[tuple[str, float, float, bool]]:
+    """(name, value, target, held) of the matrix figures on one backend.
+
+    The per-cell figure is this process's CPU time (`time.process_time`, one core):
+    on a shared machine the wall time also counts the other jobs; both are printed
+    (to stderr) with their spread.
+    """
+    results: list[tuple[str, float, float, bool]] = []
+    with Engine.load(backend=backend) as engine:
+        name = engine.backend
+        size = (40, 100) if quick else (100, 300)
+        residents, offers = city(*size)
+        cells = size[0] * size[1]
+        engine.matrix(residents[:2], offers[:5], as_of=AS_OF)  # warm
+        say(f"[{name}] load average {load()}")
+        wall, cpu, _ = timed(engine, residents, offers, 1, 3 if quick else 5)
+        per_cell = statistics.median(cpu) / cells * 1e6
+        say(
+            f"[{name}] {size[0]} x {size[1]}, one process, µs per cell: CPU "
+            f"{spread(cpu, 1e6 / cells)}; wall {spread(wall, 1e6 / cells)}"
+        )
+        results.append(
+            (
+                f"matrix µs per cell, one core ({name})",
+                per_cell,
+                TARGET_US_PER_CELL,
+                per_cell <= TARGET_US_PER_CELL,
+            )
+        )
+        if name == "durable":
+            # For comparison: every cell's placement rules through durable_rules itself.
+            from roprules.contract.profiles import OfferProfile, ResidentProfile
+            from roprules.evaluation.matrix import screen_each_cell
+
+            few = (10, 50) if quick else (20, 100)
+            people = [ResidentProfile.model_validate(r) for r in residents[: few[0]]]
+            places = [OfferProfile.model_validate(o) for o in offers[: few[1]]]
+            started = time.process_time()
+            screen_each_cell(engine._evaluator, people, places, as_of=date.fromisoformat(AS_OF))
+            each = (time.process_time() - started) / (few[0] * few[1]) * 1e6
+            say(
+                f"[{name}] {few[0]} x {few[1]}, every cell through durable_rules: {each:.0f} µs CPU"
+            )
+            results.append(
+                (
+                    "matrix µs per cell, every cell via durable_rules (reference)",
+                    each,
+                    TARGET_US_PER_CELL,
+                    each <= TARGET_US_PER_CELL,
+                )
+            )
+        big = (100, 300) if quick else (200, 600)
+        residents, offers = city(*big, seed=SEED + 1)
+        engine.matrix(residents[:4], offers[:5], as_of=AS_OF, workers=2)  # start the workers
+        say(f"[{name}] load average {load()}")
+        single, single_cpu, _ = timed(engine, residents, offers, 1, 3)
+        double, parent_cpu, workers_cpu = timed(engine, residents, offers, 2, 3)
+        speedup = statistics.median(single) / statistics.median(double)
+        say(
+            f"[{name}] {big[0]} x {big[1]} wall s, workers=1: {spread(single)}; "
+            f"workers=2: {spread(double)}; speed-up {speedup:.2f} (load average {load()})"
+        )
+        if all(workers_cpu):
+            # What two otherwise idle cores would give: the CPU work of one process against
+            # the busiest of the three processes, or half of their total, whichever is more.
+            one = statistics.median(single_cpu)
+            parts = [
+                max(parent, *busy, (parent + sum(busy)) / 2)
+                for parent, busy in zip(parent_cpu, workers_cpu, strict=True)
+            ]
+            say(
+                f"[{name}] CPU s, workers=1: {spread(single_cpu)}; workers=2: this process "
+                f"{spread(parent_cpu)}, workers {[[round(x, 2) for x in w] for w in workers_cpu]}"
+                f"; on two idle cores that is a speed-up of {one / statistics.median(parts):.2f}"
+            )
+        results.append(
+            (
+                f"matrix workers=2 speed-up, wall ({name})",
+                speedup,
+                TARGET_SPEEDUP,
+                speedup >= TARGET_SPEEDUP,
+            )
+        )
+        whole = (300, 300) if quick else (1000, 1000)
+        residents, offers = city(*whole, seed=SEED + 2)
+        say(f"[{name}] load average {load()}")
+        started = time.perf_counter()
+        matrix = engine.matrix(residents, offers, as_of=AS_OF, workers=2)
+        seconds = time.perf_counter() - started
+        count = sum(len(row.ranking) for row in matrix.rows)
+        del matrix
+        engine.close()  # the workers end: their peak joins RUSAGE_CHILDREN
+        parent, worker = peak_rss_mb()
+        peak = parent + 2 * worker  # at most: the parent and both workers at their peaks
+        scaled = seconds * 1_000_000 / count
+        say(
+            f"[{name}] {whole[0]} x {whole[1]}, workers=2: {seconds:.1f} s wall, "
+            f"{count} cells, peak RSS: this process {parent:.0f} MB, a worker ≤ {worker:.0f} MB "
+            f"(load average {load()})"
+        )
+        label = "1,000 x 1,000" if not quick else "300 x 300 scaled to 1,000 x 1,000"
+        results.append(
+            (
+                f"matrix {label}, 2 workers, s ({name}; peak RSS {peak:.0f} MB)",
+                scaled,
+                TARGET_CITY_SECONDS,
+                scaled <= TARGET_CITY_SECONDS,
+            )
+        )
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a smaller run")
+    parser.add_argument("--engine", choices=("auto", "durable", "evaluator"), default="auto")
+    args = parser.parse_args(argv)
+    print(f"roprules matrix benchmark: {os.cpu_count()} cores, load average {load()}")
+    for name, value, target, held in run(args.engine, quick=args.quick):
+        relation = ">=" if "speed-up" in name else "<="
+        verdict = "HELD" if held else "MISSED"
+        print(f"  {name:<72} {value:9.2f}  target {relation} {target:g}  {verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
