@@ -64,6 +64,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "units": (1, 40),
     "contract_months": (1, 60),
     "max_tenure_months": (1, 60),
+    "fire_risk_class": (1, 6),
 }
 BRUKERPLAN_RANGE = (1, 5)
 DEFAULT_RANGE = (0, 3000)
