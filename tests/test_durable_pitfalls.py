@@ -24,6 +24,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 dre = pytest.importorskip("durable_rules_engine", reason="durable_rules cannot be imported here")
 
@@ -53,7 +54,8 @@ from roprules.engine import (
 )
 from roprules.fields import FIELDS, RULE_FIELDS
 from roprules.intake import load_offer, load_resident
-from strategies import bounds, thresholds, unflatten
+from roprules.profiles import OfferProfile, ResidentProfile
+from strategies import bounds, offer_profiles, resident_profiles, thresholds, unflatten
 
 SCOPES = ("placement", "offer", "resident")
 ABSENT = object()  # a field pinned to "unknown" while solving
@@ -772,3 +774,17 @@ def test_solver_sanity() -> None:
     either = AnyOf((Leaf("resident.dementia", "eq", True), Leaf("resident.age", "lt", 20)))
     facts = known(solve(either, False, {}, {}) or {})
     assert facts.get("resident.dementia") is False and facts.get("resident.age", 0) >= 20
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(resident=resident_profiles(), offer=offer_profiles())
+def test_the_fast_fact_text_is_the_encoded_facts(
+    assessor: Any, resident: dict[str, Any], offer: dict[str, Any]
+) -> None:
+    """The JSON the adapter sends (value fragments looked up once computed) holds exactly
+    what `FactEncoder.encode` gives, the first time a value is seen and every time after."""
+    facts = facts_of(ResidentProfile.model_validate(resident), OfferProfile.model_validate(offer))
+    for label, group in all_groups(assessor):
+        expected = {**group.encoder.encode(facts), "sid": "x"}
+        for _ in range(2):
+            assert json.loads(group.encoder.text(facts, ',"sid":"x"')) == expected, label
