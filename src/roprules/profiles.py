@@ -508,15 +508,28 @@ def profile_to_facts(prefix: str, profile: BaseModel | None) -> dict[str, Any]:
 _NOT_FACTS = frozenset({"id", "name"})
 
 
+_PLAIN = frozenset({str, bool, int, float})
+
+
+@cache
+def _fact_paths(model: type[BaseModel], prefix: str) -> tuple[tuple[str, str], ...]:
+    """(attribute, fact path) of a model's fields under `prefix`, computed once."""
+    return tuple((key, f"{prefix}.{key}") for key in model.model_fields if key not in _NOT_FACTS)
+
+
 def _flatten(prefix: str, model: BaseModel, into: dict[str, Any]) -> None:
-    for key, value in model.__dict__.items():
-        if value is None or key in _NOT_FACTS:
+    values = model.__dict__
+    for key, path in _fact_paths(model.__class__, prefix):
+        value = values.get(key)
+        if value is None:
             continue
-        path = f"{prefix}.{key}"
-        if isinstance(value, BaseModel):
-            _flatten(path, value, into)
-        elif isinstance(value, list):
+        kind = value.__class__
+        if kind in _PLAIN:
+            into[path] = value
+        elif kind is list:
             into[path] = tuple(value)
+        elif isinstance(value, BaseModel):
+            _flatten(path, value, into)
         elif isinstance(value, date):
             into[path] = value.isoformat()
         else:
