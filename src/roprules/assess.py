@@ -23,6 +23,8 @@ from roprules.assessment import (
     VERDICT_RANK,
     Assessment,
     BackendRef,
+    Citation,
+    Fact,
     OverlayRef,
     RankedOffer,
     Ranking,
@@ -38,6 +40,7 @@ from roprules.backends import (
     resolve_backend,
 )
 from roprules.conditions import AS_OF, explain, undetermined_by
+from roprules.evaluation.memo import Memo, reads
 from roprules.messages import Messages, messages
 from roprules.profiles import (
     OfferProfile,
@@ -89,6 +92,19 @@ class Assessor:
         self.rules_by_scope: dict[str, tuple[Rule, ...]] = {
             scope: tuple(r for r in ruleset.rules if r.scope == scope)
             for scope in ("placement", "offer", "resident")
+        }
+        # What a rule's values decide, looked up once seen (evaluation/memo.py): the
+        # fields an undetermined rule waits on; a finding's texts and facts.
+        self._waiting: Memo = Memo()
+        self._parts: Memo = Memo()
+        self._reads = {r.id: reads(r.fields, (AS_OF,)) for r in ruleset.rules}
+        self._text_reads = {r.id: reads(r.fields, r.texts.paths, (AS_OF,)) for r in ruleset.rules}
+        self._sources: dict[str, tuple[Citation, ...]] = {
+            r.id: tuple(
+                Citation(section=s.section, quote=s.quote, title=s.title, url=s.url)
+                for s in r.spec.sources
+            )
+            for r in ruleset.rules
         }
         self.engines: dict[str, ScopeEngine] = {}
         self.closed = False
@@ -151,9 +167,16 @@ class Assessor:
                     f"rule {rule.id}: durable_rules did not fire but the evaluator says true"
                 )
             if result is None:
-                _, waiting = undetermined_by(rule.condition, facts, self.ruleset.params)
-                undetermined.append((rule, waiting))
+                undetermined.append((rule, self.waiting_on(rule, facts)))
         return Outcome(tuple(fired), tuple(undetermined))
+
+    def waiting_on(self, rule: Rule, facts: Mapping[str, Any]) -> frozenset[str]:
+        """The fields an undetermined rule waits on (looked up once these values were seen)."""
+        params = self.ruleset.params
+        return self._waiting.get(
+            Memo.key(rule.id, self._reads[rule.id], facts),
+            lambda: undetermined_by(rule.condition, facts, params)[1],
+        )
 
     def _run_evaluator(self, rules: Sequence[Rule], facts: Mapping[str, Any]) -> Outcome:
         """The evaluator backend: each rule's compiled condition, evaluated once."""
@@ -164,8 +187,7 @@ class Assessor:
             if result is True:
                 fired.append(rule)
             elif result is None:
-                _, waiting = undetermined_by(rule.condition, facts, self.ruleset.params)
-                undetermined.append((rule, waiting))
+                undetermined.append((rule, self.waiting_on(rule, facts)))
         return Outcome(tuple(fired), tuple(undetermined))
 
     def outcome(self, scope: str, facts: Mapping[str, Any]) -> Outcome:
@@ -268,30 +290,49 @@ class Assessor:
         lang: str,
         derived: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
-        params = self.ruleset.params
-        why = explain(rule.condition, facts, params)
-        if why.value is not True:
-            raise EngineError(f"rule {rule.id}: durable_rules fired but the evaluator disagrees")
+        paths = self._text_reads[rule.id]
+        derived_key = tuple(map(derived.get, paths)) if derived else None
+        explanation, suggestion, used = self._parts.get(
+            Memo.key(rule.id, paths, facts, lang, derived_key),
+            lambda: self._finding_parts(rule, facts, lang, derived),
+        )
         spec = rule.spec
         return {
             "rule_id": rule.id,
             "kind": spec.kind,
             "severity": rule.severity,
             "title": spec.title.get(lang),
-            "explanation": rule.texts.render("explanation", lang, facts, params),
-            "facts": [
-                self.fact(path, value, lang, (derived or {}).get(path))
-                for path, value in sorted(why.used.items())
-            ],
-            "sources": [
-                {"section": s.section, "quote": s.quote, "title": s.title, "url": s.url}
-                for s in spec.sources
-            ],
-            "suggestions": [rule.texts.render("suggestion", lang, facts, params)],
+            "explanation": explanation,
+            "facts": list(used),
+            "sources": list(self._sources[rule.id]),
+            "suggestions": [suggestion],
             "topics": list(spec.topics),
             "theme": rule.theme,
             "local_change": local_change(rule),
         }
+
+    def _finding_parts(
+        self,
+        rule: Rule,
+        facts: Mapping[str, Any],
+        lang: str,
+        derived: Mapping[str, str] | None,
+    ) -> tuple[str, str, tuple[Fact, ...]]:
+        """A fired rule's explanation, suggestion and the facts that made it fire: what
+        the values it reads decide (`finding` looks them up once seen)."""
+        params = self.ruleset.params
+        why = explain(rule.condition, facts, params)
+        if why.value is not True:
+            raise EngineError(f"rule {rule.id}: durable_rules fired but the evaluator disagrees")
+        used = tuple(
+            Fact.model_validate(self.fact(path, value, lang, (derived or {}).get(path)))
+            for path, value in sorted(why.used.items())
+        )
+        return (
+            rule.texts.render("explanation", lang, facts, params),
+            rule.texts.render("suggestion", lang, facts, params),
+            used,
+        )
 
     def fact(
         self, path: str, value: Any, lang: str, derived: bool | str | None = None
