@@ -53,10 +53,10 @@ from pathlib import Path
 from typing import Any
 
 from roprules import Engine
-from roprules.backends import durable_available
-from roprules.conditions import ParamRef, Sum, leaves
-from roprules.fields import FIELDS
-from roprules.profiles import OfferProfile, ResidentProfile, profile_to_facts
+from roprules.contract.fields import FIELDS
+from roprules.contract.profiles import OfferProfile, ResidentProfile, profile_to_facts
+from roprules.evaluation.backends import durable_available
+from roprules.rulebase.conditions import ParamRef, Sum, leaves
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED_RESIDENT = REPO / "profiles" / "residents" / "r01-high-risk-round-the-clock.yaml"
@@ -364,7 +364,7 @@ def measure_durable(
     """(b) the durable_rules adapter over the facts, and (b0) its C calls alone."""
     import durable_rules_engine as dre
 
-    from roprules.engine import SESSION_ID
+    from roprules.evaluation.durable import SESSION_ID
 
     engines = [assessor.durable[s] for s in ("placement", "offer", "resident")]
 
@@ -404,7 +404,7 @@ def memory_rows(
     engine: Any, facts_list: Sequence[dict[str, Any]], soak: int, cycles: int
 ) -> list[Row]:
     """(f) and (g): VmRSS over many adapter firings, and over load/close cycles."""
-    assessor = engine._assessor
+    assessor = engine._evaluator
     gc.collect()
     before = rss_mb()
     scope_engines = [assessor.durable[s] for s in ("placement", "offer", "resident")]
@@ -511,7 +511,7 @@ def bench_backend(
     started = time.perf_counter()
     engine = Engine.load(backend=backend)
     load_seconds = time.perf_counter() - started
-    assessor = engine._assessor
+    assessor = engine._evaluator
     groups = ""
     if backend == "durable":
         groups = ", groups: " + ", ".join(

@@ -4,9 +4,9 @@
 
 Each ruleset is created in a child process with a timeout (a definition past
 the limit can hang the C library for ever with the GIL held). Rulesets have
-the shape `roprules.engine` compiles to: a sentinel rule and rules guarded by a
+the shape `roprules.evaluation.durable` compiles to: a sentinel rule and rules guarded by a
 constant term, `{"$and": [guard, expression]}`. For each case it prints the
-network's size as `roprules.durable_limits.network_counts` reconstructs it
+network's size as `roprules.evaluation.durable_limits.network_counts` reconstructs it
 (the longest expression sequence of a rule, the most comparisons branching from
 one alpha node, the most `$nex`/`$or` links off one node, the most rules ending
 on one node) and what durable_rules did:
@@ -25,7 +25,7 @@ import textwrap
 from collections.abc import Iterator
 from typing import Any
 
-from roprules.durable_limits import network_counts
+from roprules.evaluation.durable_limits import network_counts
 
 GUARD = {"roprules__fact": "assessment"}
 SENTINEL = {"all": [{"m": GUARD}], "pri": 65535}

@@ -24,9 +24,9 @@ from typing import Any
 import pytest
 
 from roprules import Engine
-from roprules.assess import assessment_facts
-from roprules.backends import durable_available
-from roprules.profiles import OfferProfile, ResidentProfile
+from roprules.contract.profiles import OfferProfile, ResidentProfile
+from roprules.evaluation.backends import durable_available
+from roprules.evaluation.outcome import assessment_facts
 
 REPO = Path(__file__).resolve().parents[1]
 RULES_DIR = REPO / "rules"
@@ -68,7 +68,7 @@ def ruleset(engine: Engine):
 @pytest.fixture(scope="session")
 def assessor(engine: Engine):
     # The assessor holds one backend engine per rule scope (`engines[scope]`).
-    return engine._assessor
+    return engine._evaluator
 
 
 def resident_file(prefix: str) -> Path:

@@ -1,6 +1,6 @@
 """Hypothesis strategies for valid, partial resident and offer profiles.
 
-Built from the field registry (`roprules.fields.FIELDS`), so a field added to the
+Built from the field registry (`roprules.contract.fields.FIELDS`), so a field added to the
 contract is generated without touching this file. Every field is either absent
 (unknown) or holds a valid value: enums from the field's values, lists as
 subsets of their values, numbers inside the bounds the pydantic models declare.
@@ -22,8 +22,8 @@ import yaml
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from roprules.fields import FIELDS, FieldSpec
-from roprules.profiles import PROFILE_MODELS
+from roprules.contract.fields import FIELDS, FieldSpec
+from roprules.contract.profiles import PROFILE_MODELS
 
 RULES_DIR = Path(__file__).resolve().parents[1] / "rules"
 IDENTIFIERS = ("id", "name", "municipality")

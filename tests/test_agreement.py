@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from conftest import comparable, facts_of, needs_durable, shared_engine
-from roprules.assess import verdict_of
-from roprules.conditions import explain, leaves
-from roprules.profiles import OfferProfile, ResidentProfile
+from roprules.contract.profiles import OfferProfile, ResidentProfile
+from roprules.evaluation.outcome import verdict_of
+from roprules.rulebase.conditions import explain, leaves
 from strategies import full_profiles, offer_profiles, resident_profiles
 
 SETTINGS = settings(
@@ -74,7 +74,7 @@ def durable_engine():
 
 @pytest.fixture(scope="module")
 def durable_assessor(durable_engine):
-    return durable_engine._assessor
+    return durable_engine._evaluator
 
 
 @needs_durable
@@ -117,7 +117,7 @@ def test_every_field_set_no_engine_error(each_engine, variant):
     facts = facts_of(ResidentProfile.model_validate(resident), OfferProfile.model_validate(offer))
     assert all(f"resident.{k}" in facts or k == "id" for k in resident if k != "brukerplan")
     if each_engine.backend == "durable":
-        check_agreement(each_engine, each_engine._assessor, facts)
+        check_agreement(each_engine, each_engine._evaluator, facts)
     check_assessments(each_engine, resident, offer)
 
 

@@ -8,7 +8,7 @@ from datetime import date, datetime
 import pytest
 
 from roprules.cli import main
-from roprules.documents import InputError
+from roprules.contract.documents import InputError
 
 RESIDENT = {"id": "R-1", "danger_assessment_date": "2026-06-01", "violence_risk": "moderate"}
 OFFER = {"id": "O-1", "type": "small_house"}

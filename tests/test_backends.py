@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-import roprules.backends as backends
 import roprules.cli as cli
+import roprules.evaluation.backends as backends
 from conftest import BACKENDS, REPO, needs_durable, offer_file, resident_file, shared_engine
 from roprules import BackendUnavailable, Engine
 

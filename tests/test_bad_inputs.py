@@ -243,7 +243,7 @@ def test_refused_as_process(case: dict[str, Any], tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- accepted input
 
 HTML_OFFER = CORPUS / "offer-html-name.yaml"
-HTML_TEMPLATE = REPO / "src" / "roprules" / "render" / "templates" / "assessment.html.j2"
+HTML_TEMPLATE = REPO / "src" / "roprules" / "report" / "render" / "templates" / "assessment.html.j2"
 
 
 def test_markup_in_free_text_is_accepted(

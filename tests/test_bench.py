@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 from conftest import REPO
-from roprules.backends import durable_available
+from roprules.evaluation.backends import durable_available
 
 
 def test_bench_quick_runs_and_reports_every_target() -> None:

@@ -12,12 +12,12 @@ from typing import Any, get_args
 
 import pytest
 
-from roprules import brukerplan
-from roprules.brukerplan import AREAS, Mapping_, check_table, table
 from roprules.cli import main
-from roprules.intake import load_resident
-from roprules.profiles import BrukerPlan, ResidentProfile, profile_to_facts
-from roprules.render import render_assessment
+from roprules.contract import brukerplan
+from roprules.contract.brukerplan import AREAS, Mapping_, check_table, table
+from roprules.contract.intake import load_resident
+from roprules.contract.profiles import BrukerPlan, ResidentProfile, profile_to_facts
+from roprules.report.render import render_assessment
 
 DEBT = "support.debt-without-follow-up"
 # economy 4 derives debt_problems; with no economy follow-up the debt rule fires
@@ -54,7 +54,7 @@ def test_the_table_is_complete_and_valid_against_the_contract():
 def test_the_table_documents_every_area_it_leaves_out():
     import yaml
 
-    from roprules.brukerplan import _table_text
+    from roprules.contract.brukerplan import _table_text
 
     data = yaml.safe_load(_table_text())
     covered = {m["area"] for m in data["mappings"]} | {m["area"] for m in data["not_mapped"]}

@@ -10,9 +10,9 @@ import pytest
 
 from conftest import OFFERS_DIR, REPO, offer_file, resident_file, shared_engine
 from roprules import Engine, cli
-from roprules.assessment import VERDICT_RANK
-from roprules.messages import messages
-from roprules.profiles import ResidentProfile
+from roprules.contract.assessment import VERDICT_RANK
+from roprules.contract.messages import messages
+from roprules.contract.profiles import ResidentProfile
 
 ROPRULES = REPO / ".venv" / "bin" / "roprules"
 R01 = resident_file("r01")

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from roprules import Engine
-from roprules.fields import FIELDS
+from roprules.contract.fields import FIELDS
 from strategies import bounds, thresholds, unflatten
 
 THREADS = 8

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from conftest import BACKENDS
-from roprules.backends import CompiledRule, ScopeEngine, make_scope_engine
-from roprules.conditions import (
+from roprules.evaluation.backends import CompiledRule, ScopeEngine, make_scope_engine
+from roprules.rulebase.conditions import (
     ConditionError,
     compile_evaluator,
     evaluate_leaf,

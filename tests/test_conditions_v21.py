@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from roprules.backends import CompiledRule
-from roprules.conditions import (
+from roprules.evaluation.backends import CompiledRule
+from roprules.report.plain import describe
+from roprules.rulebase.conditions import (
     AS_OF,
     ConditionError,
     add_months,
@@ -24,7 +25,6 @@ from roprules.conditions import (
     parse_condition,
     undetermined_by,
 )
-from roprules.plain import describe
 
 PARAMS = {"max_danger_assessment_age_months": 6, "young_age_limit": 30}
 
@@ -32,7 +32,7 @@ PARAMS = {"max_danger_assessment_age_months": 6, "young_age_limit": 30}
 def _durable_engine(groups: dict[str, list[CompiledRule]], params: dict[str, Any]) -> Any:
     """durable_rules' side of the truth tables; skipped where it cannot be imported (3.13+)."""
     pytest.importorskip("durable_rules_engine", reason="durable_rules cannot be imported here")
-    from roprules.engine import DurableEngine
+    from roprules.evaluation.durable import DurableEngine
 
     return DurableEngine(groups, params)
 
@@ -314,7 +314,7 @@ def test_evaluator_and_durable_agree_on_generated_profiles(synthetic):
     from hypothesis import strategies as st
 
     from conftest import facts_of
-    from roprules.profiles import OfferProfile, ResidentProfile
+    from roprules.contract.profiles import OfferProfile, ResidentProfile
     from strategies import offer_profiles, resident_profiles
 
     @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -371,7 +371,7 @@ def test_wide_at_least_is_split_for_durable_and_still_agrees(n):
 
 def test_a_condition_too_large_for_durable_is_refused_at_load(tmp_path):
     from minirules import rule, write_rules
-    from roprules.ruleset import RulesetError, load_ruleset
+    from roprules.rulebase.ruleset import RulesetError, load_ruleset
 
     nine = [*SIX, "resident.economy_follow_up", "resident.next_step_plan", "resident.dementia"]
     parts = [{p: {"eq": True}} for p in nine[:8]] + [{"resident.age": {"gt": 30}}]

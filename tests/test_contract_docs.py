@@ -10,16 +10,16 @@ import pytest
 import yaml
 
 from roprules.cli import main
-from roprules.contract_docs import (
+from roprules.contract.fields import FieldInfo, field_registry
+from roprules.contract.intake import load_offer, load_resident
+from roprules.contract.profiles import PROFILE_MODELS
+from roprules.report.contract_docs import (
     contract_markdown,
     profile_json_schema,
     profile_template,
     schema_id,
 )
-from roprules.fields import FieldInfo, field_registry
-from roprules.intake import load_offer, load_resident
-from roprules.profiles import PROFILE_MODELS
-from roprules.ruleset import load_ruleset
+from roprules.rulebase.ruleset import load_ruleset
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "contract.md"
 REGENERATE = "roprules docs contract --out docs/contract.md"

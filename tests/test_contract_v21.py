@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from roprules.documents import InputError
-from roprules.fields import FIELDS
-from roprules.intake import load_offer, load_resident
-from roprules.messages import messages
-from roprules.profiles import deprecations, derived_fields, profile_to_facts
+from roprules.contract.documents import InputError
+from roprules.contract.fields import FIELDS
+from roprules.contract.intake import load_offer, load_resident
+from roprules.contract.messages import messages
+from roprules.contract.profiles import deprecations, derived_fields, profile_to_facts
 
 
 def test_new_resident_fields_and_values_are_accepted():
@@ -122,8 +122,8 @@ def test_no_notices_without_deprecated_fields(engine):
     assert engine.assess_resident({"id": "R-1", "coercion_need": "none"}).notices == []
 
 
-def test_derived_fact_is_marked_in_findings(assessor):
-    fact = assessor.fact("resident.coercion_need", "none", "nb", True)
+def test_derived_fact_is_marked_in_findings(engine):
+    fact = engine._wording.fact("resident.coercion_need", "none", "nb", True)
     assert fact["derived"] is True
     assert fact["display"] == "ikke behov for tvang"
 
@@ -137,7 +137,7 @@ def test_empty_violence_target_list_reads_as_a_general_risk():
 def test_a_finding_shows_the_derived_value_as_derived(tmp_path):
     from minirules import rule, write_rules
     from roprules import Engine
-    from roprules.render import render_assessment
+    from roprules.report.render import render_assessment
 
     when = {"resident.coercion_need": {"eq": "none"}}
     engine = Engine.load(write_rules(tmp_path, [rule("test.none", when)]))

@@ -2,7 +2,7 @@
 
 Past its fixed C arrays durable_rules' `create_ruleset` fails (errors 107, 108,
 113) or never returns (512 comparisons branching from one node). The measured
-limits are in docs/durable-notes.md; `roprules.durable_limits` checks every
+limits are in docs/durable-notes.md; `roprules.evaluation.durable_limits` checks every
 definition against bounds below them before any call into C. Each rule base
 here is built to hit one limit and run through the command line in a child
 process under a 5-second timeout, so a regression fails the test, not the run.
@@ -24,15 +24,15 @@ import yaml
 
 from conftest import BACKENDS, REPO, RULES_DIR, needs_durable, offer_file
 from roprules import Engine, RulesetError
-from roprules.backends import CompiledRule, make_scope_engine
-from roprules.conditions import AllOf, AnyOf, Leaf, NotOf, compile_evaluator
-from roprules.durable_limits import (
+from roprules.evaluation.backends import CompiledRule, make_scope_engine
+from roprules.evaluation.durable_limits import (
     MAX_CHILDREN,
     MAX_EXISTS_LINKS,
     MAX_SEQUENCE,
     network_counts,
     ruleset_limit_problems,
 )
+from roprules.rulebase.conditions import AllOf, AnyOf, Leaf, NotOf, compile_evaluator
 
 TEMPLATE_ID = "location.far-from-shop"  # an offer rule; new rules copy its texts
 SHOP = "offer.location.distance_to_shop_m"

@@ -29,9 +29,19 @@ from hypothesis import HealthCheck, given, settings
 dre = pytest.importorskip("durable_rules_engine", reason="durable_rules cannot be imported here")
 
 import roprules.cli as cli
-import roprules.engine as engine_module
+import roprules.evaluation.durable as engine_module
 from conftest import REPO, comparable, facts_of, offer_file, resident_file
-from roprules.conditions import (
+from roprules.contract.fields import FIELDS, RULE_FIELDS
+from roprules.contract.intake import load_offer, load_resident
+from roprules.contract.profiles import OfferProfile, ResidentProfile
+from roprules.evaluation.durable import (
+    MAX_RULES_PER_GROUP,
+    SENTINEL_PRIORITY,
+    CompiledRule,
+    DurableGroup,
+    EngineError,
+)
+from roprules.rulebase.conditions import (
     AllOf,
     AnyOf,
     Condition,
@@ -44,17 +54,13 @@ from roprules.conditions import (
     leaves,
     parse_condition,
 )
-from roprules.durable_compile import FactEncoder, fact_key, fnv1_32, fnv1a_32, hash_collisions
-from roprules.engine import (
-    MAX_RULES_PER_GROUP,
-    SENTINEL_PRIORITY,
-    CompiledRule,
-    DurableGroup,
-    EngineError,
+from roprules.rulebase.durable_compile import (
+    FactEncoder,
+    fact_key,
+    fnv1_32,
+    fnv1a_32,
+    hash_collisions,
 )
-from roprules.fields import FIELDS, RULE_FIELDS
-from roprules.intake import load_offer, load_resident
-from roprules.profiles import OfferProfile, ResidentProfile
 from strategies import bounds, offer_profiles, resident_profiles, thresholds, unflatten
 
 SCOPES = ("placement", "offer", "resident")
@@ -182,7 +188,7 @@ def worst_cases(engine: Any) -> dict[str, list[dict[str, Any]]]:
     """For each group, facts under which as many of its rules as possible fire at once."""
     params = engine.ruleset.params
     cases: dict[str, list[dict[str, Any]]] = {}
-    for _, group in all_groups(engine._assessor):
+    for _, group in all_groups(engine._evaluator):
         rules = rules_of(engine, group)
         found = [known(greedy(rules, True, params, seed)) for seed in range(6)]
         cases[group.label] = sorted(found, key=lambda f: -len(expected_fired(rules, f)))
@@ -203,14 +209,14 @@ def test_worst_case_facts_fire_many_rules_without_error_303(
     engine: Any, worst_cases: dict[str, list[dict[str, Any]]]
 ) -> None:
     best: dict[str, int] = {}
-    for _, group in all_groups(engine._assessor):
+    for _, group in all_groups(engine._evaluator):
         rules = rules_of(engine, group)
         for facts in worst_cases[group.label]:
             fired = group.fire(facts)  # an error 303 raises EngineError here
             assert set(fired) == expected_fired(rules, facts)
         best[group.label] = len(group.fire(worst_cases[group.label][0]))
     # The search must really reach the worst case: most rules of every group at once.
-    for _, group in all_groups(engine._assessor):
+    for _, group in all_groups(engine._evaluator):
         assert best[group.label] >= len(group.rule_ids) // 2, (group.label, best)
 
 
@@ -275,8 +281,8 @@ def test_no_rule_fires_in_a_fresh_group_in_a_child_process() -> None:
     """A new ruleset whose first sessions fire nothing (the reproduced segfault)."""
     run_isolated(
         """
-        from roprules.conditions import Leaf
-        from roprules.engine import CompiledRule, DurableGroup
+        from roprules.rulebase.conditions import Leaf
+        from roprules.evaluation.durable import CompiledRule, DurableGroup
         rules = [CompiledRule("t.old", Leaf("resident.age", "gt", 100)),
                  CompiledRule("t.risk", Leaf("resident.violence_risk", "eq", "high"))]
         group = DurableGroup("quiet", rules, {})
@@ -296,8 +302,8 @@ def test_rule_on_an_absent_field_does_not_loop_in_a_child_process() -> None:
     run_isolated(
         """
         from roprules.api import Engine
-        from roprules.conditions import Leaf, NotOf, leaves
-        from roprules.engine import CompiledRule, DurableGroup
+        from roprules.rulebase.conditions import Leaf, NotOf, leaves
+        from roprules.evaluation.durable import CompiledRule, DurableGroup
         # a bare is_set: false rule in a group of its own
         group = DurableGroup("absent", [
             CompiledRule("t.unknown-risk", Leaf("resident.violence_risk", "is_set", False)),
@@ -308,7 +314,7 @@ def test_rule_on_an_absent_field_does_not_loop_in_a_child_process() -> None:
             assert group.fire({"resident.violence_risk": "low", "offer.staffing": "none"}) == []
         # every shipped rule with an is_set leaf, with its field absent and present
         engine = Engine.load()
-        assessor = engine._assessor
+        assessor = engine._evaluator
         checked = 0
         for rule in engine.ruleset.rules:
             for leaf in leaves(rule.condition):
@@ -424,7 +430,7 @@ def test_boolean_true_does_not_match_a_number_one() -> None:
         {"resident.dementia": False, "offer.building.floor_area_m2": 29.999},
         {"offer.units": 5, "offer.building.floor_area_m2": 30},
     ]
-    from roprules.conditions import compile_evaluator
+    from roprules.rulebase.conditions import compile_evaluator
 
     for facts in cases:
         expected = {r.rule_id for r in rules if compile_evaluator(r.condition, {})(facts) is True}
@@ -432,7 +438,7 @@ def test_boolean_true_does_not_match_a_number_one() -> None:
 
 
 def test_parser_refuses_comparisons_durable_would_coerce() -> None:
-    from roprules.conditions import ConditionError
+    from roprules.rulebase.conditions import ConditionError
 
     for bad in (
         {"resident.dementia": {"eq": 1}},  # bool field with a number
@@ -586,7 +592,7 @@ def test_durable_failure_fails_the_assessment(
     which: str,
 ) -> None:
     baseline = comparable(engine.check(*placement))
-    group_labels = [g.label for _, g in all_groups(engine._assessor)]
+    group_labels = [g.label for _, g in all_groups(engine._evaluator)]
     fail_on = {"first": 1, "second": 2, "last": len(group_labels)}[which]
     monkeypatch.setattr(dre, function, _failing(getattr(dre, function), fail_on))
     with pytest.raises(EngineError) as caught:
@@ -696,7 +702,7 @@ def test_assert_collects_every_rule_not_only_the_first(
     engine: Any, worst_cases: dict[str, list[dict[str, Any]]]
 ) -> None:
     """`post` would consume the event at the first match; `assert_fact` must not."""
-    for _, group in all_groups(engine._assessor):
+    for _, group in all_groups(engine._evaluator):
         facts = worst_cases[group.label][0]
         expected = expected_fired(rules_of(engine, group), facts)
         assert len(expected) >= 2, group.label
@@ -706,7 +712,7 @@ def test_assert_collects_every_rule_not_only_the_first(
 def test_a_group_lists_each_fired_rule_once(
     engine: Any, worst_cases: dict[str, list[dict[str, Any]]]
 ) -> None:
-    for _, group in all_groups(engine._assessor):
+    for _, group in all_groups(engine._evaluator):
         for facts in worst_cases[group.label]:
             fired = group.fire(facts)
             assert len(fired) == len(set(fired)), (group.label, sorted(fired))

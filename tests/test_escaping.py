@@ -31,16 +31,16 @@ from hypothesis import strategies as st
 
 from conftest import shared_engine
 from roprules.api import Engine
-from roprules.assessment import Assessment, Matrix, Ranking
-from roprules.handbook import TEMPLATES, handbook_context, render_handbook
-from roprules.intake import load_offer, load_resident
-from roprules.plain import why_undetermined
-from roprules.profiles import profile_to_facts
-from roprules.render import escape, render_assessment, render_matrix, render_ranking
-from roprules.render.reports import _environment, _helpers
+from roprules.contract.assessment import Assessment, Matrix, Ranking
+from roprules.contract.intake import load_offer, load_resident
+from roprules.contract.profiles import profile_to_facts
+from roprules.report.handbook import TEMPLATES, handbook_context, render_handbook
+from roprules.report.plain import why_undetermined
+from roprules.report.render import escape, render_assessment, render_matrix, render_ranking
+from roprules.report.render.reports import _environment, _helpers
 
 ROOT = Path(__file__).resolve().parents[1]
-TEMPLATE_DIR = ROOT / "src" / "roprules" / "render" / "templates"
+TEMPLATE_DIR = ROOT / "src" / "roprules" / "report" / "render" / "templates"
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 RESIDENT = ROOT / "profiles/residents/r01-high-risk-round-the-clock.yaml"
 OFFERS = [
@@ -536,8 +536,8 @@ def test_templates_do_not_bypass_the_escaping():
 
 
 def test_markup_is_made_only_by_the_escaping_module():
-    """Python code never marks a string as safe outside render/escape.py and paint()."""
-    allowed = {"render/escape.py": None, "render/reports.py": 2}
+    """Python code never marks a string as safe outside report/render/escape.py and paint()."""
+    allowed = {"report/render/escape.py": None, "report/render/reports.py": 2}
     for path in sorted((ROOT / "src" / "roprules").rglob("*.py")):
         name = path.relative_to(ROOT / "src" / "roprules").as_posix()
         uses = len(re.findall(r"\bMarkup\(", path.read_text(encoding="utf-8")))

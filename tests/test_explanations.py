@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from roprules.explanations import quick_pieces, substitution_pieces
-from roprules.lint import example_facts
+from roprules.authoring.lint import example_facts
+from roprules.rulebase.explanations import quick_pieces, substitution_pieces
 
 PARTS = ("explanation", "suggestion")
 

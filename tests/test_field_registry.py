@@ -7,7 +7,7 @@ import re
 import pytest
 
 from contract_pending import PENDING_FIELDS
-from roprules.fields import (
+from roprules.contract.fields import (
     FIELD_CLASSES,
     FIELDS,
     OFFER_GROUPS,
@@ -15,7 +15,7 @@ from roprules.fields import (
     field_info,
     field_registry,
 )
-from roprules.messages import LANGUAGES, messages
+from roprules.contract.messages import LANGUAGES, messages
 
 HOW = (
     "add an entry to src/roprules/messages/fields.yaml with label, class, group, help, "
@@ -40,7 +40,7 @@ def test_every_registry_entry_is_a_model_field():
     stray = [p for p in messages().fields if p not in FIELDS and p not in PENDING_FIELDS]
     assert not stray, (
         f"messages/fields.yaml documents fields the models do not have: {stray}. Remove the "
-        "entry, fix its path, or add the field to src/roprules/profiles.py"
+        "entry, fix its path, or add the field to src/roprules/contract/profiles.py"
     )
 
 

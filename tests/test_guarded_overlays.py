@@ -10,9 +10,9 @@ import yaml
 from minirules import rule, write_rules
 from roprules import Engine, RulesetError
 from roprules.cli import main
-from roprules.handbook import render_handbook
-from roprules.render import render_assessment
-from roprules.ruleset import load_ruleset
+from roprules.report.handbook import render_handbook
+from roprules.report.render import render_assessment
+from roprules.rulebase.ruleset import load_ruleset
 
 CHANGE = {"reason": "Lokal vurdering etter høring.", "approved_by": "kommunalsjef helse og omsorg"}
 RESIDENT = {"id": "R-1", "violence_risk": "high"}

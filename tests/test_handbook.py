@@ -7,9 +7,9 @@ import re
 import pytest
 
 from conftest import chromium_dump, needs_chromium
-from roprules.handbook import is_beyond, render_handbook, write_handbook
-from roprules.rule_schema import section_key
-from roprules.ruleset import load_ruleset
+from roprules.contract.rule_schema import section_key
+from roprules.report.handbook import is_beyond, render_handbook, write_handbook
+from roprules.rulebase.ruleset import load_ruleset
 
 
 @pytest.fixture(scope="module")

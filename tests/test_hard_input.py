@@ -23,13 +23,13 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import roprules.cli as cli
-import roprules.output as output
+import roprules.contract.output as output
 from roprules.api import Engine
-from roprules.documents import InputError, read_document
-from roprules.errors import CASE_REF_PATTERN, CODES, ErrorDetail, excerpt, problem_document
-from roprules.intake import load_offer, load_resident
-from roprules.national_id import contains_national_id, is_national_id, make_national_id
-from roprules.profiles import OfferProfile, ResidentProfile
+from roprules.contract.documents import InputError, read_document
+from roprules.contract.errors import CASE_REF_PATTERN, CODES, ErrorDetail, excerpt, problem_document
+from roprules.contract.intake import load_offer, load_resident
+from roprules.contract.national_id import contains_national_id, is_national_id, make_national_id
+from roprules.contract.profiles import OfferProfile, ResidentProfile
 
 REPO = Path(__file__).resolve().parents[1]
 RESIDENT = REPO / "profiles" / "residents" / "r06-low-need.yaml"
@@ -386,7 +386,7 @@ def test_themes_must_stay_inside_the_rules_dir(tmp_path: Path, kind: str) -> Non
 
     import yaml
 
-    from roprules.ruleset import RulesetError, load_ruleset
+    from roprules.rulebase.ruleset import RulesetError, load_ruleset
 
     rules = tmp_path / "rules"
     shutil.copytree(REPO / "rules", rules)
@@ -473,7 +473,7 @@ def test_overlay_from_stdin_is_hashed_from_the_bytes_read(tmp_path: Path) -> Non
 
 
 def test_overlay_is_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from roprules.ruleset import load_overlay
+    from roprules.rulebase.ruleset import load_overlay
 
     path = tmp_path / "kommune.yaml"
     path.write_bytes(b"name: K\n")
@@ -483,7 +483,7 @@ def test_overlay_is_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_rule_files_are_hashed_from_the_bytes_read(monkeypatch: pytest.MonkeyPatch) -> None:
-    from roprules.ruleset import load_ruleset
+    from roprules.rulebase.ruleset import load_ruleset
 
     before = load_ruleset().sha256
     monkeypatch.setattr(Path, "read_bytes", lambda self: b"changed after reading")

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import BACKENDS, comparable, facts_of, offer_file, resident_file, shared_engine
 from roprules import Engine
-from roprules.intake import load_offer, load_resident
+from roprules.contract.intake import load_offer, load_resident
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 EMPTY_RESIDENT = {"id": "R-empty"}
@@ -60,7 +60,7 @@ def test_interleaved_scopes(engine, pairs):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_fired_rule_does_not_leak_into_next_empty_fact(backend):
-    assessor = shared_engine(backend)._assessor
+    assessor = shared_engine(backend)._evaluator
     truth_on_empty = {
         scope: {r.id for r in rules if r.evaluate({}) is True}
         for scope, rules in assessor.rules_by_scope.items()

@@ -19,8 +19,8 @@ import pytest
 import yaml
 
 from conftest import REPO, SPEC_DIR, shared_engine
-from roprules.rule_schema import ByValue, Localized
-from roprules.ruleset import example_as_of, example_profiles
+from roprules.contract.rule_schema import ByValue, Localized
+from roprules.rulebase.ruleset import example_as_of, example_profiles
 
 # The terms language.md forbids (sections 1, 3 and 4), as case-insensitive
 # patterns over text outside quotes. The report's own words may stand only

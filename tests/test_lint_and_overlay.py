@@ -11,10 +11,10 @@ import yaml
 
 from conftest import REPO
 from roprules import Engine, RulesetError
+from roprules.authoring.lint import ReportText, lint, satisfiable
 from roprules.cli import main
-from roprules.conditions import parse_condition
-from roprules.lint import ReportText, lint, satisfiable
-from roprules.ruleset import load_ruleset
+from roprules.rulebase.conditions import parse_condition
+from roprules.rulebase.ruleset import load_ruleset
 
 REPORT = REPO.parent / "shared" / "source" / "sintef-2020-etablering-av-boliger-rop.txt"
 needs_report = pytest.mark.skipif(

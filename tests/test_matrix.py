@@ -11,10 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import REPO, chromium_dump, needs_chromium
-from roprules.assessment import Matrix
 from roprules.cli import main
-from roprules.render import render_matrix
-from roprules.render.reports import csv_cell
+from roprules.contract.assessment import Matrix
+from roprules.report.render import render_matrix
+from roprules.report.render.reports import csv_cell
 from strategies import offer_profiles, resident_profiles
 
 

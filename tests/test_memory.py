@@ -56,7 +56,7 @@ def test_close_deletes_every_session_and_ruleset(monkeypatch):
             lambda handle, *a, _n=name, _r=real: calls.append((_n, handle)) or _r(handle, *a),
         )
     engine = Engine(shared_engine("durable").ruleset, backend="durable")
-    handles = [g._handle for scope in engine._assessor.engines.values() for g in scope.groups]
+    handles = [g._handle for scope in engine._evaluator.engines.values() for g in scope.groups]
     assert len(handles) >= 3 and calls == []
     engine.close()
     assert sorted(calls) == sorted(

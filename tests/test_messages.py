@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from contract_pending import PENDING_FIELDS, PENDING_VALUES
-from roprules.fields import FIELDS
-from roprules.messages import LANGUAGES, messages
-from roprules.ruleset import load_ruleset
+from roprules.contract.fields import FIELDS
+from roprules.contract.messages import LANGUAGES, messages
+from roprules.rulebase.ruleset import load_ruleset
 
 
 @pytest.fixture(scope="module")

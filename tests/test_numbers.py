@@ -23,9 +23,9 @@ from hypothesis import strategies as st
 import roprules.cli as cli
 from conftest import BACKENDS, RULES_DIR, comparable, shared_engine
 from roprules import Engine
-from roprules.backends import CompiledRule, make_scope_engine
-from roprules.conditions import Leaf, ParamRef, Sum, compile_evaluator
-from roprules.durable_compile import number_key
+from roprules.evaluation.backends import CompiledRule, make_scope_engine
+from roprules.rulebase.conditions import Leaf, ParamRef, Sum, compile_evaluator
+from roprules.rulebase.durable_compile import number_key
 
 BOUNDARIES: list[int | float] = [
     0,

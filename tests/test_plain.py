@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from roprules.conditions import parse_condition
-from roprules.plain import describe, ruleset_units, why, why_undetermined
-from roprules.ruleset import load_ruleset
+from roprules.report.plain import describe, ruleset_units, why, why_undetermined
+from roprules.rulebase.conditions import parse_condition
+from roprules.rulebase.ruleset import load_ruleset
 
 PARAMS = {"max_distance_to_shop_m": 1000}
 UNITS = {"max_distance_to_shop_m": "m"}
@@ -130,8 +130,8 @@ def test_why_rows_give_each_leaf_its_outcome(ruleset):
 
 def test_why_undetermined_covers_every_undetermined_rule(ruleset):
     from roprules.api import Engine
-    from roprules.intake import load_offer, load_resident
-    from roprules.profiles import profile_to_facts
+    from roprules.contract.intake import load_offer, load_resident
+    from roprules.contract.profiles import profile_to_facts
 
     engine = Engine(ruleset)
     resident = load_resident("profiles/residents/r06-low-need.yaml")

@@ -10,10 +10,10 @@ import pytest
 import yaml
 
 from conftest import OFFERS_DIR, RESIDENTS_DIR
-from roprules.documents import InputError
-from roprules.fields import FIELDS
-from roprules.intake import load_offer, load_resident
-from roprules.profiles import OfferProfile, ResidentProfile, profile_to_facts
+from roprules.contract.documents import InputError
+from roprules.contract.fields import FIELDS
+from roprules.contract.intake import load_offer, load_resident
+from roprules.contract.profiles import OfferProfile, ResidentProfile, profile_to_facts
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:

@@ -19,12 +19,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import BACKENDS, comparable, facts_of, needs_durable, shared_engine
-from roprules import Engine, brukerplan
-from roprules.assessment import Assessment
-from roprules.conditions import leaves
-from roprules.fields import RULE_FIELDS
-from roprules.profiles import OfferProfile, ResidentProfile
-from roprules.rule_schema import SEVERITY_ORDER
+from roprules import Engine
+from roprules.contract import brukerplan
+from roprules.contract.assessment import Assessment
+from roprules.contract.fields import RULE_FIELDS
+from roprules.contract.profiles import OfferProfile, ResidentProfile
+from roprules.contract.rule_schema import SEVERITY_ORDER
+from roprules.rulebase.conditions import leaves
 from strategies import offer_profiles, resident_profiles, value_strategy
 
 SETTINGS = settings(
@@ -172,7 +173,7 @@ def test_more_information_never_changes_a_known_result(
 @given(resident=resident_profiles(), offer=offer_profiles())
 def test_evaluator_and_durable_agree(resident: dict[str, Any], offer: dict[str, Any]) -> None:
     facts = facts_of(ResidentProfile.model_validate(resident), OfferProfile.model_validate(offer))
-    assessor = shared_engine("durable")._assessor
+    assessor = shared_engine("durable")._evaluator
     for scope in ("placement", "offer", "resident"):
         rules = assessor.rules_by_scope[scope]
         expected = {rule.id for rule in rules if rule.evaluate(facts) is True}

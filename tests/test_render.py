@@ -18,10 +18,10 @@ import pytest
 
 from conftest import chromium_dump, needs_chromium
 from roprules.api import Engine
-from roprules.intake import load_offer, load_resident
-from roprules.plain import why_undetermined
-from roprules.profiles import profile_to_facts
-from roprules.render import render_assessment, render_ranking
+from roprules.contract.intake import load_offer, load_resident
+from roprules.contract.profiles import profile_to_facts
+from roprules.report.plain import why_undetermined
+from roprules.report.render import render_assessment, render_ranking
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = Path(__file__).resolve().parent / "golden"

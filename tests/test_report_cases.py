@@ -13,7 +13,7 @@ import pytest
 
 from conftest import BACKENDS, OFFERS_DIR, offer_file, resident_file, shared_engine
 from roprules import Engine
-from roprules.intake import load_offer, load_resident
+from roprules.contract.intake import load_offer, load_resident
 
 # Every assessment here is made as of one fixed date, so that the danger-assessment
 # dates in the profiles never age into a different verdict (contract.md, as_of).

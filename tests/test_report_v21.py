@@ -8,8 +8,8 @@ import pytest
 
 from minirules import rule, write_rules
 from roprules import Engine
-from roprules.handbook import render_handbook
-from roprules.render import render_assessment, render_ranking
+from roprules.report.handbook import render_handbook
+from roprules.report.render import render_assessment, render_ranking
 
 FORMATS = ("text", "markdown", "html", "json")
 LAW = {

@@ -15,8 +15,8 @@ import pytest
 
 from conftest import BACKENDS, SPEC_DIR, facts_of, shared_engine
 from roprules import Engine
-from roprules.conditions import explain
-from roprules.ruleset import example_profiles
+from roprules.rulebase.conditions import explain
+from roprules.rulebase.ruleset import example_profiles
 
 RULES = shared_engine().ruleset.rules
 EXAMPLES = [
@@ -35,7 +35,7 @@ def engine(request: pytest.FixtureRequest) -> Engine:
 
 @pytest.fixture(scope="module")
 def assessor(engine: Engine):
-    return engine._assessor
+    return engine._evaluator
 
 
 def run_scope(engine, scope, resident, offer):

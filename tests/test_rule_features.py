@@ -6,8 +6,8 @@ import pytest
 
 from minirules import rule, write_rules
 from roprules import Engine
-from roprules.lint import render_problems
-from roprules.ruleset import RulesetError, load_ruleset
+from roprules.authoring.lint import render_problems
+from roprules.rulebase.ruleset import RulesetError, load_ruleset
 
 HIGH = {"resident.violence_risk": {"eq": "high"}}
 RISKY = {"resident.violence_risk": {"in": ["moderate", "high"]}}
@@ -194,7 +194,7 @@ OUTDATED = {
 
 
 def test_examples_are_measured_from_their_as_of(tmp_path):
-    from roprules.lint import lint
+    from roprules.authoring.lint import lint
 
     examples = {
         "fires": [{"as_of": "2026-11-30", "resident": {"danger_assessment_date": "2026-05-29"}}],

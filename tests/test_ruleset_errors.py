@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from conftest import RULES_DIR
-from roprules.ruleset import RulesetError, load_ruleset
+from roprules.rulebase.ruleset import RulesetError, load_ruleset
 
 # Parsing YAML dominates load time, so most tests load a copy with four themes,
 # its header listing just those. `beyond` is among them because rules of the fire

@@ -15,9 +15,9 @@ import yaml
 from fastapi.testclient import TestClient
 
 from conftest import OFFERS_DIR, resident_file, shared_engine
-from roprules.assessment import SCHEMA_VERSION
 from roprules.cli import main
-from roprules.schemas import json_schema
+from roprules.contract.assessment import SCHEMA_VERSION
+from roprules.contract.schemas import json_schema
 from roprules.service import create_app
 from roprules.service.cds import _summary, md_escape
 from roprules.service.errors import input_error_entries
@@ -197,7 +197,7 @@ def test_parameters(client):
 
 
 def test_fields_cover_the_contract_for_a_form(client):
-    from roprules.fields import FIELDS
+    from roprules.contract.fields import FIELDS
 
     listing = client.get("/v1/fields").json()
     assert listing["schema_version"] == SCHEMA_VERSION
@@ -606,7 +606,7 @@ def test_unexpected_errors_are_problem_json_and_logged_without_their_message(
 
 
 def test_fields_pass_on_what_the_catalogue_adds(monkeypatch):
-    from roprules.messages import messages
+    from roprules.contract.messages import messages
     from roprules.service import catalogue
 
     real = messages()

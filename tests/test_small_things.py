@@ -11,7 +11,7 @@ import yaml
 
 from conftest import REPO
 from roprules.cli import main
-from roprules.messages import messages
+from roprules.contract.messages import messages
 
 RESIDENT = REPO / "profiles" / "residents" / "r06-low-need.yaml"
 OFFER = REPO / "profiles" / "offers" / "aalesund-kverve.yaml"

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from tests.conftest import OFFERS_DIR
 
 from roprules.cli import main
-from roprules.fields import field_registry
+from roprules.contract.fields import field_registry
 from roprules.service.serve import build_app
 from roprules.store import DecisionStore
 from roprules.web.forms import NOT_IN_FORM

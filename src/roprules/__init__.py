@@ -5,12 +5,12 @@ point is `Engine`; assessments are pydantic models with a JSON form.
 """
 
 from roprules.api import Engine
-from roprules.assessment import Assessment, Finding, MissingInfo, Ranking
-from roprules.backends import BackendUnavailable, EngineError
-from roprules.documents import InputError
-from roprules.errors import ErrorDetail
-from roprules.profiles import OfferProfile, ResidentProfile
-from roprules.ruleset import RulesetError
+from roprules.contract.assessment import Assessment, Finding, MissingInfo, Ranking
+from roprules.contract.documents import InputError
+from roprules.contract.errors import ErrorDetail
+from roprules.contract.profiles import OfferProfile, ResidentProfile
+from roprules.evaluation.backends import BackendUnavailable, EngineError
+from roprules.rulebase.ruleset import RulesetError
 
 __all__ = [
     "Assessment",

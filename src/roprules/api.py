@@ -6,7 +6,7 @@
 
 Loading compiles the rules once for the chosen backend (`backend="auto"`:
 durable_rules where it can be imported, else the three-valued evaluator; see
-`backends.py`); every call after that is one assessment. An Engine is safe to
+`evaluation/backends.py`); every call after that is one assessment. An Engine is safe to
 share between threads (durable_rules calls are serialised). `close()` (or a
 `with` block) frees durable_rules' C-side rulesets; an engine that is collected
 frees them too.
@@ -30,14 +30,15 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from roprules.assess import Assessor, rank_assessments
-from roprules.assessment import Assessment, Matrix, Ranking
-from roprules.documents import InputError
-from roprules.errors import ErrorDetail, excerpt, text
-from roprules.intake import check_dates, collect, load_offer, load_resident
-from roprules.matrix import screen
-from roprules.profiles import OfferProfile, ResidentProfile
-from roprules.ruleset import Ruleset, load_ruleset
+from roprules.contract.assessment import Assessment, Matrix, Ranking
+from roprules.contract.documents import InputError
+from roprules.contract.errors import ErrorDetail, excerpt, text
+from roprules.contract.intake import check_dates, collect, load_offer, load_resident
+from roprules.contract.profiles import OfferProfile, ResidentProfile
+from roprules.evaluation.matrix import screen
+from roprules.evaluation.outcome import Evaluator, assessment_facts
+from roprules.report.wording import Wording, rank_assessments
+from roprules.rulebase.ruleset import Ruleset, load_ruleset
 
 ProfileInput = dict[str, Any] | BaseModel | str | Path
 AsOf = date | str | None
@@ -78,7 +79,8 @@ class Engine:
 
     def __init__(self, ruleset: Ruleset, *, backend: str = "auto"):
         self.ruleset = ruleset
-        self._assessor = Assessor(ruleset, backend=backend)
+        self._evaluator = Evaluator(ruleset, backend=backend)
+        self._wording = Wording(ruleset)
 
     @classmethod
     def load(
@@ -100,11 +102,11 @@ class Engine:
     @property
     def backend(self) -> str:
         """The backend that decides what fires: "durable" or "evaluator"."""
-        return self._assessor.backend
+        return self._evaluator.backend
 
     def close(self) -> None:
         """Free the backend's C-side state; the engine cannot assess afterwards."""
-        self._assessor.close()
+        self._evaluator.close()
 
     def __enter__(self) -> Engine:
         return self
@@ -116,6 +118,32 @@ class Engine:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+    def _assess(
+        self,
+        scope: str,
+        resident: ResidentProfile | None,
+        offer: OfferProfile | None,
+        lang: str,
+        *,
+        now: datetime | None,
+        as_of: date,
+    ) -> Assessment:
+        """Evaluate one scope's rules over the profiles, then word the outcome once."""
+        facts = assessment_facts(resident, offer, as_of)
+        outcome = self._evaluator.outcome(scope, facts)
+        return self._wording.assessment(
+            scope,
+            outcome,
+            facts,
+            resident,
+            offer,
+            lang,
+            ruleset_ref=self._evaluator.ruleset_ref,
+            backend_ref=self._evaluator.backend_ref,
+            now=now,
+            as_of=as_of,
+        )
 
     def check(
         self,
@@ -132,7 +160,7 @@ class Engine:
         """
         lang, day = _lang(lang), assessment_date(as_of, now)
         people, places = _load_many([resident], [offer], lang, day)
-        return self._assessor.assess("placement", people[0], places[0], lang, now=now, as_of=day)
+        return self._assess("placement", people[0], places[0], lang, now=now, as_of=day)
 
     def audit(
         self,
@@ -145,7 +173,7 @@ class Engine:
         """Audit an offer on its own: the offer rules alone."""
         lang, day = _lang(lang), assessment_date(as_of, now)
         _, places = _load_many([], [offer], lang, day)
-        return self._assessor.assess("offer", None, places[0], lang, now=now, as_of=day)
+        return self._assess("offer", None, places[0], lang, now=now, as_of=day)
 
     def assess_resident(
         self,
@@ -158,7 +186,7 @@ class Engine:
         """Check a resident profile on its own: the resident rules alone."""
         lang, day = _lang(lang), assessment_date(as_of, now)
         people, _ = _load_many([resident], [], lang, day)
-        return self._assessor.assess("resident", people[0], None, lang, now=now, as_of=day)
+        return self._assess("resident", people[0], None, lang, now=now, as_of=day)
 
     def rank(
         self,
@@ -177,10 +205,9 @@ class Engine:
         people, loaded = _load_many([resident], _as_list(offers, "offers", lang), lang, day)
         person = people[0]
         assessments = [
-            self._assessor.assess("placement", person, offer, lang, now=now, as_of=day)
-            for offer in loaded
+            self._assess("placement", person, offer, lang, now=now, as_of=day) for offer in loaded
         ]
-        return rank_assessments(person, assessments, self._assessor.ruleset_ref)
+        return rank_assessments(person, assessments, self._evaluator.ruleset_ref)
 
     def matrix(
         self,
@@ -200,7 +227,7 @@ class Engine:
         people, places = _load_many(
             _as_list(residents, "residents", lang), _as_list(offers, "offers", lang), lang, day
         )
-        return screen(self._assessor, people, places, as_of=day, lang=lang)
+        return screen(self._evaluator, people, places, as_of=day, lang=lang)
 
 
 def _as_list(items: Any, role: str, lang: str) -> list[ProfileInput]:

@@ -22,23 +22,23 @@ from pathlib import Path
 from typing import Any
 
 from roprules.api import Engine, assessment_date
-from roprules.assess import assessment_facts
-from roprules.backends import BACKEND_CHOICES, BackendUnavailable, EngineError
-from roprules.documents import (
+from roprules.contract.documents import (
     MAX_DOCUMENT_BYTES,
     InputError,
     decode,
     file_error,
     parse_text,
 )
-from roprules.errors import ErrorDetail, problem_document, text
-from roprules.intake import check_dates, collect, load_offer, load_resident, profile_files
-from roprules.output import check_target, write_atomically
-from roprules.plain import why_undetermined
-from roprules.profiles import PROFILE_MODELS
-from roprules.render import render_assessment, render_matrix, render_ranking
-from roprules.render.reports import MATRIX_FORMATS
-from roprules.ruleset import RulesetError
+from roprules.contract.errors import ErrorDetail, problem_document, text
+from roprules.contract.intake import check_dates, collect, load_offer, load_resident, profile_files
+from roprules.contract.output import check_target, write_atomically
+from roprules.contract.profiles import PROFILE_MODELS
+from roprules.evaluation.backends import BACKEND_CHOICES, BackendUnavailable, EngineError
+from roprules.evaluation.outcome import assessment_facts
+from roprules.report.plain import why_undetermined
+from roprules.report.render import render_assessment, render_matrix, render_ranking
+from roprules.report.render.reports import MATRIX_FORMATS
+from roprules.rulebase.ruleset import RulesetError
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_ENGINE = 0, 2, 3
 
@@ -130,8 +130,8 @@ def _contract_commands(
 
 def _contract_output(args: argparse.Namespace) -> str:
     """The text of `template` or `docs contract`."""
-    from roprules import contract_docs
-    from roprules.ruleset import load_ruleset
+    from roprules.report import contract_docs
+    from roprules.rulebase.ruleset import load_ruleset
 
     if args.command == "template":
         return contract_docs.profile_template(args.kind, args.lang)
@@ -350,10 +350,10 @@ def _run(args: argparse.Namespace) -> int:
     if getattr(args, "out", None) is not None and args.command not in ("rules", "import"):
         check_target(args.out, lang)  # refuse a bad --out before any work
     if args.command == "schema":
-        from roprules import contract_docs
+        from roprules.report import contract_docs
 
         if args.kind in ("assessment", "ranking", "matrix"):
-            from roprules.schemas import json_schema
+            from roprules.contract.schemas import json_schema
 
             _emit(json.dumps(json_schema(args.kind), indent=2, ensure_ascii=False) + "\n", None)
         else:
@@ -371,7 +371,7 @@ def _run(args: argparse.Namespace) -> int:
 
         return run_serve(args)
     if args.command == "import":
-        from roprules.brukerplan import import_csv
+        from roprules.contract.brukerplan import import_csv
 
         written = import_csv(args.file, args.out, lang=lang)
         message = "profiler skrevet til" if lang == "nb" else "profiles written to"

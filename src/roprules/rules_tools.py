@@ -7,10 +7,10 @@ import json
 import sys
 from pathlib import Path
 
-from roprules.coverage import coverage, format_text
-from roprules.documents import decode, file_error, read_bytes
-from roprules.lint import lint
-from roprules.ruleset import load_ruleset
+from roprules.authoring.coverage import coverage, format_text
+from roprules.authoring.lint import lint
+from roprules.contract.documents import decode, file_error, read_bytes
+from roprules.rulebase.ruleset import load_ruleset
 
 EXIT_OK, EXIT_PROBLEMS = 0, 2
 
@@ -45,7 +45,7 @@ def run_rules_command(args: argparse.Namespace) -> int:
         else:
             sys.stdout.write(format_text(result))
         return EXIT_OK
-    from roprules.handbook import write_handbook
+    from roprules.report.handbook import write_handbook
 
     written = write_handbook(ruleset, args.format, args.lang, args.out)
     for path in written:

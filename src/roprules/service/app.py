@@ -35,9 +35,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
+from roprules import EngineError
 from roprules.api import Engine
-from roprules.assess import rank_key, severity_counts
-from roprules.assessment import (
+from roprules.contract.assessment import (
     SCHEMA_VERSION,
     Assessment,
     Matrix,
@@ -45,11 +45,11 @@ from roprules.assessment import (
     RulesetRef,
     Verdict,
 )
-from roprules.backends import EngineError
-from roprules.documents import InputError
-from roprules.intake import load_offer, load_resident, profile_files
-from roprules.profiles import OfferProfile, ResidentProfile
-from roprules.schemas import SCHEMA_MODELS, json_schema
+from roprules.contract.documents import InputError
+from roprules.contract.intake import load_offer, load_resident, profile_files
+from roprules.contract.profiles import OfferProfile, ResidentProfile
+from roprules.contract.schemas import SCHEMA_MODELS, json_schema
+from roprules.evaluation.outcome import rank_key, severity_counts
 from roprules.service import cds
 from roprules.service.catalogue import (
     fields_view,

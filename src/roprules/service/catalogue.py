@@ -1,7 +1,7 @@
 """Read-only views of the rule base and the contract: fields, rules, parameters, version.
 
 `fields_view` is a thin reader over whatever the field registry
-(`roprules.fields.FIELDS`) and the message catalogue (`messages/fields.yaml`)
+(`roprules.contract.fields.FIELDS`) and the message catalogue (`messages/fields.yaml`)
 hold: it passes on any extra attribute the registry or the catalogue gains
 (help texts, bounds, deprecation) without needing to know it in advance.
 """
@@ -17,10 +17,10 @@ from annotated_types import Ge, Gt, Le, Lt, MaxLen, MinLen
 from pydantic import BaseModel
 
 import roprules
-from roprules.assessment import SCHEMA_VERSION
-from roprules.fields import FIELDS, strip_annotation
-from roprules.messages import messages
-from roprules.profiles import PROFILE_MODELS
+from roprules.contract.assessment import SCHEMA_VERSION
+from roprules.contract.fields import FIELDS, strip_annotation
+from roprules.contract.messages import messages
+from roprules.contract.profiles import PROFILE_MODELS
 
 LANGS = ("nb", "en")
 

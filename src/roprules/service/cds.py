@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from roprules.assessment import Assessment
+from roprules.contract.assessment import Assessment
 
 HOOK = "roprules-placement-check"
 SERVICE_ID = "roprules-placement-check"

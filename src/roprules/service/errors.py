@@ -109,7 +109,7 @@ def entry(field: str, code: str, nb: str, en: str, lang: str) -> dict[str, str]:
 def problem_body(
     kind: str, lang: str, errors: list[dict[str, str]], detail: str | None = None
 ) -> dict[str, Any]:
-    from roprules.assessment import SCHEMA_VERSION
+    from roprules.contract.assessment import SCHEMA_VERSION
 
     status, titles = PROBLEMS[kind]
     if detail is None and errors:

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from roprules import Assessment
-from roprules.national_id import contains_national_id
+from roprules.contract.national_id import contains_national_id
 
 DECISIONS: dict[str, dict[str, str]] = {
     "allocated": {"nb": "Tildeles", "en": "Allocated"},

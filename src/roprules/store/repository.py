@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from roprules import Assessment
-from roprules.errors import CASE_REF
+from roprules.contract.errors import CASE_REF
 from roprules.store.records import (
     DecisionInput,
     DecisionRecord,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from roprules.fields import OFFER_GROUPS, RESIDENT_GROUPS, FieldInfo, field_registry
+from roprules.contract.fields import OFFER_GROUPS, RESIDENT_GROUPS, FieldInfo, field_registry
 
 EMPTY = ".__empty"
 # Fields a team does not fill in as a profile value (ids are asked separately).

@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from roprules import Assessment, InputError, OfferProfile
-from roprules.fields import field_registry
+from roprules.contract.fields import field_registry
 from roprules.store import DECISIONS, ROLES, DecisionRecord, DecisionStore, RecordError
 from roprules.web.auth import (
     LoginRequired,
@@ -298,7 +298,7 @@ async def report(request: Request) -> Response:
     _, _, lang, _, assessment = await _posted_placement(request)
     if assessment is None:
         raise HTTPException(status_code=422)
-    from roprules.render import render
+    from roprules.report.render import render
 
     return HTMLResponse(render(assessment, "html", lang))
 

@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from roprules.documents import InputError, read_document
-from roprules.errors import (
+from roprules.contract.documents import InputError, read_document
+from roprules.contract.errors import (
     ErrorDetail,
     excerpt,
     field_path,
@@ -27,8 +27,8 @@ from roprules.errors import (
     text,
     value_choices,
 )
-from roprules.fields import strip_annotation
-from roprules.profiles import OfferProfile, Refused, ResidentProfile, profile_dates
+from roprules.contract.fields import strip_annotation
+from roprules.contract.profiles import OfferProfile, Refused, ResidentProfile, profile_dates
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 T = TypeVar("T")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Union
 
-from roprules.fields import RULE_FIELDS, FieldSpec
+from roprules.contract.fields import RULE_FIELDS, FieldSpec
 
 Truth = bool | None  # None = unknown
 Facts = Mapping[str, Any]

@@ -1,6 +1,6 @@
 """The two backends that decide which rules fire, over one rule base.
 
-- `durable`: durable_rules 2.0.28 (`roprules.engine`), the C rule engine the
+- `durable`: durable_rules 2.0.28 (`roprules.evaluation.durable`), the C rule engine the
   project started from. It cannot be imported on Python 3.13 and later
   (`PyEval_CallObject` was removed) and is unmaintained upstream.
 - `evaluator`: the compiled three-valued conditions alone (`conditions.py`). It
@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from roprules.conditions import Condition, compile_evaluator
+from roprules.rulebase.conditions import Condition, compile_evaluator
 
 BackendName = Literal["durable", "evaluator"]
 BACKEND_CHOICES = ("auto", "durable", "evaluator")
@@ -120,6 +120,6 @@ def make_scope_engine(
     """The engine of one rule scope on the chosen backend."""
     if backend == "evaluator":
         return EvaluatorEngine(rules, params)
-    from roprules.engine import DurableEngine  # imports durable_rules
+    from roprules.evaluation.durable import DurableEngine  # imports durable_rules
 
     return DurableEngine({label: list(rules)}, params)

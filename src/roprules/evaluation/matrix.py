@@ -17,11 +17,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date
 
-from roprules.assess import Assessor, Outcome, rank_key, severity_counts, verdict_of
-from roprules.assessment import Matrix, MatrixCell, MatrixGap, MatrixOffer, MatrixRow
-from roprules.conditions import AS_OF
-from roprules.profiles import OfferProfile, ResidentProfile, profile_to_facts
-from roprules.rule_schema import SEVERITY_ORDER
+from roprules.contract.assessment import Matrix, MatrixCell, MatrixGap, MatrixOffer, MatrixRow
+from roprules.contract.profiles import OfferProfile, ResidentProfile, profile_to_facts
+from roprules.contract.rule_schema import SEVERITY_ORDER
+from roprules.evaluation.outcome import Evaluator, Outcome, rank_key, severity_counts, verdict_of
+from roprules.rulebase.conditions import AS_OF
 
 
 def _merge(*outcomes: Outcome) -> Outcome:
@@ -75,7 +75,7 @@ def _gaps(rows: Sequence[MatrixRow], titles: Mapping[str, str], offers: int) -> 
 
 
 def screen(
-    assessor: Assessor,
+    assessor: Evaluator,
     residents: Sequence[ResidentProfile],
     offers: Sequence[OfferProfile],
     *,

@@ -15,13 +15,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from roprules.fields import field_registry
-from roprules.lint import example_facts
-from roprules.messages import messages
-from roprules.plain import describe, ruleset_units
-from roprules.render.reports import _environment, _helpers
-from roprules.rule_schema import section_key
-from roprules.ruleset import Rule, Ruleset
+from roprules.authoring.lint import example_facts
+from roprules.contract.fields import field_registry
+from roprules.contract.messages import messages
+from roprules.contract.rule_schema import section_key
+from roprules.report.plain import describe, ruleset_units
+from roprules.report.render.reports import _environment, _helpers
+from roprules.rulebase.ruleset import Rule, Ruleset
 
 FILES = {"html": "index.html", "markdown": "handbook.md"}
 TEMPLATES = {"html": "handbook.html.j2", "markdown": "handbook.md.j2"}
@@ -228,7 +228,7 @@ def handbook_context(ruleset: Ruleset, lang: str) -> dict[str, Any]:
                 "label": _term(lang, "field_class", key),
                 "meaning": _term(lang, "field_class_meaning", key),
             }
-            for key in ("offer", "process", "fixed")  # roprules.fields.FIELD_CLASSES
+            for key in ("offer", "process", "fixed")  # roprules.contract.fields.FIELD_CLASSES
         ],
         "parameters": _parameters(ruleset, lang),
         "themes": themes,
@@ -250,8 +250,8 @@ def render_handbook(ruleset: Ruleset, fmt: str, lang: str) -> str:
 
 def write_handbook(ruleset: Ruleset, fmt: str, lang: str, out_dir: Path) -> list[Path]:
     """Render the handbook into `out_dir` (created if needed); return the files written."""
-    from roprules.documents import file_error
-    from roprules.output import write_atomically
+    from roprules.contract.documents import file_error
+    from roprules.contract.output import write_atomically
 
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():

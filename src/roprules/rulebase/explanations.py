@@ -22,8 +22,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from roprules.fields import RULE_FIELDS
-from roprules.messages import LANGUAGES, Messages
+from roprules.contract.fields import RULE_FIELDS
+from roprules.contract.messages import LANGUAGES, Messages
 
 if TYPE_CHECKING:
     from jinja2.sandbox import SandboxedEnvironment

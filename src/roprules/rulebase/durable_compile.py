@@ -33,7 +33,8 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from roprules.conditions import (
+from roprules.contract.fields import RULE_FIELDS
+from roprules.rulebase.conditions import (
     NEGATED,
     AllOf,
     AtLeast,
@@ -48,7 +49,6 @@ from roprules.conditions import (
     leaves,
     months_since_value,
 )
-from roprules.fields import RULE_FIELDS
 
 GUARD_KEY = "roprules__fact"
 GUARD_VALUE = "assessment"

@@ -17,8 +17,8 @@ import stat
 import tempfile
 from pathlib import Path
 
-from roprules.documents import InputError, file_error
-from roprules.errors import text
+from roprules.contract.documents import InputError, file_error
+from roprules.contract.errors import text
 
 
 def _refuse(path: Path, reason: str, lang: str) -> InputError:

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from roprules.national_id import contains_national_id
+from roprules.contract.national_id import contains_national_id
 
 EXCERPT_CHARS = 40
 PATH_PART_CHARS = (
@@ -271,7 +271,7 @@ def suggest(word: Any, choices: dict[str, str]) -> str | None:
 
 @cache
 def _catalogue() -> dict[str, Any]:
-    from roprules.messages import messages  # late: messages reads files through documents
+    from roprules.contract.messages import messages  # late: messages reads files through documents
 
     return messages().fields
 

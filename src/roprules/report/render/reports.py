@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
-from roprules.assessment import (
+from roprules.contract.assessment import (
     Assessment,
     Finding,
     LocalChange,
@@ -22,9 +22,9 @@ from roprules.assessment import (
     MatrixGap,
     Ranking,
 )
-from roprules.messages import messages
-from roprules.render import escape
-from roprules.rule_schema import SEVERITY_ORDER
+from roprules.contract.messages import messages
+from roprules.contract.rule_schema import SEVERITY_ORDER
+from roprules.report.render import escape
 
 if TYPE_CHECKING:
     from jinja2.runtime import Context
@@ -72,7 +72,7 @@ def _environment() -> SandboxedEnvironment:
     from jinja2.sandbox import SandboxedEnvironment
 
     env = SandboxedEnvironment(
-        loader=PackageLoader("roprules", "render/templates"),
+        loader=PackageLoader("roprules", "report/render/templates"),
         # Autoescaping on for every format: `{{ }}` outputs pass through `_finalize`
         # (escaping for the template's format) and come out as Markup; HTML templates
         # get Jinja2's HTML escaping after it. Macro output is Markup, so it is not
@@ -97,7 +97,7 @@ def stylesheet() -> str:
     """The inline CSS of the HTML reports and the handbook (no external assets)."""
     return (
         resources.files("roprules")
-        .joinpath("render", "templates", "style.css")
+        .joinpath("report", "render", "templates", "style.css")
         .read_text(encoding="utf-8")
     )
 
@@ -216,7 +216,7 @@ def render_assessment(
     """An assessment in `fmt` (text, json, markdown, html).
 
     `why` (optional) maps the id of an undetermined rule to its leaf rows from
-    `roprules.plain.why` (or `plain.why_undetermined`); the markdown and HTML
+    `roprules.report.plain.why` (or `plain.why_undetermined`); the markdown and HTML
     reports then show, for each such rule, which parts are met, not met or unknown.
     """
     if fmt == "json":

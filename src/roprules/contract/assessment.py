@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from roprules.rule_schema import Kind, Severity
+from roprules.contract.rule_schema import Kind, Severity
 
 # The version of this JSON contract; every JSON output carries it.
 SCHEMA_VERSION = "2.0"

@@ -17,7 +17,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from roprules.conditions import (
+from roprules.contract.fields import FIELDS
+from roprules.contract.messages import Messages, messages
+from roprules.rulebase.conditions import (
     NEGATED,
     AllOf,
     AnyOf,
@@ -31,8 +33,6 @@ from roprules.conditions import (
     Sum,
     leaf_outcomes,
 )
-from roprules.fields import FIELDS
-from roprules.messages import Messages, messages
 
 _PREFIX = {"nb": "Utløses når", "en": "Fires when"}
 

@@ -15,11 +15,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from roprules.assess import Assessor, assessment_facts
-from roprules.intake import load_offer, load_resident, profile_files
-from roprules.lint import example_facts
-from roprules.rule_schema import section_key
-from roprules.ruleset import Ruleset
+from roprules.authoring.lint import example_facts
+from roprules.contract.intake import load_offer, load_resident, profile_files
+from roprules.contract.rule_schema import section_key
+from roprules.evaluation.outcome import Evaluator, assessment_facts
+from roprules.rulebase.ruleset import Ruleset
 
 
 @dataclass
@@ -66,7 +66,7 @@ def _cases(profiles_dir: Path) -> list[tuple[str, str, Mapping[str, Any]]]:
 
 
 def coverage(ruleset: Ruleset, profiles_dir: Path, *, backend: str = "auto") -> Coverage:
-    assessor = Assessor(ruleset, backend=backend)
+    assessor = Evaluator(ruleset, backend=backend)
     hits: dict[str, list[str]] = {rule.id: [] for rule in ruleset.rules}
     cases = _cases(profiles_dir)
     for label, scope, facts in cases:

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from roprules.errors import ErrorDetail, sanitise, text
+from roprules.contract.errors import ErrorDetail, sanitise, text
 
 MAX_DOCUMENT_BYTES = 1024 * 1024
 

@@ -19,8 +19,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, get_args
 
-from roprules.documents import InputError, parse_text
-from roprules.errors import text
+from roprules.contract.documents import InputError, parse_text
+from roprules.contract.errors import text
 
 AREAS = (
     "substance_use",
@@ -99,7 +99,7 @@ def table() -> tuple[Mapping_, ...]:
 
 def check_table(rows: list[Mapping_]) -> list[str]:
     """What is wrong with a mapping table (empty when it is valid)."""
-    from roprules.profiles import ResidentProfile
+    from roprules.contract.profiles import ResidentProfile
 
     problems: list[str] = []
     fields = ResidentProfile.model_fields
@@ -162,7 +162,7 @@ MAX_ROWS = 10_000
 
 
 def _error(field: str, code: str, message: str, source: str) -> Any:
-    from roprules.errors import ErrorDetail
+    from roprules.contract.errors import ErrorDetail
 
     return ErrorDetail(field=field, code=code, message=message, file=source)
 
@@ -212,10 +212,10 @@ def read_csv(path: Path, *, lang: str = "en") -> list[tuple[int, dict[str, Any]]
     every row is reported at once (InputError), each naming its row and column; no
     value is echoed that could be an identity number (errors.excerpt).
     """
-    from roprules.documents import decode, read_bytes
-    from roprules.errors import excerpt
-    from roprules.intake import validate_profile
-    from roprules.profiles import ResidentProfile
+    from roprules.contract.documents import decode, read_bytes
+    from roprules.contract.errors import excerpt
+    from roprules.contract.intake import validate_profile
+    from roprules.contract.profiles import ResidentProfile
 
     source = str(path)
     content = decode(read_bytes(path, lang=lang), source, lang)
@@ -304,8 +304,8 @@ def _row_errors(errors: list[Any], number: int, lang: str) -> list[Any]:
 def _row_data(
     cells: dict[str, str], number: int, source: str, lang: str
 ) -> tuple[dict[str, Any], list[Any]]:
-    from roprules.errors import TEXTS, excerpt
-    from roprules.national_id import contains_national_id
+    from roprules.contract.errors import TEXTS, excerpt
+    from roprules.contract.national_id import contains_national_id
 
     errors = []
     scores: dict[str, int] = {}
@@ -347,8 +347,8 @@ def import_csv(path: Path, out: Path, *, lang: str = "en") -> list[Path]:
     file written whole (output.write_atomically). A profile that exists is refused,
     not overwritten.
     """
-    from roprules.intake import load_resident
-    from roprules.output import write_atomically
+    from roprules.contract.intake import load_resident
+    from roprules.contract.output import write_atomically
 
     source = str(path)
     if not out.is_dir():

@@ -12,8 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from roprules.assessment import SCHEMA_VERSION, Assessment, Matrix, Ranking
-from roprules.profiles import OfferProfile, ResidentProfile
+from roprules.contract.assessment import SCHEMA_VERSION, Assessment, Matrix, Ranking
+from roprules.contract.profiles import OfferProfile, ResidentProfile
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 

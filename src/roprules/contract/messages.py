@@ -12,7 +12,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from roprules.documents import parse_text
+from roprules.contract.documents import parse_text
 
 LANGUAGES = ("nb", "en")
 # Units shown after a number in reports ("800 m", "25 minutter").

@@ -18,7 +18,7 @@ durable_rules 2.0.28 is an unmaintained C library with reproduced crashes
 - every ruleset deleted (`delete_ruleset`) when its engine is closed or
   collected: each holds about 1 MB of C-side state.
 
-This module imports durable_rules; only `roprules.backends` imports it, and
+This module imports durable_rules; only `roprules.evaluation.backends` imports it, and
 only when the durable backend is chosen.
 """
 
@@ -34,9 +34,8 @@ from typing import Any
 
 import durable_rules_engine as dre
 
-from roprules.backends import CompiledRule, EngineError
-from roprules.durable_compile import GUARD_KEY, GUARD_VALUE, FactEncoder, hash_collisions
-from roprules.durable_limits import (
+from roprules.evaluation.backends import CompiledRule, EngineError
+from roprules.evaluation.durable_limits import (
     MAX_RULES_PER_GROUP,
     SENTINEL,
     SENTINEL_PRIORITY,
@@ -44,7 +43,8 @@ from roprules.durable_limits import (
     group_definition,
     split_groups,
 )
-from roprules.ruleset import RulesetError
+from roprules.rulebase.durable_compile import GUARD_KEY, GUARD_VALUE, FactEncoder, hash_collisions
+from roprules.rulebase.ruleset import RulesetError
 
 SESSION_ID = "assessment"
 RULES_OK = 0  # assert_fact's result when the fact was new and handled

@@ -34,8 +34,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from roprules.backends import CompiledRule, EngineError
-from roprules.durable_compile import (
+from roprules.evaluation.backends import CompiledRule, EngineError
+from roprules.rulebase.durable_compile import (
     GUARD_KEY,
     GUARD_VALUE,
     ExpressionTooLarge,

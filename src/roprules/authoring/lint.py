@@ -16,8 +16,10 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from roprules.assess import Assessor
-from roprules.conditions import (
+from roprules.contract.fields import RULE_FIELDS
+from roprules.contract.profiles import profile_to_facts
+from roprules.evaluation.outcome import Evaluator
+from roprules.rulebase.conditions import (
     AS_OF,
     NEGATED,
     AllOf,
@@ -32,9 +34,7 @@ from roprules.conditions import (
     at_least_combinations,
     evaluate_leaf,
 )
-from roprules.fields import RULE_FIELDS
-from roprules.profiles import profile_to_facts
-from roprules.ruleset import Rule, Ruleset, example_as_of, example_profiles
+from roprules.rulebase.ruleset import Rule, Ruleset, example_as_of, example_profiles
 
 EXPECTED = {"fires": True, "silent": False, "undetermined": None}
 GAP = " ... "
@@ -102,7 +102,7 @@ def example_facts(case: Mapping[str, Any], default_as_of: date | None = None) ->
     }
 
 
-def example_problems(ruleset: Ruleset, assessor: Assessor) -> Iterator[str]:
+def example_problems(ruleset: Ruleset, assessor: Evaluator) -> Iterator[str]:
     for rule in ruleset.rules:
         for label, cases in rule.spec.examples.model_dump().items():
             for index, case in enumerate(cases):
@@ -292,7 +292,7 @@ def lint(ruleset: Ruleset, source: Path | None = None, *, backend: str = "auto")
     The examples run on `backend` (auto: durable_rules where it imports, so
     that durable and the evaluator are compared); the rest needs no backend.
     """
-    assessor = Assessor(ruleset, backend=backend)
+    assessor = Evaluator(ruleset, backend=backend)
     try:
         return _lint(ruleset, assessor, source)
     finally:
@@ -305,8 +305,8 @@ def durable_limit_problems(ruleset: Ruleset) -> Iterator[str]:
     The durable backend refuses such a rule base at load; the evaluator runs it,
     but the lint reports it on every backend so that the rule base stays portable.
     """
-    from roprules.backends import CompiledRule
-    from roprules.durable_limits import ruleset_limit_problems
+    from roprules.evaluation.backends import CompiledRule
+    from roprules.evaluation.durable_limits import ruleset_limit_problems
 
     scopes = {
         scope: [CompiledRule(r.id, r.condition) for r in ruleset.rules if r.scope == scope]
@@ -316,7 +316,7 @@ def durable_limit_problems(ruleset: Ruleset) -> Iterator[str]:
         yield f"durable_rules limit: {problem}"
 
 
-def _lint(ruleset: Ruleset, assessor: Assessor, source: Path | None) -> list[str]:
+def _lint(ruleset: Ruleset, assessor: Evaluator, source: Path | None) -> list[str]:
     problems = [
         *durable_limit_problems(ruleset),
         *example_problems(ruleset, assessor),

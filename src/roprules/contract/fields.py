@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from roprules.profiles import DEPRECATED_FIELDS, DEPRECATED_VALUES, PROFILE_MODELS
+from roprules.contract.profiles import DEPRECATED_FIELDS, DEPRECATED_VALUES, PROFILE_MODELS
 
 FieldKind = Literal["bool", "int", "number", "enum", "list", "date", "text", "object"]
 
@@ -329,7 +329,7 @@ def field_registry() -> dict[str, FieldInfo]:
     """
     global _REGISTRY
     if _REGISTRY is None:
-        from roprules.messages import messages
+        from roprules.contract.messages import messages
 
         entries = messages().fields
         _REGISTRY = {

@@ -25,11 +25,11 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from roprules.brukerplan import Derivation
-from roprules.brukerplan import derive as derive_from_brukerplan
-from roprules.documents import SuspectNumber
-from roprules.errors import CASE_REF, CASE_REF_PATTERN, TEXTS, excerpt
-from roprules.national_id import contains_national_id
+from roprules.contract.brukerplan import Derivation
+from roprules.contract.brukerplan import derive as derive_from_brukerplan
+from roprules.contract.documents import SuspectNumber
+from roprules.contract.errors import CASE_REF, CASE_REF_PATTERN, TEXTS, excerpt
+from roprules.contract.national_id import contains_national_id
 
 Level = Literal["low", "moderate", "high"]
 OfferType = Literal["small_house", "co_located", "staffed_base", "institution", "ordinary"]

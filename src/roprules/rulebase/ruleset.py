@@ -23,27 +23,11 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from roprules.conditions import (
-    Condition,
-    ConditionError,
-    Evaluator,
-    compile_evaluator,
-    fields_of,
-    parse_condition,
-)
-from roprules.documents import InputError, read_document_and_bytes
-from roprules.durable_compile import (
-    GUARD_KEY,
-    GUARD_VALUE,
-    ExpressionTooLarge,
-    compile_condition,
-    durable_expressions,
-)
-from roprules.explanations import RuleTexts, TemplateError, environments
-from roprules.intake import check_dates, validate_profile, validation_messages
-from roprules.messages import Messages, messages
-from roprules.profiles import OfferProfile, ResidentProfile
-from roprules.rule_schema import (
+from roprules.contract.documents import InputError, read_document_and_bytes
+from roprules.contract.intake import check_dates, validate_profile, validation_messages
+from roprules.contract.messages import Messages, messages
+from roprules.contract.profiles import OfferProfile, ResidentProfile
+from roprules.contract.rule_schema import (
     SEVERITY_ORDER,
     Localized,
     Overlay,
@@ -57,6 +41,22 @@ from roprules.rule_schema import (
     ThemeHeader,
     value_problem,
 )
+from roprules.rulebase.conditions import (
+    Condition,
+    ConditionError,
+    Evaluator,
+    compile_evaluator,
+    fields_of,
+    parse_condition,
+)
+from roprules.rulebase.durable_compile import (
+    GUARD_KEY,
+    GUARD_VALUE,
+    ExpressionTooLarge,
+    compile_condition,
+    durable_expressions,
+)
+from roprules.rulebase.explanations import RuleTexts, TemplateError, environments
 
 DURABLE_GUARD = {GUARD_KEY: GUARD_VALUE}
 HEADER_FILE = "ruleset.yaml"
@@ -151,7 +151,7 @@ def default_rules_dir() -> Path:
     packaged = resources.files("roprules").joinpath("rules")
     if packaged.is_dir():
         return Path(str(packaged))
-    return Path(__file__).resolve().parents[2] / "rules"
+    return Path(__file__).resolve().parents[3] / "rules"
 
 
 def _pydantic_messages(

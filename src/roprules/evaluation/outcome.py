@@ -1,0 +1,239 @@
+"""Evaluation: run the rules of a scope over the facts, form the verdict.
+
+The backend decides which rules fire (see `backends.py`): durable_rules, or
+the three-valued evaluator alone. The evaluator decides, for every rule that
+did not fire and whose facts are incomplete, whether it is false or
+undetermined. If durable_rules and the evaluator ever disagree the evaluation
+fails (EngineError) rather than return a guess.
+
+The result is an `Outcome`: rules, not texts. Nothing here words a finding;
+`roprules.report.wording` does that once, for the outcome the caller keeps.
+
+The verdict follows contract.md exactly, first that applies:
+unsuitable (a critical finding) → incomplete (a critical rule undetermined) →
+conditional (a major finding) → suitable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from roprules.contract.assessment import (
+    VERDICT_RANK,
+    BackendRef,
+    OverlayRef,
+    RulesetRef,
+    Verdict,
+)
+from roprules.contract.profiles import OfferProfile, ResidentProfile, profile_to_facts
+from roprules.contract.rule_schema import SEVERITY_ORDER
+from roprules.evaluation.backends import (
+    CompiledRule,
+    EngineError,
+    ScopeEngine,
+    backend_version,
+    make_scope_engine,
+    resolve_backend,
+)
+from roprules.evaluation.memo import Memo, reads
+from roprules.rulebase.conditions import AS_OF, undetermined_by
+from roprules.rulebase.ruleset import Rule, Ruleset
+
+SCOPE_RULES: dict[str, tuple[str, ...]] = {
+    "placement": ("placement", "offer", "resident"),
+    "offer": ("offer",),
+    "resident": ("resident",),
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The raw result of running the rules of a scope: no texts rendered yet."""
+
+    fired: tuple[Rule, ...]
+    undetermined: tuple[tuple[Rule, frozenset[str]], ...]
+
+    @property
+    def verdict(self) -> Verdict:
+        """The verdict these fired and undetermined rules give (contract.md)."""
+        return verdict_of(
+            [r.severity for r in self.fired], [r.severity for r, _ in self.undetermined]
+        )
+
+
+def verdict_of(fired: Sequence[str], undetermined: Sequence[str]) -> Verdict:
+    """The verdict from the severities of fired and undetermined rules (contract.md)."""
+    if "critical" in fired:
+        return "unsuitable"
+    if "critical" in undetermined:
+        return "incomplete"
+    if "major" in fired:
+        return "conditional"
+    return "suitable"
+
+
+class Evaluator:
+    """Runs a loaded ruleset: one backend engine per scope of rules, built once.
+
+    It answers which rules fire and which wait on missing facts; it renders no
+    text, so that counterfactuals and the matrix can re-run it cheaply. The
+    wording of an assessment is `roprules.report.wording`.
+    """
+
+    def __init__(self, ruleset: Ruleset, *, backend: str = "auto"):
+        self.ruleset = ruleset
+        self.backend = resolve_backend(backend)
+        self.backend_ref = BackendRef(name=self.backend, version=backend_version(self.backend))
+        self.rules_by_scope: dict[str, tuple[Rule, ...]] = {
+            scope: tuple(r for r in ruleset.rules if r.scope == scope)
+            for scope in ("placement", "offer", "resident")
+        }
+        # The fields an undetermined rule waits on, looked up once its values were
+        # seen (evaluation/memo.py).
+        self._waiting: Memo = Memo()
+        self._reads = {r.id: reads(r.fields, (AS_OF,)) for r in ruleset.rules}
+        self.engines: dict[str, ScopeEngine] = {}
+        self.closed = False
+        try:
+            for scope, rules in self.rules_by_scope.items():
+                if rules:
+                    compiled = [CompiledRule(r.id, r.condition) for r in rules]
+                    self.engines[scope] = make_scope_engine(
+                        self.backend, scope, compiled, ruleset.params
+                    )
+        except BaseException:
+            self.close()
+            raise
+        overlay = ruleset.overlay
+        self.ruleset_ref = RulesetRef(
+            name=ruleset.name,
+            version=ruleset.version,
+            sha256=ruleset.sha256,
+            overlay=OverlayRef(name=overlay.name, sha256=overlay.sha256) if overlay else None,
+            law_as_of=ruleset.law_as_of,
+        )
+
+    @property
+    def durable(self) -> dict[str, ScopeEngine]:
+        """The durable_rules engines per scope (the durable backend only)."""
+        if self.backend != "durable":
+            raise AttributeError("this assessor runs the evaluator backend, not durable_rules")
+        return self.engines
+
+    def close(self) -> None:
+        """Free what the backend holds outside Python (durable_rules' rulesets)."""
+        self.closed = True
+        for engine in self.engines.values():
+            engine.close()
+
+    # ------------------------------------------------------------------ evaluation
+
+    def run(self, rule_scope: str, facts: Mapping[str, Any]) -> Outcome:
+        """Fire one scope's rules; classify the rest as false or undetermined."""
+        if self.closed:
+            raise EngineError("the engine is closed")
+        rules = self.rules_by_scope[rule_scope]
+        if not rules:
+            return Outcome((), ())
+        if self.backend == "evaluator":
+            return self._run_evaluator(rules, facts)
+        fired_ids = self.engines[rule_scope].fire(facts)
+        fired: list[Rule] = []
+        undetermined: list[tuple[Rule, frozenset[str]]] = []
+        known = facts.keys()
+        for rule in rules:
+            if rule.id in fired_ids:
+                fired.append(rule)
+                continue
+            if rule.fields <= known:
+                continue  # two-valued here: durable_rules' "did not fire" is final
+            result = rule.evaluate(facts)  # the compiled closure: cheap when it is false
+            if result is True:
+                raise EngineError(
+                    f"rule {rule.id}: durable_rules did not fire but the evaluator says true"
+                )
+            if result is None:
+                undetermined.append((rule, self.waiting_on(rule, facts)))
+        return Outcome(tuple(fired), tuple(undetermined))
+
+    def waiting_on(self, rule: Rule, facts: Mapping[str, Any]) -> frozenset[str]:
+        """The fields an undetermined rule waits on (looked up once these values were seen)."""
+        params = self.ruleset.params
+        return self._waiting.get(
+            Memo.key(rule.id, self._reads[rule.id], facts),
+            lambda: undetermined_by(rule.condition, facts, params)[1],
+        )
+
+    def _run_evaluator(self, rules: Sequence[Rule], facts: Mapping[str, Any]) -> Outcome:
+        """The evaluator backend: each rule's compiled condition, evaluated once."""
+        fired: list[Rule] = []
+        undetermined: list[tuple[Rule, frozenset[str]]] = []
+        for rule in rules:
+            result = rule.evaluate(facts)
+            if result is True:
+                fired.append(rule)
+            elif result is None:
+                undetermined.append((rule, self.waiting_on(rule, facts)))
+        return Outcome(tuple(fired), tuple(undetermined))
+
+    def outcome(self, scope: str, facts: Mapping[str, Any]) -> Outcome:
+        fired: list[Rule] = []
+        undetermined: list[tuple[Rule, frozenset[str]]] = []
+        for rule_scope in SCOPE_RULES[scope]:
+            part = self.run(rule_scope, facts)
+            fired.extend(part.fired)
+            undetermined.extend(part.undetermined)
+        return Outcome(tuple(fired), tuple(undetermined))
+
+
+def supersede_applies(superseding: Rule, superseded: Rule) -> bool:
+    """Whether a pair of fired rules is shown as one (criteria.md, Consistency notes).
+
+    It applies while the superseded rule is less severe than the superseding
+    one, or as severe when the catalogue itself made them equal; an overlay that
+    raises the superseded rule to the other's severity or above lifts it.
+    """
+    mine, theirs = SEVERITY_ORDER[superseding.severity], SEVERITY_ORDER[superseded.severity]
+    if theirs > mine:
+        return True
+    equal_in_catalogue = superseding.spec.severity == superseded.spec.severity
+    return theirs == mine and equal_in_catalogue
+
+
+def superseded_by(rule_id: str, fired: Sequence[Rule]) -> list[str]:
+    """The ids of fired rules that supersede `rule_id` in this assessment."""
+    by_id = {rule.id: rule for rule in fired}
+    target = by_id[rule_id]
+    return sorted(
+        rule.id
+        for rule in fired
+        if rule_id in rule.spec.supersedes and supersede_applies(rule, target)
+    )
+
+
+def assessment_facts(
+    resident: ResidentProfile | None, offer: OfferProfile | None, as_of: date
+) -> dict[str, Any]:
+    """The flat facts of one assessment: both profiles and the assessment date."""
+    return {
+        **profile_to_facts("resident", resident),
+        **profile_to_facts("offer", offer),
+        AS_OF: as_of.isoformat(),
+    }
+
+
+def severity_counts(severities: Sequence[str]) -> dict[str, int]:
+    counts = dict.fromkeys(SEVERITY_ORDER, 0)
+    for severity in severities:
+        counts[severity] += 1
+    return counts
+
+
+def rank_key(
+    verdict: str, counts: Mapping[str, int], missing: int, offer_id: str
+) -> tuple[Any, ...]:
+    """Best first: verdict, then fewer and less severe findings, then fewer gaps, then id."""
+    return (VERDICT_RANK[verdict], *(counts[s] for s in SEVERITY_ORDER), missing, offer_id)

@@ -1,0 +1,275 @@
+"""Wording: an evaluation's outcome as an Assessment, in one language.
+
+`roprules.evaluation` decides which rules fire and which wait on missing
+facts; this module turns that outcome into the contract's output once: each
+finding with its worded explanation, the facts behind it, its sources and
+suggestion; the open questions; the notices. Evaluation never words anything,
+so that what-if searches and the matrix can re-run it without paying for text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from roprules.contract.assessment import (
+    Assessment,
+    BackendRef,
+    Citation,
+    Fact,
+    RankedOffer,
+    Ranking,
+    RulesetRef,
+)
+from roprules.contract.messages import Messages, messages
+from roprules.contract.profiles import (
+    OfferProfile,
+    ResidentProfile,
+    brukerplan_derivations,
+    deprecations,
+    derived_sources,
+)
+from roprules.contract.rule_schema import SEVERITY_ORDER
+from roprules.evaluation.backends import EngineError
+from roprules.evaluation.memo import Memo, reads
+from roprules.evaluation.outcome import Outcome, rank_key, severity_counts, superseded_by
+from roprules.rulebase.conditions import AS_OF, explain
+from roprules.rulebase.ruleset import Rule, Ruleset
+
+
+class Wording:
+    """Words the outcomes of one ruleset: findings, questions and notices."""
+
+    def __init__(self, ruleset: Ruleset, catalogue: Messages | None = None):
+        self.ruleset = ruleset
+        self.messages = catalogue or messages()
+        # A finding's texts and facts, looked up once the values its rule reads
+        # were seen (evaluation/memo.py); citations built once per rule.
+        self._parts: Memo = Memo()
+        self._text_reads = {r.id: reads(r.fields, r.texts.paths, (AS_OF,)) for r in ruleset.rules}
+        self._sources: dict[str, tuple[Citation, ...]] = {
+            r.id: tuple(
+                Citation(section=s.section, quote=s.quote, title=s.title, url=s.url)
+                for s in r.spec.sources
+            )
+            for r in ruleset.rules
+        }
+
+    def assessment(
+        self,
+        scope: str,
+        outcome: Outcome,
+        facts: Mapping[str, Any],
+        resident: ResidentProfile | None,
+        offer: OfferProfile | None,
+        lang: str,
+        *,
+        ruleset_ref: RulesetRef,
+        backend_ref: BackendRef | None,
+        now: datetime | None = None,
+        as_of: date | None = None,
+    ) -> Assessment:
+        """The Assessment, assembled as plain data and validated once.
+
+        One validation of the whole tree is several times cheaper than building
+        each finding, fact and question as its own model.
+        """
+        derived = derived_sources(facts, resident)
+        findings = sorted(
+            (self.finding(rule, facts, lang, derived) for rule in outcome.fired),
+            key=lambda f: (SEVERITY_ORDER[f["severity"]], f["rule_id"]),
+        )
+        for finding in findings:
+            finding["superseded_by"] = superseded_by(finding["rule_id"], outcome.fired)
+        undetermined = sorted(
+            (
+                {
+                    "rule_id": rule.id,
+                    "severity": rule.severity,
+                    "title": rule.spec.title.get(lang),
+                    "waiting_on": sorted(waiting),
+                }
+                for rule, waiting in outcome.undetermined
+            ),
+            key=lambda u: (SEVERITY_ORDER[u["severity"]], u["rule_id"]),
+        )
+        verdict = outcome.verdict
+        return Assessment.model_validate(
+            {
+                "scope": scope,
+                "verdict": verdict,
+                "findings": findings,
+                "missing": self.missing(outcome, lang),
+                "undetermined": undetermined,
+                "ruleset": ruleset_ref,
+                "backend": backend_ref,
+                "resident_id": resident.id if resident else None,
+                "offer_id": offer.id if offer else None,
+                "offer_name": offer.name if offer else None,
+                "offer_type": offer.type if offer else None,
+                "lang": lang,
+                "created_at": now or datetime.now(UTC).replace(microsecond=0),
+                "as_of": as_of or date.fromisoformat(facts[AS_OF]),
+                "notices": [
+                    {
+                        "field": d.field,
+                        "message": self.messages.notice(d.key, lang),
+                        "replacement": d.replacement,
+                    }
+                    for d in deprecations(resident, offer)
+                ]
+                + self.derivation_notices(resident, lang),
+            }
+        )
+
+    def finding(
+        self,
+        rule: Rule,
+        facts: Mapping[str, Any],
+        lang: str,
+        derived: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        paths = self._text_reads[rule.id]
+        derived_key = tuple(map(derived.get, paths)) if derived else None
+        explanation, suggestion, used = self._parts.get(
+            Memo.key(rule.id, paths, facts, lang, derived_key),
+            lambda: self._finding_parts(rule, facts, lang, derived),
+        )
+        spec = rule.spec
+        return {
+            "rule_id": rule.id,
+            "kind": spec.kind,
+            "severity": rule.severity,
+            "title": spec.title.get(lang),
+            "explanation": explanation,
+            "facts": list(used),
+            "sources": list(self._sources[rule.id]),
+            "suggestions": [suggestion],
+            "topics": list(spec.topics),
+            "theme": rule.theme,
+            "local_change": local_change(rule),
+        }
+
+    def _finding_parts(
+        self,
+        rule: Rule,
+        facts: Mapping[str, Any],
+        lang: str,
+        derived: Mapping[str, str] | None,
+    ) -> tuple[str, str, tuple[Fact, ...]]:
+        """A fired rule's explanation, suggestion and the facts that made it fire: what
+        the values it reads decide (`finding` looks them up once seen)."""
+        params = self.ruleset.params
+        why = explain(rule.condition, facts, params)
+        if why.value is not True:
+            raise EngineError(f"rule {rule.id}: durable_rules fired but the evaluator disagrees")
+        used = tuple(
+            Fact.model_validate(self.fact(path, value, lang, (derived or {}).get(path)))
+            for path, value in sorted(why.used.items())
+        )
+        return (
+            rule.texts.render("explanation", lang, facts, params),
+            rule.texts.render("suggestion", lang, facts, params),
+            used,
+        )
+
+    def fact(
+        self, path: str, value: Any, lang: str, derived: bool | str | None = None
+    ) -> dict[str, Any]:
+        """One fact as output data; `derived` is the field it was derived from (or True)."""
+        derived_from = derived if isinstance(derived, str) else None
+        if isinstance(value, tuple):
+            value = list(value)
+        return {
+            "field": path,
+            "value": value,
+            "label": self.messages.field_label(path, lang),
+            "display": self.messages.value_label(path, value, lang),
+            "derived": bool(derived),
+            "derived_from": derived_from,
+        }
+
+    def derivation_notices(
+        self, resident: ResidentProfile | None, lang: str
+    ) -> list[dict[str, Any]]:
+        """One notice per value derived from BrukerPlan: what, from which score, and why."""
+        notices = []
+        for d in brukerplan_derivations(resident):
+            template = self.messages.term("value_origin", "brukerplan_notice", lang)
+            notices.append(
+                {
+                    "field": d.path,
+                    "message": template.format(
+                        field=self.messages.field_label(d.path, lang),
+                        value=self.messages.value_label(d.path, d.value, lang),
+                        area=self.messages.field_label(d.source, lang),
+                        score=d.score,
+                        reason=d.reason.get(lang) or d.reason["en"],
+                    ),
+                    "replacement": None,
+                }
+            )
+        return notices
+
+    def missing(self, outcome: Outcome, lang: str) -> list[dict[str, Any]]:
+        waiting: dict[str, list[Rule]] = {}
+        for rule, fields in outcome.undetermined:
+            for path in fields:
+                waiting.setdefault(path, []).append(rule)
+        entries = []
+        for path, rules in waiting.items():
+            severity = min((r.severity for r in rules), key=SEVERITY_ORDER.__getitem__)
+            entries.append(
+                {
+                    "field": path,
+                    "rules": sorted(r.id for r in rules),
+                    "severity": severity,
+                    "question": self.messages.question(path, lang),
+                    "label": self.messages.field_label(path, lang),
+                }
+            )
+        return sorted(
+            entries, key=lambda m: (SEVERITY_ORDER[m["severity"]], -len(m["rules"]), m["field"])
+        )
+
+
+def local_change(rule: Rule) -> dict[str, Any] | None:
+    """The overlay's change to this rule's severity, for its findings; None if unchanged."""
+    change = rule.local_change
+    if change is None or change.severity is None or change.severity == change.original_severity:
+        return None
+    return {
+        "original_severity": change.original_severity,
+        "severity": change.severity,
+        "reason": change.reason,
+        "approved_by": change.approved_by,
+    }
+
+
+def rank_assessments(
+    resident: ResidentProfile, assessments: Sequence[Assessment], ruleset_ref: RulesetRef
+) -> Ranking:
+    """The assessments of one resident's offers, best first (see `rank_key`)."""
+    counted = [(a, severity_counts([f.severity for f in a.findings])) for a in assessments]
+    counted.sort(
+        key=lambda item: rank_key(
+            item[0].verdict, item[1], len(item[0].missing), item[0].offer_id or ""
+        )
+    )
+    return Ranking(
+        resident_id=resident.id,
+        ranking=[
+            RankedOffer(
+                rank=index,
+                offer_id=a.offer_id or "",
+                offer_name=a.offer_name,
+                verdict=a.verdict,
+                findings_by_severity=counts,
+                missing=len(a.missing),
+                assessment=a,
+            )
+            for index, (a, counts) in enumerate(counted, start=1)
+        ],
+        ruleset=ruleset_ref,
+    )
