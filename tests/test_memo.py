@@ -59,3 +59,14 @@ def test_key_holds_the_values_read_and_nothing_else() -> None:
     assert one == two
     assert one != Memo.key("r1", paths, {"offer.a": 2}, "nb")
     assert one != Memo.key("r1", paths, {"offer.a": 1}, "en")
+
+
+def test_supersessions_give_superseded_by_of_every_fired_rule() -> None:
+    """All shipped rules fired at once: the one-pass map equals the per-rule function."""
+    from roprules.evaluation.outcome import superseded_by, supersessions
+
+    fired = WARM[BACKENDS[-1]].ruleset.rules
+    found = supersessions(fired)
+    assert found, "the shipped rules supersede one another somewhere"
+    for rule in fired:
+        assert found.get(rule.id, []) == superseded_by(rule.id, fired), rule.id

@@ -214,6 +214,21 @@ def superseded_by(rule_id: str, fired: Sequence[Rule]) -> list[str]:
     )
 
 
+def supersessions(fired: Sequence[Rule]) -> dict[str, list[str]]:
+    """`superseded_by` of every fired rule at once: rule id -> the ids of the fired rules
+    that supersede it (only rules that some fired rule supersedes are keys)."""
+    by_id = {rule.id: rule for rule in fired}
+    found: dict[str, list[str]] = {}
+    for rule in fired:
+        for target_id in rule.spec.supersedes:
+            target = by_id.get(target_id)
+            if target is not None and supersede_applies(rule, target):
+                found.setdefault(target_id, []).append(rule.id)
+    for ids in found.values():
+        ids.sort()
+    return found
+
+
 def assessment_facts(
     resident: ResidentProfile | None, offer: OfferProfile | None, as_of: date
 ) -> dict[str, Any]:

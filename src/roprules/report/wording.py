@@ -33,7 +33,7 @@ from roprules.contract.profiles import (
 from roprules.contract.rule_schema import SEVERITY_ORDER
 from roprules.evaluation.backends import EngineError
 from roprules.evaluation.memo import Memo, reads
-from roprules.evaluation.outcome import Outcome, rank_key, severity_counts, superseded_by
+from roprules.evaluation.outcome import Outcome, rank_key, severity_counts, supersessions
 from roprules.rulebase.conditions import AS_OF, explain
 from roprules.rulebase.ruleset import Rule, Ruleset
 
@@ -47,6 +47,7 @@ class Wording:
         # A finding's texts and facts, looked up once the values its rule reads
         # were seen (evaluation/memo.py); citations built once per rule.
         self._parts: Memo = Memo()
+        self._asked: dict[tuple[str, str], tuple[str, str]] = {}  # (path, lang): question, label
         self._text_reads = {r.id: reads(r.fields, r.texts.paths, (AS_OF,)) for r in ruleset.rules}
         self._sources: dict[str, tuple[Citation, ...]] = {
             r.id: tuple(
@@ -80,8 +81,9 @@ class Wording:
             (self.finding(rule, facts, lang, derived) for rule in outcome.fired),
             key=lambda f: (SEVERITY_ORDER[f["severity"]], f["rule_id"]),
         )
+        superseding = supersessions(outcome.fired)
         for finding in findings:
-            finding["superseded_by"] = superseded_by(finding["rule_id"], outcome.fired)
+            finding["superseded_by"] = list(superseding.get(finding["rule_id"], ()))
         undetermined = sorted(
             (
                 {
@@ -220,13 +222,17 @@ class Wording:
         entries = []
         for path, rules in waiting.items():
             severity = min((r.severity for r in rules), key=SEVERITY_ORDER.__getitem__)
+            asked = self._asked.get((path, lang))
+            if asked is None:
+                asked = (self.messages.question(path, lang), self.messages.field_label(path, lang))
+                self._asked[(path, lang)] = asked
             entries.append(
                 {
                     "field": path,
                     "rules": sorted(r.id for r in rules),
                     "severity": severity,
-                    "question": self.messages.question(path, lang),
-                    "label": self.messages.field_label(path, lang),
+                    "question": asked[0],
+                    "label": asked[1],
                 }
             )
         return sorted(
