@@ -72,3 +72,29 @@ def test_every_shipped_document_is_built_as_pyyaml_builds_it() -> None:
 def test_unusual_documents_go_the_general_way(text: str) -> None:
     for name, loader in LOADERS.items():
         assert _outcome(text, loader) == _outcome(text, _general(loader)), name
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("a: &x 1\n", "anchors and aliases are not allowed"),
+        ("a: 1\nb: *x\n", "anchors and aliases are not allowed"),
+        ("a: " + "[" * 60 + "]" * 60 + "\n", "nested too deeply"),
+        ("- " * 51 + "x\n", "nested too deeply"),
+        (
+            "a:\n" + "".join("  " * i + f"k{i}:\n" for i in range(1, 60)) + "  " * 60 + "v: 1\n",
+            "nested too deeply",
+        ),
+    ],
+)
+def test_anchors_and_deep_nesting_are_refused_with_or_without_the_scan(
+    text: str, problem: str
+) -> None:
+    """Texts with "&" or "*" are scanned before composing; the others are checked on the
+    composed nodes: either way the same refusal."""
+    with pytest.raises(documents.InputError, match=problem):
+        documents.parse_text(text, "f.yaml")
+
+
+def test_fifty_levels_are_allowed() -> None:
+    assert documents.parse_text("- " * 50 + "x\n", "f.yaml") is not None

@@ -96,6 +96,7 @@ class _StrictSafeLoader(_BaseLoader):  # type: ignore[misc, valid-type]
         fast as PyYAML's general construction (each rule file is read at every start);
         anything else (a merge key, an unusual tag, a key that is not text, a duplicate)
         goes the general way, which also words its errors. A test holds the two equal."""
+        _check_depth(node)
         try:
             data = self._plain(node)
         except _NotPlain:
@@ -149,6 +150,25 @@ def _check_tokens(text: str) -> None:
                 )
         elif kind in _CLOSING:
             depth -= 1
+
+
+def _check_depth(root: Any) -> None:
+    """Refuse a composed document nested deeper than MAX_DEPTH (libyaml itself stops
+    composing at 1,000 levels, so the graph is there to be walked)."""
+    pending = [(root, 0)]
+    while pending:
+        node, depth = pending.pop()
+        if node.__class__ is yaml.ScalarNode:
+            continue
+        depth += 1
+        if depth > MAX_DEPTH:
+            raise yaml.constructor.ConstructorError(
+                None, None, "nested too deeply", node.start_mark
+            )
+        if node.__class__ is yaml.MappingNode:
+            pending.extend((part, depth) for pair in node.value for part in pair)
+        else:
+            pending.extend((child, depth) for child in node.value)
 
 
 class SuspectNumber:
@@ -216,7 +236,11 @@ def parse_text(
         except (ValueError, RecursionError) as exc:
             raise file_error(name, "syntax", text("not_json", lang, _short(str(exc)))) from None
     try:
-        _check_tokens(text_)
+        # An anchor is written with "&", an alias with "*": a text without either
+        # cannot hold one, and its depth is checked on the composed nodes. Only
+        # texts with either character are scanned before composing.
+        if "&" in text_ or "*" in text_:
+            _check_tokens(text_)
         return yaml.load(text_, Loader=_ProfileLoader if profile else _StrictSafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
