@@ -38,6 +38,7 @@ import json
 import os
 import platform
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -280,13 +281,14 @@ engine = Engine.load(backend=backend)
 now = datetime(2026, 1, 1, tzinfo=UTC)
 for resident, offer in pairs[:20]:
     engine.check(resident, offer, lang="nb", now=now)
-times = []
-clock = time.perf_counter
+wall, cpu = [], []
+clock, cpu_clock = time.perf_counter, time.process_time
 for resident, offer in pairs:
-    started = clock()
+    started, cpu_started = clock(), cpu_clock()
     engine.check(resident, offer, lang="nb", now=now)
-    times.append(clock() - started)
-print(json.dumps(times))
+    wall.append(clock() - started)
+    cpu.append(cpu_clock() - cpu_started)
+print(json.dumps({"wall": wall, "cpu": cpu}))
 """
 
 CLI_CHILD = "import sys; from roprules.cli import main; sys.exit(main())"
@@ -301,9 +303,11 @@ def child_env(src: Path) -> dict[str, str]:
 
 def check_timings(
     backend: str, pairs_file: Path, trees: dict[str, Path], rounds: int
-) -> dict[str, list[float]]:
-    """(c) for each tree ("now", "baseline"), in child processes taking turns."""
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """(c) for each tree ("now", "baseline"), in child processes taking turns: wall-clock
+    seconds per check, and CPU seconds per check (less disturbed by other processes)."""
     timings: dict[str, list[float]] = {label: [] for label in trees}
+    cpu: dict[str, list[float]] = {label: [] for label in trees}
     order = list(trees)
     for index in range(rounds):
         for label in order if index % 2 == 0 else reversed(order):
@@ -317,12 +321,17 @@ def check_timings(
             if result.returncode != 0:
                 print(f"    ({label}) check child failed: {result.stderr.strip()[-300:]}")
                 continue
-            timings[label].extend(json.loads(result.stdout))
-    return timings
+            measured = json.loads(result.stdout)
+            timings[label].extend(measured["wall"])
+            cpu[label].extend(measured["cpu"])
+    return timings, cpu
 
 
-def cold_starts(backend: str, trees: dict[str, Path], runs: int) -> dict[str, list[float]]:
-    """(e) `roprules --engine BACKEND check` as whole processes, the trees taking turns."""
+def cold_starts(
+    backend: str, trees: dict[str, Path], runs: int
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """(e) `roprules --engine BACKEND check` as whole processes, the trees taking turns:
+    wall-clock seconds, and the child's CPU seconds (user + system)."""
     command = [
         "--engine",
         backend,
@@ -333,7 +342,8 @@ def cold_starts(backend: str, trees: dict[str, Path], runs: int) -> dict[str, li
         str(SHIPPED_OFFER),
     ]
     walls: dict[str, list[float]] = {label: [] for label in trees}
-    for label in trees if runs > 1 else ():  # once each, unmeasured: byte code, file cache
+    cpus: dict[str, list[float]] = {label: [] for label in trees}
+    for label in trees:  # once each, unmeasured: byte code compiled, files in the cache
         subprocess.run(
             [sys.executable, "-c", CLI_CHILD, *command],
             capture_output=True,
@@ -342,6 +352,7 @@ def cold_starts(backend: str, trees: dict[str, Path], runs: int) -> dict[str, li
         )
     for index in range(runs):
         for label in trees if index % 2 == 0 else reversed(list(trees)):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             started = time.perf_counter()
             result = subprocess.run(
                 [sys.executable, "-c", CLI_CHILD, *command],
@@ -350,9 +361,11 @@ def cold_starts(backend: str, trees: dict[str, Path], runs: int) -> dict[str, li
                 cwd=REPO,
             )
             walls[label].append(time.perf_counter() - started)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpus[label].append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
             if result.returncode != 0:
                 print(f"    ({label}) roprules check exited {result.returncode}")
-    return walls
+    return walls, cpus
 
 
 # --------------------------------------------------------------------------- durable_rules
@@ -550,10 +563,11 @@ def bench_backend(
     # (c) in child processes: the current code and the baseline taking turns
     pairs_file = workdir / f"pairs-{backend}.json"
     pairs_file.write_text(json.dumps(pairs, default=str), encoding="utf-8")
-    checks = check_timings(backend, pairs_file, trees, sizes["check_rounds"])
+    checks, check_cpu = check_timings(backend, pairs_file, trees, sizes["check_rounds"])
     for label, timings in checks.items():
         if timings:
             table.append((f"(c) Engine.check(dicts), nb: {label}", timings))
+            table.append((f"    CPU time per check: {label}", check_cpu[label]))
     print(f"{'':44} {'median':>11} {'p95':>11} {'mean':>11}")
     for label, timings in table:
         print(
@@ -583,13 +597,14 @@ def bench_backend(
     rows += matrix_rows
 
     # (e) cold start
-    walls = cold_starts(backend, trees, sizes["cold_runs"])
+    walls, cpus = cold_starts(backend, trees, sizes["cold_runs"])
     now_e = statistics.median(walls["now"])
     base_e = statistics.median(walls["baseline"]) if walls.get("baseline") else None
     print(
         f"(e) `roprules --engine {backend} check` cold start, {sizes['cold_runs']} runs each: "
         + "; ".join(
-            f"{label} median {statistics.median(w):.3f} s (min {min(w):.3f}, max {max(w):.3f})"
+            f"{label} median {statistics.median(w):.3f} s (min {min(w):.3f}, max {max(w):.3f}; "
+            f"CPU {statistics.median(cpus[label]):.3f} s)"
             for label, w in walls.items()
             if w
         )
