@@ -37,6 +37,10 @@ from roprules.evaluation.outcome import Outcome, rank_key, severity_counts, supe
 from roprules.rulebase.conditions import AS_OF, explain
 from roprules.rulebase.ruleset import Rule, Ruleset
 
+# A finding's parts are ~2 KB (texts and facts): 4,096 of them stay under ~8 MB per
+# engine; the benchmark's 600 placements needed ~2,000.
+PARTS_LIMIT = 4096
+
 
 class Wording:
     """Words the outcomes of one ruleset: findings, questions and notices."""
@@ -46,7 +50,7 @@ class Wording:
         self.messages = catalogue or messages()
         # A finding's texts and facts, looked up once the values its rule reads
         # were seen (evaluation/memo.py); citations built once per rule.
-        self._parts: Memo = Memo()
+        self._parts: Memo = Memo(limit=PARTS_LIMIT)
         self._asked: dict[tuple[str, str], tuple[str, str]] = {}  # (path, lang): question, label
         self._text_reads = {r.id: reads(r.fields, r.texts.paths, (AS_OF,)) for r in ruleset.rules}
         self._sources: dict[str, tuple[Citation, ...]] = {
