@@ -31,12 +31,18 @@ from hypothesis import strategies as st
 
 from conftest import shared_engine
 from roprules.api import Engine
-from roprules.contract.assessment import Assessment, Matrix, Ranking
+from roprules.contract.assessment import Assessment, Compare, Matrix, Ranking
 from roprules.contract.intake import load_offer, load_resident
 from roprules.contract.profiles import profile_to_facts
 from roprules.report.handbook import TEMPLATES, handbook_context, render_handbook
 from roprules.report.plain import why_undetermined
-from roprules.report.render import escape, render_assessment, render_matrix, render_ranking
+from roprules.report.render import (
+    escape,
+    render_assessment,
+    render_compare,
+    render_matrix,
+    render_ranking,
+)
 from roprules.report.render.reports import _environment, _helpers
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -112,6 +118,8 @@ POISONED_KEYS = frozenset(
         "origin_label",
         "rationale",
         "reason",
+        "theme_title",
+        "remedy_summary",
         "unit",
         "description",
         "publisher",
@@ -297,12 +305,14 @@ def _documents() -> dict[str, Any]:
     audit = engine.audit(offers[0], lang="en", now=NOW)
     ranking = engine.rank(resident, offers, lang="nb", now=NOW)
     matrix = engine.matrix([resident], offers)
+    compare = engine.compare(resident, offers, lang="nb", now=NOW)
     assert assessment.findings and assessment.missing and assessment.undetermined and why
     return {
         "assessment": (assessment, why),
         "audit": (audit, {}),
         "ranking": ranking,
         "matrix": matrix,
+        "compare": compare,
         "handbook": handbook_context(engine.ruleset, "nb"),
     }
 
@@ -327,6 +337,10 @@ def _renderings(
     for fmt in ("text", "markdown", "html", "csv", "json"):
         out["matrix", fmt] = render_matrix(matrix, fmt, lang="nb")
     out["matrix", "model"] = matrix  # type: ignore[assignment]
+    compare = Compare.model_validate(poison(documents["compare"].model_dump(mode="json"), text))
+    for fmt in ("text", "markdown", "html", "json"):
+        out["compare", fmt] = render_compare(compare, fmt, lang="nb")
+    out["compare", "model"] = compare  # type: ignore[assignment]
     context = poison(documents["handbook"], text)
     for fmt in ("markdown", "html") if handbook else ():
         template = _environment().get_template(TEMPLATES[fmt])

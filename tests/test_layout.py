@@ -28,11 +28,7 @@ SUBSYSTEMS = ("service", "store", "web")
 # What the subsystems may use: the public API, the contract and the renderers.
 SUBSYSTEM_MAY_USE = {"contract", "report", "top", "subsystems"}
 # Known exceptions, each with the reason it is still there.
-ALLOWED = {
-    # POST /v1/compare (several residents for one offer) orders residents with the
-    # ranking key; it moves onto the Engine with issue 11's compare.
-    ("roprules.service.app", "roprules.evaluation.outcome"),
-}
+ALLOWED: set[tuple[str, str]] = set()
 
 
 def layer_of(module: str) -> str:

@@ -103,9 +103,12 @@ def test_html_report_contents(engine):
     for question in assessment.missing:
         assert question.question in html
     assert "ikke et vedtak" in html  # the disclaimer
-    # Open questions keep the order given (by what they block).
-    positions = [html.index(m.question) for m in assessment.missing]
-    assert positions == sorted(positions)
+    # Open questions are grouped by who answers them; within a group they keep the
+    # order given (those that could change the verdict first, then by what they block).
+    for who in ("resident", "placement", "organisation"):
+        group = [m for m in assessment.missing if m.asked_of == who]
+        positions = [html.index(m.question) for m in group]
+        assert positions == sorted(positions)
 
 
 def _hostile_offer() -> dict:
@@ -142,7 +145,7 @@ def test_text_colour_only_when_asked(engine):
     plain = render_assessment(assessment, "text")
     coloured = render_assessment(assessment, "text", color=True)
     assert "\x1b[" not in plain
-    assert "\x1b[1;31mUEGNET\x1b[0m" in coloured
+    assert f"\x1b[1;31m{assessment.verdict_summary}\x1b[0m" in coloured
     assert "\x1b[1;31m[kritisk]\x1b[0m" in coloured
     # colour never leaks into files of other formats
     assert "\x1b[" not in render_assessment(assessment, "html", color=True)

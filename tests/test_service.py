@@ -129,19 +129,78 @@ def test_rank_inline_by_ids_and_whole_register(client, resident, offer):
     assert [r["rank"] for r in register["ranking"]] == list(range(1, len(register["ranking"]) + 1))
 
 
-def test_compare_residents_for_one_offer(client, resident, other_resident):
+def test_compare_residents_for_one_offer_is_deprecated_but_answered(
+    client, resident, other_resident
+):
     response = client.post(
-        "/v1/compare",
+        "/v1/compare?lang=en",
         json={"residents": [resident, other_resident], "offer_id": "O-levanger-ordinary-rental"},
     )
     assert response.status_code == 200
+    assert response.headers["Deprecation"] == "true"
+    assert "/v1/matrix" in response.headers["Link"]
     body = response.json()
+    assert "/v1/matrix" in body["deprecation"] and "deprecated" in body["deprecation"]
     assert body["offer_id"] == "O-levanger-ordinary-rental"
     assert {r["resident_id"] for r in body["ranking"]} == {resident["id"], other_resident["id"]}
     order = {"suitable": 0, "conditional": 1, "incomplete": 2, "unsuitable": 3}
     verdicts = [order[r["verdict"]] for r in body["ranking"]]
     assert verdicts == sorted(verdicts)
     assert body["schema_version"] == SCHEMA_VERSION
+    mixed = client.post(
+        "/v1/compare",
+        json={"residents": [resident], "offer_id": REGISTER_OFFER, "offer_ids": [REGISTER_OFFER]},
+    )
+    assert _problem(mixed, 422)["errors"][0]["field"] == "offer_ids"
+
+
+def test_compare_offers_side_by_side(client, other_resident, offer):
+    ids = ["O-levanger-ordinary-rental", REGISTER_OFFER]
+    response = client.post(
+        "/v1/compare?lang=en", json={"resident": other_resident, "offer_ids": ids}
+    )
+    assert response.status_code == 200, response.text
+    assert "Deprecation" not in response.headers
+    body = response.json()
+    _valid("compare", body)
+    assert [o["offer_id"] for o in body["offers"]] == ids
+    assert all(len(row["cells"]) == 2 for row in body["rows"])
+    assert {o["verdict"] for o in body["offers"]} <= {"suitable", "conditional"}
+    assert all(o["reason"] and o["assessment"] for o in body["offers"])
+    inline = client.post(
+        "/v1/compare?detail=summary",
+        json={"resident": other_resident, "offers": [offer, {**offer, "id": "O-copy"}]},
+    )
+    assert inline.status_code == 200
+    summary = inline.json()
+    _valid("compare", summary)
+    assert summary["detail"] == "summary"
+    assert all(o["assessment"] is None for o in summary["offers"])
+
+
+@pytest.mark.parametrize("count", [1, 5])
+def test_compare_takes_two_to_four_offers(client, resident, count):
+    ids = sorted(p.stem for p in OFFERS_DIR.glob("*.yaml"))
+    register = [f"O-{name}" for name in ids]
+    known = [i for i in register if i in {"O-aalesund-gaseid", "O-aalesund-kverve"}]
+    request = {"resident": resident, "offer_ids": (known * 3)[:count]}
+    body = _problem(client.post("/v1/compare?lang=en", json=request), 422)
+    assert body["errors"][0]["field"] == "offer_ids"
+    assert body["errors"][0]["code"] == "wrong_count"
+
+
+def test_rank_summary_detail(client, resident):
+    full = client.post("/v1/rank", json={"resident": resident})
+    summary = client.post("/v1/rank?detail=summary", json={"resident": resident})
+    assert summary.status_code == 200
+    _valid("ranking", summary.json())
+    assert len(summary.content) * 10 < len(full.content)
+    assert summary.json()["detail"] == "summary"
+    assert [e["offer_id"] for e in summary.json()["ranking"]] == [
+        e["offer_id"] for e in full.json()["ranking"]
+    ]
+    bad = client.post("/v1/rank?detail=short", json={"resident": resident})
+    assert _problem(bad, 422)["errors"][0]["field"] == "detail"
 
 
 def test_matrix(client, resident, other_resident, offer):
@@ -214,7 +273,9 @@ def test_fields_cover_the_contract_for_a_form(client):
     assert "help" in age
 
 
-@pytest.mark.parametrize("kind", ["resident", "offer", "assessment", "ranking", "matrix"])
+@pytest.mark.parametrize(
+    "kind", ["resident", "offer", "assessment", "ranking", "matrix", "compare"]
+)
 def test_schema_endpoint(client, kind):
     schema = client.get(f"/v1/schema/{kind}").json()
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
@@ -557,7 +618,7 @@ def test_markdown_escaping_of_profile_text():
 # --- the CLI's JSON carries the same contract ---------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["assessment", "ranking", "matrix"])
+@pytest.mark.parametrize("kind", ["assessment", "ranking", "matrix", "compare"])
 def test_cli_schema_command(capsys, kind):
     assert main(["schema", kind]) == 0
     schema = json.loads(capsys.readouterr().out)

@@ -37,3 +37,17 @@ CHECKS = [
 )
 def test_api_conforms_to_its_openapi_document(case):
     case.call_and_validate(checks=CHECKS)
+
+
+def test_compare_documents_both_bodies_and_the_detail_parameter():
+    document = app.openapi()
+    compare = document["paths"]["/v1/compare"]["post"]
+    body = compare["requestBody"]["content"]["application/json"]["schema"]
+    refs = {item["$ref"].rsplit("/", 1)[-1] for item in body["oneOf"]}
+    assert refs == {"CompareRequest", "ResidentsForOfferRequest"}
+    schemas = document["components"]["schemas"]
+    assert {"resident", "offers", "offer_ids"} <= set(schemas["CompareRequest"]["properties"])
+    assert "deprecated" in compare["description"] and "/v1/matrix" in compare["description"]
+    for path in ("/v1/rank", "/v1/compare"):
+        names = {p["name"] for p in document["paths"][path]["post"]["parameters"]}
+        assert "detail" in names, path

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+from html import escape as html_escape
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.conftest import OFFERS_DIR
+from tests.conftest import OFFERS_DIR, shared_engine
 
 from roprules.cli import main
 from roprules.contract.fields import field_registry
@@ -315,3 +316,65 @@ def test_a_value_derived_from_brukerplan_is_shown_as_derived(client):
     )
     assert 'id="finding-support.debt-without-follow-up"' in html
     assert "(avledet fra BrukerPlan)" in html
+
+
+def rank_page(client: TestClient) -> str:
+    html = assess(client, HIGH_RISK)
+    response = client.post("/rank", data=as_form(hidden_values(html, "/rank")))
+    assert response.status_code == 200, response.text[:2000]
+    return response.text
+
+
+def test_the_rank_page_shows_reasons_and_links_to_offers_side_by_side(client):
+    html = rank_page(client)
+    assert "Begrunnelse" in html and "spørsmål er åpne" in html
+    chooser = re.search(r'<form method="post" action="/compare".*?</form>', html, re.S).group(0)
+    boxes = re.findall(
+        r'<input type="checkbox" name="compare" value="([^"]+)" id="([^"]+)"', chooser
+    )
+    assert len(boxes) == len(list(OFFERS_DIR.glob("*.yaml")))
+    for _, box_id in boxes:  # every checkbox has its label
+        assert f'<label for="{box_id}">' in chooser
+    assert "<legend>" in chooser
+
+
+def test_compare_page_shows_two_to_four_offers_side_by_side(client):
+    html = rank_page(client)
+    pairs = hidden_values(html, "/compare")
+    chosen = [GASEID, "O-levanger-ordinary-rental", "O-verdal-reinsholm"]
+    form = as_form(pairs + [("compare", offer_id) for offer_id in chosen])
+    response = client.post("/compare", data=form)
+    assert response.status_code == 200, response.text[:2000]
+    page = response.text
+    table = re.search(r'<table class="grid compare">.*?</table>', page, re.S).group(0)
+    headers = re.findall(r'<th scope="col">([^<]+)</th>', table)
+    assert len(headers) == 1 + len(chosen)
+    assert "<caption>" in table and 'scope="row"' in table and 'scope="colgroup"' in table
+    assert "Uegnet" in table  # the verdict row, in words
+    assert "Åpent spørsmål" in table or "Ikke aktuelt" in table
+    title = shared_engine().ruleset.rule(UNSUPERVISED).spec.title.get("nb")
+    assert html_escape(title) in table  # the critical finding has its row
+    # The selection stays ticked, and the resident's values travel on.
+    for offer_id in chosen:
+        assert f'value="{offer_id}" id=' in page and "checked" in page
+    assert dict(hidden_values(page, "/compare"))["resident.age"] == "34"
+
+
+@pytest.mark.parametrize("count", [1, 5])
+def test_compare_page_refuses_fewer_than_two_or_more_than_four(client, count):
+    html = rank_page(client)
+    offers = sorted(f"O-{p.stem}" for p in OFFERS_DIR.glob("*.yaml"))
+    ids = re.findall(r'name="compare" value="([^"]+)"', html)
+    form = as_form(hidden_values(html, "/compare") + [("compare", i) for i in ids[:count]])
+    response = client.post("/compare", data=form)
+    assert response.status_code == 422
+    assert 'class="error-summary"' in response.text
+    assert 'href="#f-compare"' in response.text and 'id="f-compare"' in response.text
+    assert "<table" not in response.text
+    assert offers  # the register is the shipped offers
+
+
+def test_compare_page_needs_the_csrf_token(client):
+    rank_page(client)
+    form = {"case_ref": "R-1", "compare": [GASEID, "O-verdal-reinsholm"]}
+    assert client.post("/compare", data=form).status_code == 403

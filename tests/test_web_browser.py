@@ -168,3 +168,42 @@ def test_the_form_works_with_the_keyboard_alone(server, browser):
     focused = page.evaluate("document.activeElement.tagName")
     assert focused in ("INPUT", "SELECT", "A", "BUTTON")
     page.close()
+
+
+def test_offers_side_by_side_from_the_ranking(server, browser):
+    page = browser.new_page()
+    page.goto(f"{server}/assess")
+    page.get_by_label("Saksreferanse").fill("R-018")
+    page.locator("#f-resident-violence_risk").get_by_label("Lav", exact=True).check()
+    page.locator("#f-resident-age").fill("52")
+    page.get_by_label("Velg et tilbud fra registeret").select_option("O-aalesund-gaseid")
+    page.get_by_role("button", name="Vurder", exact=True).click()
+    page.get_by_role("button", name="Sammenlign med tilbudene i registeret").click()
+    assert serious_accessibility_problems(page) == []
+    assert page.locator("table.grid tbody tr").count() == len(list(OFFERS_DIR.glob("*.yaml")))
+    shot(page, "7-rank")
+
+    chooser = page.locator("form.compare-chooser")
+    for box in chooser.locator("input[type=checkbox]").all():
+        box.uncheck()
+    chooser.get_by_label("Småhus på Gåseid").check()
+    chooser.get_by_label("Kommunal utleieleilighet i ordinært nabolag").check()
+    chooser.get_by_label("Bofellesskapet i Idrettsveien").check()
+    chooser.get_by_role("button", name="Vis side om side").click()
+
+    table = page.locator("table.compare")
+    assert table.locator("thead th[scope=col]").count() == 4  # the rules' column + 3 offers
+    assert table.locator("tbody tr").first.locator("th").inner_text() == "Konklusjon"
+    assert serious_accessibility_problems(page) == []
+    shot(page, "8-compare")
+
+    # One offer alone is refused, with the error linked to the chooser.
+    chooser = page.locator("form.compare-chooser")
+    for box in chooser.locator("input[type=checkbox]").all():
+        box.uncheck()
+    chooser.get_by_label("Småhus på Gåseid").check()
+    chooser.get_by_role("button", name="Vis side om side").click()
+    summary = page.locator(".error-summary")
+    assert summary.is_visible() and summary.locator('a[href="#f-compare"]').count() == 1
+    assert serious_accessibility_problems(page) == []
+    page.close()

@@ -30,18 +30,22 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from roprules.contract.assessment import Assessment, Matrix, Ranking
+from roprules.contract.assessment import Assessment, Compare, Matrix, Ranking
 from roprules.contract.documents import InputError
 from roprules.contract.errors import ErrorDetail, excerpt, text
 from roprules.contract.intake import check_dates, collect, load_offer, load_resident
 from roprules.contract.profiles import OfferProfile, ResidentProfile
 from roprules.evaluation.matrix import screen
 from roprules.evaluation.outcome import Evaluator, assessment_facts
-from roprules.report.wording import Wording, rank_assessments
+from roprules.evaluation.ranking import unknown_weight
+from roprules.report.ranking import compare_assessments, rank_assessments, summarize
+from roprules.report.wording import Wording
 from roprules.rulebase.ruleset import Ruleset, load_ruleset
 
 ProfileInput = dict[str, Any] | BaseModel | str | Path
 AsOf = date | str | None
+DETAILS = ("full", "summary")
+COMPARE_MIN, COMPARE_MAX = 2, 4
 LANGS = ("nb", "en")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 ModelT = TypeVar("ModelT", ResidentProfile, OfferProfile)
@@ -196,18 +200,70 @@ class Engine:
         lang: str = "nb",
         now: datetime | None = None,
         as_of: AsOf = None,
+        detail: str = "full",
     ) -> Ranking:
         """Assess one resident against several offers, best first.
 
+        The order: the verdict, then a severity-weighted score of the findings and of
+        the rules that could not be evaluated (at the fraction `ranking.unknown_weight`
+        of their weight), then the offer id. Each offer has a one-line `reason`.
+        `detail="summary"` leaves out the nested assessments (see `Ranking.detail`).
         Raises InputError listing the problems of the resident and of every offer.
         """
         lang, day = _lang(lang), assessment_date(as_of, now)
+        _detail(detail)
         people, loaded = _load_many([resident], _as_list(offers, "offers", lang), lang, day)
         person = people[0]
         assessments = [
             self._assess("placement", person, offer, lang, now=now, as_of=day) for offer in loaded
         ]
-        return rank_assessments(person, assessments, self._evaluator.ruleset_ref)
+        ranking = rank_assessments(
+            person.id,
+            assessments,
+            self._evaluator.ruleset_ref,
+            unknown_weight=unknown_weight(self.ruleset.params),
+        )
+        return summarize(ranking) if detail == "summary" else ranking  # type: ignore[return-value]
+
+    def compare(
+        self,
+        resident: ProfileInput,
+        offers: Iterable[ProfileInput],
+        *,
+        lang: str = "nb",
+        now: datetime | None = None,
+        as_of: AsOf = None,
+        detail: str = "full",
+    ) -> Compare:
+        """Two to four offers side by side for one resident.
+
+        One row per rule that fired or could not be evaluated in at least one offer,
+        one column per offer in the order given; each cell the finding's severity,
+        an open question, or not applicable. Fewer than 2 or more than 4 offers is an
+        InputError, as is bad input in any profile.
+        """
+        lang, day = _lang(lang), assessment_date(as_of, now)
+        _detail(detail)
+        listed = _as_list(offers, "offers", lang)
+        if not COMPARE_MIN <= len(listed) <= COMPARE_MAX:
+            raise InputError(errors=[compare_count_error(len(listed), lang)])
+        people, loaded = _load_many([resident], listed, lang, day)
+        person = people[0]
+        assessments = [
+            self._assess("placement", person, offer, lang, now=now, as_of=day) for offer in loaded
+        ]
+        themes = {theme.name: theme for theme in self.ruleset.themes}
+        result = compare_assessments(
+            person.id,
+            assessments,
+            self._evaluator.ruleset_ref,
+            unknown_weight=unknown_weight(self.ruleset.params),
+            lang=lang,
+            as_of=day,
+            themes=themes,
+            rule_themes={rule.id: rule.theme for rule in self.ruleset.rules},
+        )
+        return summarize(result) if detail == "summary" else result  # type: ignore[return-value]
 
     def matrix(
         self,
@@ -268,6 +324,20 @@ def _load_many(
         ]
     )
     return loaded[: len(residents)], loaded[len(residents) :]
+
+
+def compare_count_error(count: int, lang: str) -> ErrorDetail:
+    """The error for a compare with fewer than 2 or more than 4 offers."""
+    if lang == "en":
+        message = f"compare takes {COMPARE_MIN} to {COMPARE_MAX} offers; got {count}"
+    else:
+        message = f"sammenligningen tar {COMPARE_MIN} til {COMPARE_MAX} tilbud; fikk {count}"
+    return ErrorDetail(field="offers", code="wrong_count", message=message)
+
+
+def _detail(detail: str) -> None:
+    if detail not in DETAILS:
+        raise ValueError(f"detail must be one of {', '.join(DETAILS)}; got {detail!r}")
 
 
 def _lang(lang: str) -> str:

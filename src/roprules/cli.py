@@ -21,7 +21,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from roprules.api import Engine, assessment_date
+from roprules.api import COMPARE_MAX, COMPARE_MIN, Engine, assessment_date, compare_count_error
 from roprules.contract.documents import (
     MAX_DOCUMENT_BYTES,
     InputError,
@@ -35,7 +35,12 @@ from roprules.contract.output import check_target, write_atomically
 from roprules.contract.profiles import PROFILE_MODELS
 from roprules.evaluation.backends import BACKEND_CHOICES, BackendUnavailable, EngineError
 from roprules.evaluation.outcome import assessment_facts
-from roprules.report.render import render_assessment, render_matrix, render_ranking
+from roprules.report.render import (
+    render_assessment,
+    render_compare,
+    render_matrix,
+    render_ranking,
+)
 from roprules.report.render.reports import MATRIX_FORMATS
 from roprules.rulebase.ruleset import RulesetError
 
@@ -92,6 +97,16 @@ def _as_of_option(parser: argparse.ArgumentParser, *, top: bool = False) -> None
         default=None if top else argparse.SUPPRESS,
         metavar="YYYY-MM-DD",
         help="the assessment date every date rule is measured from (default: today)",
+    )
+
+
+def _detail_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--detail",
+        choices=("full", "summary"),
+        default="full",
+        help="JSON only: full (every nested assessment) or summary (verdicts, reasons, "
+        "counts and rule ids; a few KB)",
     )
 
 
@@ -180,8 +195,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rank.add_argument("offers", nargs="+", type=Path, metavar="OFFER_FILE_OR_DIR")
     _output_options(rank, report_formats)
+    _detail_option(rank)
     _rules_options(rank)
     _as_of_option(rank)
+
+    compare = commands.add_parser(
+        "compare", help="2 to 4 offers side by side for one resident (one table)"
+    )
+    compare.add_argument(
+        "--resident", required=True, type=Path, help="resident profile file (- for stdin)"
+    )
+    compare.add_argument("offers", nargs="+", type=Path, metavar="OFFER_FILE_OR_DIR")
+    _output_options(compare, report_formats)
+    _detail_option(compare)
+    _rules_options(compare)
+    _as_of_option(compare)
 
     matrix = commands.add_parser(
         "matrix", help="screen every resident against every offer (verdicts, no texts)"
@@ -193,7 +221,9 @@ def build_parser() -> argparse.ArgumentParser:
     _as_of_option(matrix)
 
     schema = commands.add_parser("schema", help="print the JSON Schema of a profile or an output")
-    schema.add_argument("kind", choices=("resident", "offer", "assessment", "ranking", "matrix"))
+    schema.add_argument(
+        "kind", choices=("resident", "offer", "assessment", "ranking", "matrix", "compare")
+    )
 
     _contract_commands(commands, schema)
 
@@ -351,7 +381,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "schema":
         from roprules.report import contract_docs
 
-        if args.kind in ("assessment", "ranking", "matrix"):
+        if args.kind in ("assessment", "ranking", "matrix", "compare"):
             from roprules.contract.schemas import json_schema
 
             _emit(json.dumps(json_schema(args.kind), indent=2, ensure_ascii=False) + "\n", None)
@@ -411,19 +441,29 @@ def _run(args: argparse.Namespace) -> int:
         loaders.append(
             lambda: _load_all(load_offer, _profile_files(args.offers, "offer", lang), lang, as_of)
         )
+    if args.command == "compare":
+        compared = _profile_files(args.offers, "offer", lang)
+        if not COMPARE_MIN <= len(compared) <= COMPARE_MAX:
+            raise InputError(errors=[compare_count_error(len(compared), lang)])
+        loaders.append(lambda: _load_all(load_offer, compared, lang, as_of))
     loaded = collect(loaders)
     if args.command != "audit":
         resident = loaded.pop(0)
     if args.command in ("check", "audit"):
         offer = loaded.pop(0)
-    if args.command == "rank":
+    if args.command in ("rank", "compare"):
         offers = loaded.pop(0)
     engine = Engine.load(args.rules, args.overlay, backend=args.engine)
     if args.command == "rank":
         ranking = engine.rank(resident, offers, lang=args.lang, as_of=as_of)
-        _emit(
-            render_ranking(ranking, args.format, lang=args.lang, color=_color(args)), args.out, lang
+        shown = render_ranking(
+            ranking, args.format, lang=args.lang, color=_color(args), detail=args.detail
         )
+        _emit(shown, args.out, lang)
+        return EXIT_OK
+    if args.command == "compare":
+        table = engine.compare(resident, offers, lang=args.lang, as_of=as_of)
+        _emit(render_compare(table, args.format, detail=args.detail), args.out, lang)
         return EXIT_OK
     if resident is not None and offer is not None:
         assessment = engine.check(resident, offer, lang=args.lang, as_of=as_of)

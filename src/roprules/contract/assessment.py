@@ -97,6 +97,12 @@ class MissingInfo(OutputModel):
     severity: Severity
     question: str
     label: str | None = None
+    # Whether some value of this field alone could change the verdict (None: not computed).
+    could_change_verdict: bool | None = None
+    # Who answers the question (field registry, messages/asked_of.yaml).
+    asked_of: Literal["resident", "placement", "organisation"] | None = None
+    # The titles of the rules waiting on it, in the assessment's language.
+    decides: list[str] = []
 
 
 class Undetermined(OutputModel):
@@ -138,6 +144,16 @@ class Assessment(OutputModel):
     notices: list[Notice] = []
     schema_version: str = SCHEMA_VERSION
     backend: BackendRef | None = None
+    # critical/major/minor -> how many missing fields have that severity (their most
+    # severe waiting rule); empty when not computed.
+    open_questions_by_severity: dict[str, int] = {}
+    # The severity-weighted share of the scope's rules that could be evaluated (0..1).
+    completeness: float | None = None
+    # The verdict in words with the open questions that weigh on it.
+    verdict_summary: str | None = None
+
+
+Detail = Literal["full", "summary"]
 
 
 class RankedOffer(OutputModel):
@@ -147,13 +163,76 @@ class RankedOffer(OutputModel):
     verdict: Verdict
     findings_by_severity: dict[str, int]
     missing: int
-    assessment: Assessment
+    # The whole assessment (`detail: full`); None in a summary, which has `rule_ids`.
+    assessment: Assessment | None = None
+    # One line: the verdict, the findings by severity and the open questions.
+    reason: str | None = None
+    # The verdict remedy's text, where remedies were computed (None otherwise).
+    remedy_summary: str | None = None
+    # The weighted score used after the verdict (lower is better; see `ranking.unknown_weight`).
+    score: float | None = None
+    # `detail: summary` only: the rules that fired, most severe first (as in a MatrixCell).
+    rule_ids: list[str] | None = None
 
 
 class Ranking(OutputModel):
     resident_id: str
     ranking: list[RankedOffer]
     ruleset: RulesetRef
+    schema_version: str = SCHEMA_VERSION
+    detail: Detail = "full"
+
+
+CompareStatus = Literal["finding", "open", "not_applicable"]
+
+
+class CompareCell(OutputModel):
+    """One rule in one offer: a finding (its severity), an open question (the rule could
+    not be evaluated; `severity` is the rule's) or not applicable (the rule did not fire)."""
+
+    offer_id: str
+    status: CompareStatus
+    severity: Severity | None = None
+    superseded_by: list[str] = []  # a finding shown inside another in the full report
+
+
+class CompareRow(OutputModel):
+    """One rule that fired or is open in at least one of the offers."""
+
+    rule_id: str
+    title: str
+    severity: Severity  # the rule's severity in this rule base
+    theme: str | None = None
+    theme_title: str | None = None
+    cells: list[CompareCell]  # one per offer, in the order of `offers`
+
+
+class ComparedOffer(OutputModel):
+    """One offer's column: its verdict, reason and, in full detail, its assessment."""
+
+    rank: int  # its place among the compared offers, best first
+    offer_id: str
+    offer_name: str | None = None
+    offer_type: str | None = None
+    verdict: Verdict
+    findings_by_severity: dict[str, int]
+    missing: int
+    score: float
+    reason: str
+    remedy_summary: str | None = None
+    assessment: Assessment | None = None  # None in a summary
+
+
+class Compare(OutputModel):
+    """Offers side by side for one resident: one row per rule that fired or is open."""
+
+    resident_id: str
+    offers: list[ComparedOffer]  # the columns, in the order given
+    rows: list[CompareRow]  # by theme, then most severe first, then title
+    ruleset: RulesetRef
+    as_of: date | None = None
+    lang: Literal["nb", "en"] = "nb"
+    detail: Detail = "full"
     schema_version: str = SCHEMA_VERSION
 
 

@@ -110,6 +110,9 @@ RULE_FIELDS: dict[str, FieldSpec] = {
 
 FieldClass = Literal["offer", "process", "fixed"]
 FIELD_CLASSES: tuple[FieldClass, ...] = ("offer", "process", "fixed")
+# Who answers an open question about the field (messages/asked_of.yaml).
+AskedOf = Literal["resident", "placement", "organisation"]
+ASKED_OF: tuple[AskedOf, ...] = ("resident", "placement", "organisation")
 RESIDENT_GROUPS = ("risk", "needs", "help", "voice", "practical")
 OFFER_GROUPS = (
     "about",
@@ -159,6 +162,7 @@ class FieldInfo:
     replacement: str | None = None  # set for a deprecated field
     empty: Text | None = None  # lists: what a known, empty list means
     documented: bool = True  # False when messages/fields.yaml has no entry yet
+    asked_of: AskedOf = "placement"  # who answers the question (messages/asked_of.yaml)
 
     @property
     def name(self) -> str:
@@ -204,6 +208,7 @@ class FieldInfo:
             "exclusive_minimum": self.exclusive_minimum,
             "unit": self.unit,
             "class": self.field_class,
+            "asked_of": self.asked_of,
             "group": self.group,
             "label": dict(self.label),
             "help": dict(self.help),
@@ -276,7 +281,36 @@ def _group(path: str, entry: dict[str, Any]) -> str:
     return parts[1] if len(parts) > 2 else ("practical" if parts[0] == "resident" else "about")
 
 
-def _record(path: str, annotation: Any, required: bool, entry: dict[str, Any]) -> FieldInfo:
+def asked_of(path: str, table: dict[str, Any]) -> AskedOf:
+    """Who answers a question about `path`, from the asked_of table (longest prefix wins)."""
+    single = (table.get("fields") or {}).get(path)
+    if single in ASKED_OF:
+        return single  # type: ignore[no-any-return]
+    prefixes = table.get("prefixes") or {}
+    matches = [prefix for prefix in prefixes if path.startswith(prefix)]
+    if matches:
+        chosen = prefixes[max(matches, key=len)]
+        if chosen in ASKED_OF:
+            return chosen  # type: ignore[no-any-return]
+    return "resident" if path.startswith("resident.") else "placement"
+
+
+def _asked_of_table() -> dict[str, Any]:
+    from importlib import resources
+
+    from roprules.contract.documents import parse_text
+
+    text = resources.files("roprules").joinpath("messages", "asked_of.yaml").read_text("utf-8")
+    return parse_text(text, "asked_of.yaml") or {}
+
+
+def _record(
+    path: str,
+    annotation: Any,
+    required: bool,
+    entry: dict[str, Any],
+    asked: dict[str, Any] | None = None,
+) -> FieldInfo:
 
     spec = FIELDS[path]
     labels = entry.get("values") or {}
@@ -314,6 +348,7 @@ def _record(path: str, annotation: Any, required: bool, entry: dict[str, Any]) -
         ),
         empty=_text(entry, "empty", "") if spec.kind == "list" and entry.get("empty") else None,
         documented=bool(entry),
+        asked_of=asked_of(path, asked or {}),
     )
 
 
@@ -332,8 +367,9 @@ def field_registry() -> dict[str, FieldInfo]:
         from roprules.contract.messages import messages
 
         entries = messages().fields
+        asked = _asked_of_table()
         _REGISTRY = {
-            path: _record(path, annotation, required, entries.get(path) or {})
+            path: _record(path, annotation, required, entries.get(path) or {}, asked)
             for path, annotation, required in _model_fields()
         }
     return _REGISTRY

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from roprules.contract.assessment import SCHEMA_VERSION, Assessment, Matrix, Ranking
+from roprules.contract.assessment import SCHEMA_VERSION, Assessment, Compare, Matrix, Ranking
 from roprules.contract.profiles import OfferProfile, ResidentProfile
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -23,8 +23,9 @@ SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "assessment": Assessment,
     "ranking": Ranking,
     "matrix": Matrix,
+    "compare": Compare,
 }
-OUTPUT_KINDS = ("assessment", "ranking", "matrix")
+OUTPUT_KINDS = ("assessment", "ranking", "matrix", "compare")
 
 
 def schema_id(kind: str) -> str:

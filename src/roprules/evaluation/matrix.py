@@ -20,7 +20,8 @@ from datetime import date
 from roprules.contract.assessment import Matrix, MatrixCell, MatrixGap, MatrixOffer, MatrixRow
 from roprules.contract.profiles import OfferProfile, ResidentProfile, profile_to_facts
 from roprules.contract.rule_schema import SEVERITY_ORDER
-from roprules.evaluation.outcome import Evaluator, Outcome, rank_key, severity_counts, verdict_of
+from roprules.evaluation.outcome import Evaluator, Outcome, severity_counts, verdict_of
+from roprules.evaluation.ranking import rank_key, rank_score, unknown_weight
 from roprules.rulebase.conditions import AS_OF
 
 
@@ -31,9 +32,10 @@ def _merge(*outcomes: Outcome) -> Outcome:
     )
 
 
-def _cell(offer_id: str, outcome: Outcome) -> tuple[tuple[object, ...], MatrixCell]:
+def _cell(offer_id: str, outcome: Outcome, weight: float) -> tuple[tuple[object, ...], MatrixCell]:
     severities = [r.severity for r in outcome.fired]
-    verdict = verdict_of(severities, [r.severity for r, _ in outcome.undetermined])
+    open_rules = [r.severity for r, _ in outcome.undetermined]
+    verdict = verdict_of(severities, open_rules)
     counts = severity_counts(severities)
     missing = len({path for _, waiting in outcome.undetermined for path in waiting})
     fired = sorted(outcome.fired, key=lambda r: (SEVERITY_ORDER[r.severity], r.id))
@@ -45,7 +47,7 @@ def _cell(offer_id: str, outcome: Outcome) -> tuple[tuple[object, ...], MatrixCe
         rule_ids=[r.id for r in fired],
         missing=missing,
     )
-    return rank_key(verdict, counts, missing, offer_id), cell
+    return rank_key(verdict, rank_score(severities, open_rules, weight), offer_id), cell
 
 
 ACCEPTABLE = frozenset({"suitable", "conditional"})
@@ -83,6 +85,7 @@ def screen(
     lang: str = "nb",
 ) -> Matrix:
     as_of = as_of or date.today()
+    weight = unknown_weight(assessor.ruleset.params)
     day = {AS_OF: as_of.isoformat()}
     offer_facts = [{**profile_to_facts("offer", offer), **day} for offer in offers]
     offer_outcomes = [assessor.run("offer", facts) for facts in offer_facts]
@@ -98,7 +101,7 @@ def screen(
             for rule in merged.fired:
                 if rule.severity == "critical":
                     critical[rule.id] = rule.spec.title.get(lang) or rule.id
-            cells.append(_cell(offer.id, merged))
+            cells.append(_cell(offer.id, merged, weight))
         cells.sort(key=lambda item: item[0])
         ranking = [
             cell.model_copy(update={"rank": index})

@@ -22,7 +22,6 @@ from datetime import date
 from typing import Any
 
 from roprules.contract.assessment import (
-    VERDICT_RANK,
     BackendRef,
     OverlayRef,
     RulesetRef,
@@ -39,6 +38,7 @@ from roprules.evaluation.backends import (
     resolve_backend,
 )
 from roprules.evaluation.memo import Memo, reads
+from roprules.evaluation.ranking import rank_key  # noqa: F401  (re-exported: the order)
 from roprules.rulebase.conditions import AS_OF, undetermined_by
 from roprules.rulebase.ruleset import Rule, Ruleset
 
@@ -245,10 +245,3 @@ def severity_counts(severities: Sequence[str]) -> dict[str, int]:
     for severity in severities:
         counts[severity] += 1
     return counts
-
-
-def rank_key(
-    verdict: str, counts: Mapping[str, int], missing: int, offer_id: str
-) -> tuple[Any, ...]:
-    """Best first: verdict, then fewer and less severe findings, then fewer gaps, then id."""
-    return (VERDICT_RANK[verdict], *(counts[s] for s in SEVERITY_ORDER), missing, offer_id)

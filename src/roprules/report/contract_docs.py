@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from roprules.contract.fields import (
+    ASKED_OF,
     CONTRACT_VERSION,
     FIELD_CLASSES,
     OFFER_GROUPS,
@@ -28,6 +29,7 @@ from roprules.contract.fields import (
 )
 from roprules.contract.messages import messages
 from roprules.contract.profiles import PROFILE_MODELS
+from roprules.evaluation.questions import SEVERITY_WEIGHTS
 from roprules.rulebase.ruleset import Ruleset
 
 KINDS = ("resident", "offer")
@@ -154,6 +156,10 @@ def _field_section(info: FieldInfo, reading: Mapping[str, list[str]]) -> list[st
         f"- Class: `{info.field_class}` ({_term('field_class', info.field_class, 'en')}; "
         f"{_term('field_class', info.field_class, 'nb')})"
     )
+    lines.append(
+        f"- Asked of: `{info.asked_of}` ({_term('asked_of', info.asked_of, 'en')}; "
+        f"{_term('asked_of', info.asked_of, 'nb')})"
+    )
     if info.empty:
         lines.append(f"- Empty list `[]`: {info.empty['en']}; bokmål «{info.empty['nb']}»")
     if info.deprecated:
@@ -192,7 +198,37 @@ def contract_markdown(ruleset: Ruleset) -> str:
             f"- `{cls}` ({_term('field_class', cls, 'en')}; {_term('field_class', cls, 'nb')}): "
             f"{_term('field_class_meaning', cls, 'en')}"
         )
-    lines.append("")
+    lines += [
+        "",
+        "When a field is unknown, the assessment asks for it (`missing`). Each question says "
+        "who answers it (`asked_of`, from src/roprules/messages/asked_of.yaml); reports group "
+        "the questions by it:",
+        "",
+    ]
+    for who in ASKED_OF:
+        lines.append(
+            f"- `{who}` ({_term('asked_of', who, 'en')}; {_term('asked_of', who, 'nb')}): "
+            f"{_term('asked_of_meaning', who, 'en')}"
+        )
+    weights = ", ".join(f"{severity} {weight}" for severity, weight in SEVERITY_WEIGHTS.items())
+    lines += [
+        "",
+        "A question *could change the verdict* (`could_change_verdict`) when some value of "
+        "that field alone, every other unknown left unknown, gives another verdict: the rules "
+        "waiting on it are evaluated again with each value that matters to them (every enum "
+        "value, true and false, the numbers they compare it with and just above and below, "
+        "lists with and without the values they test). Those questions come first, then by "
+        "severity, by how many rules wait on the field, and by field. `decides` lists the "
+        "titles of the rules waiting on it.",
+        "",
+        "`completeness` is the share of the assessment's rules that could be evaluated, each "
+        f"rule weighted by its severity ({weights}): 1.0 when nothing is missing. "
+        "`open_questions_by_severity` counts the missing fields by the severity of their most "
+        "severe waiting rule, and `verdict_summary` states the verdict with the open critical "
+        "and major questions («Egnet så langt opplysningene rekker; 7 vesentlige spørsmål er "
+        "åpne.»).",
+        "",
+    ]
     for kind in KINDS:
         title = _PROFILE_TITLE[kind]
         lines += [f"## {title['en']} ({title['nb'].lower()})", ""]
@@ -240,6 +276,7 @@ def _annotate(props: dict[str, Any], info: FieldInfo, lang: str) -> None:
     prop["description"] = _describe(info, lang)
     extension: dict[str, Any] = {
         "class": info.field_class,
+        "asked_of": info.asked_of,
         "group": info.group,
         "label": dict(info.label),
         "question": dict(info.question),

@@ -9,7 +9,7 @@ so that what-if searches and the matrix can re-run it without paying for text.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -18,8 +18,6 @@ from roprules.contract.assessment import (
     BackendRef,
     Citation,
     Fact,
-    RankedOffer,
-    Ranking,
     RulesetRef,
 )
 from roprules.contract.messages import Messages, messages
@@ -33,7 +31,18 @@ from roprules.contract.profiles import (
 from roprules.contract.rule_schema import SEVERITY_ORDER
 from roprules.evaluation.backends import EngineError
 from roprules.evaluation.memo import Memo, reads
-from roprules.evaluation.outcome import Outcome, rank_key, severity_counts, supersessions
+from roprules.evaluation.outcome import (
+    SCOPE_RULES,
+    Outcome,
+    supersessions,
+)
+from roprules.evaluation.questions import (
+    completeness,
+    could_change_verdict,
+    open_questions_by_severity,
+    waiting_rules,
+)
+from roprules.report.open_questions import missing_entries, verdict_summary
 from roprules.rulebase.conditions import AS_OF, explain
 from roprules.rulebase.ruleset import Rule, Ruleset
 
@@ -48,10 +57,10 @@ class Wording:
     def __init__(self, ruleset: Ruleset, catalogue: Messages | None = None):
         self.ruleset = ruleset
         self.messages = catalogue or messages()
+        self._scope_rules: dict[str, tuple[Rule, ...]] = {}
         # A finding's texts and facts, looked up once the values its rule reads
         # were seen (evaluation/memo.py); citations built once per rule.
         self._parts: Memo = Memo(limit=PARTS_LIMIT)
-        self._asked: dict[tuple[str, str], tuple[str, str]] = {}  # (path, lang): question, label
         self._text_reads = {r.id: reads(r.fields, r.texts.paths, (AS_OF,)) for r in ruleset.rules}
         self._sources: dict[str, tuple[Citation, ...]] = {
             r.id: tuple(
@@ -101,12 +110,19 @@ class Wording:
             key=lambda u: (SEVERITY_ORDER[u["severity"]], u["rule_id"]),
         )
         verdict = outcome.verdict
+        scope_rules = self.scope_rules(scope)
+        changes = could_change_verdict(self.ruleset, scope_rules, outcome, facts)
+        missing = self.missing(outcome, lang, changes)
+        open_counts = open_questions_by_severity(m["severity"] for m in missing)
         return Assessment.model_validate(
             {
                 "scope": scope,
                 "verdict": verdict,
+                "verdict_summary": verdict_summary(self.messages, verdict, open_counts, lang),
+                "open_questions_by_severity": open_counts,
+                "completeness": completeness(scope_rules, [r for r, _ in outcome.undetermined]),
                 "findings": findings,
-                "missing": self.missing(outcome, lang),
+                "missing": missing,
                 "undetermined": undetermined,
                 "ruleset": ruleset_ref,
                 "backend": backend_ref,
@@ -218,30 +234,21 @@ class Wording:
             )
         return notices
 
-    def missing(self, outcome: Outcome, lang: str) -> list[dict[str, Any]]:
-        waiting: dict[str, list[Rule]] = {}
-        for rule, fields in outcome.undetermined:
-            for path in fields:
-                waiting.setdefault(path, []).append(rule)
-        entries = []
-        for path, rules in waiting.items():
-            severity = min((r.severity for r in rules), key=SEVERITY_ORDER.__getitem__)
-            asked = self._asked.get((path, lang))
-            if asked is None:
-                asked = (self.messages.question(path, lang), self.messages.field_label(path, lang))
-                self._asked[(path, lang)] = asked
-            entries.append(
-                {
-                    "field": path,
-                    "rules": sorted(r.id for r in rules),
-                    "severity": severity,
-                    "question": asked[0],
-                    "label": asked[1],
-                }
-            )
-        return sorted(
-            entries, key=lambda m: (SEVERITY_ORDER[m["severity"]], -len(m["rules"]), m["field"])
-        )
+    def scope_rules(self, scope: str) -> tuple[Rule, ...]:
+        """The rules an assessment of `scope` runs (placement: all three scopes)."""
+        cached = self._scope_rules.get(scope)
+        if cached is None:
+            parts = SCOPE_RULES[scope]
+            cached = tuple(r for part in parts for r in self.ruleset.rules if r.scope == part)
+            self._scope_rules[scope] = cached
+        return cached
+
+    def missing(
+        self, outcome: Outcome, lang: str, could_change: Mapping[str, bool] | None = None
+    ) -> list[dict[str, Any]]:
+        """Each missing field, those that could change the verdict first (see
+        roprules.evaluation.questions)."""
+        return missing_entries(waiting_rules(outcome), could_change, self.messages, lang)
 
 
 def local_change(rule: Rule) -> dict[str, Any] | None:
@@ -255,31 +262,3 @@ def local_change(rule: Rule) -> dict[str, Any] | None:
         "reason": change.reason,
         "approved_by": change.approved_by,
     }
-
-
-def rank_assessments(
-    resident: ResidentProfile, assessments: Sequence[Assessment], ruleset_ref: RulesetRef
-) -> Ranking:
-    """The assessments of one resident's offers, best first (see `rank_key`)."""
-    counted = [(a, severity_counts([f.severity for f in a.findings])) for a in assessments]
-    counted.sort(
-        key=lambda item: rank_key(
-            item[0].verdict, item[1], len(item[0].missing), item[0].offer_id or ""
-        )
-    )
-    return Ranking(
-        resident_id=resident.id,
-        ranking=[
-            RankedOffer(
-                rank=index,
-                offer_id=a.offer_id or "",
-                offer_name=a.offer_name,
-                verdict=a.verdict,
-                findings_by_severity=counts,
-                missing=len(a.missing),
-                assessment=a,
-            )
-            for index, (a, counts) in enumerate(counted, start=1)
-        ],
-        ruleset=ruleset_ref,
-    )

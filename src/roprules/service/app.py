@@ -36,10 +36,11 @@ from starlette.middleware import Middleware
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from roprules import EngineError
-from roprules.api import Engine
+from roprules.api import COMPARE_MAX, COMPARE_MIN, Engine
 from roprules.contract.assessment import (
     SCHEMA_VERSION,
     Assessment,
+    Compare,
     Matrix,
     Ranking,
     RulesetRef,
@@ -49,7 +50,7 @@ from roprules.contract.documents import InputError
 from roprules.contract.intake import load_offer, load_resident, profile_files
 from roprules.contract.profiles import OfferProfile, ResidentProfile
 from roprules.contract.schemas import SCHEMA_MODELS, json_schema
-from roprules.evaluation.outcome import rank_key, severity_counts
+from roprules.report.ranking import ranked
 from roprules.service import cds
 from roprules.service.catalogue import (
     fields_view,
@@ -113,7 +114,15 @@ class RankRequest(_Envelope):
 
 
 class CompareRequest(_Envelope):
-    """Several residents against one offer: who fits it best."""
+    """Two to four offers side by side for one resident: inline, or by id from the register."""
+
+    resident: ResidentProfile
+    offers: list[OfferProfile] | None = Field(None, min_length=COMPARE_MIN, max_length=COMPARE_MAX)
+    offer_ids: list[str] | None = Field(None, min_length=COMPARE_MIN, max_length=COMPARE_MAX)
+
+
+class ResidentsForOfferRequest(_Envelope):
+    """Deprecated body of /v1/compare: several residents against one offer (use /v1/matrix)."""
 
     residents: list[ResidentProfile] = Field(min_length=1)
     offer: OfferProfile | None = None
@@ -132,6 +141,7 @@ REQUEST_MODELS: list[type[BaseModel]] = [
     ResidentRequest,
     RankRequest,
     CompareRequest,
+    ResidentsForOfferRequest,
     MatrixRequest,
     cds.CdsRequest,
     Problem,
@@ -152,7 +162,8 @@ class ComparedResident(BaseModel):
 
 
 class Comparison(BaseModel):
-    """Residents for one offer, best fit first (the counterpart of a Ranking)."""
+    """Residents for one offer, best fit first: the deprecated answer of /v1/compare to
+    a body with `residents` (use /v1/matrix); `deprecation` says so."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     offer_id: str
@@ -160,6 +171,17 @@ class Comparison(BaseModel):
     ranking: list[ComparedResident]
     ruleset: RulesetRef
     schema_version: str = SCHEMA_VERSION
+    deprecation: str | None = None
+
+
+DEPRECATED_COMPARE = {
+    "nb": "Denne formen av /v1/compare (residents og ett tilbud) er foreldet og blir fjernet. "
+    "Bruk /v1/matrix for flere beboere mot tilbud; /v1/compare tar nå resident og 2–4 offers.",
+    "en": "This form of /v1/compare (residents and one offer) is deprecated and will be "
+    "removed. Use /v1/matrix for several residents against offers; /v1/compare now takes "
+    "resident and 2-4 offers.",
+}
+DEPRECATION_HEADERS = {"Deprecation": "true", "Link": '</v1/matrix>; rel="successor-version"'}
 
 
 class Health(BaseModel):
@@ -431,6 +453,21 @@ class _Call:
             return []
         return [self.offer_by_id(item, f"offer_ids[{i}]") for i, item in enumerate(ids)]
 
+    def detail(self, method: Callable[..., Any]) -> dict[str, Any]:
+        """`?detail=full|summary` for rank and compare (full by default)."""
+        asked = self.request.query_params.get("detail")
+        if asked is None:
+            return {}
+        if asked not in ("full", "summary"):
+            self.error(
+                "detail",
+                "not_allowed",
+                "ugyldig verdi; tillatt: full, summary",
+                "not allowed; expected full, summary",
+            )
+            return {}
+        return {"detail": asked} if _accepts(method, "detail") else {}
+
     def options(self, method: Callable[..., Any], as_of: date | None) -> dict[str, Any]:
         kwargs: dict[str, Any] = {}
         if _accepts(method, "lang"):
@@ -560,6 +597,15 @@ REMEDIES_PARAMETER = {
     "required": False,
     "description": "reserved for a later version; ignored",
     "schema": {"type": "string"},
+}
+
+DETAIL_PARAMETER = {
+    "name": "detail",
+    "in": "query",
+    "required": False,
+    "description": "full (default): every nested assessment; summary: verdicts, reasons, "
+    "counts and rule ids, without the nested assessments",
+    "schema": {"type": "string", "enum": ["full", "summary"]},
 }
 
 PROBLEM_SCHEMA = {"schema": {"$ref": "#/components/schemas/Problem"}}
@@ -694,18 +740,25 @@ def create_app(
 
     app.openapi = openapi  # type: ignore[method-assign]
 
-    def body_doc(model: type[BaseModel], *, remedies: bool = False) -> dict[str, Any]:
+    def body_doc(
+        model: type[BaseModel],
+        *,
+        remedies: bool = False,
+        detail: bool = False,
+        alternatives: tuple[type[BaseModel], ...] = (),
+    ) -> dict[str, Any]:
         # Query parameters are read by the service itself (no per-request dependency
         # solving); they are documented here.
         parameters = [LANG_PARAMETER, AS_OF_PARAMETER] + ([REMEDIES_PARAMETER] if remedies else [])
+        if detail:
+            parameters.append(DETAIL_PARAMETER)
+        refs = [{"$ref": f"#/components/schemas/{m.__name__}"} for m in (model, *alternatives)]
         return {
             "parameters": parameters,
             "requestBody": {
                 "required": True,
                 "content": {
-                    "application/json": {
-                        "schema": {"$ref": f"#/components/schemas/{model.__name__}"}
-                    }
+                    "application/json": {"schema": refs[0] if len(refs) == 1 else {"oneOf": refs}}
                 },
             },
         }
@@ -775,8 +828,8 @@ def create_app(
     @app.post(
         "/v1/rank",
         response_model=Ranking,
-        summary="Rank offers for one resident, best first",
-        openapi_extra=body_doc(RankRequest),
+        summary="Rank offers for one resident, best first, each with a one-line reason",
+        openapi_extra=body_doc(RankRequest, detail=True),
         tags=["assess"],
         **common,
     )
@@ -787,21 +840,80 @@ def create_app(
         resident = call.profile("resident", data.get("resident"), "resident")
         places = call.many_offers(data)
         options = call.options(engine.rank, when)
+        options.update(call.detail(engine.rank))
         call.fail_if_errors()
         result = await service.run(lambda: engine.rank(resident, places, **options), call.lang)
         return _json(result)
 
     @app.post(
         "/v1/compare",
-        response_model=Comparison,
-        summary="Compare residents for one offer, best fit first",
-        openapi_extra=body_doc(CompareRequest),
+        response_model=Compare | Comparison,
+        summary="Compare 2 to 4 offers side by side for one resident",
+        description=(
+            "Body `{resident, offers}` (or `offer_ids`), 2 to 4 offers: one row per rule "
+            "that fired or is open in at least one offer, one column per offer. The former "
+            "body `{residents, offer}` (several residents for one offer) is deprecated: it is "
+            "answered as before with the header `Deprecation: true` and a `deprecation` "
+            "notice; use /v1/matrix instead."
+        ),
+        openapi_extra=body_doc(
+            CompareRequest, detail=True, alternatives=(ResidentsForOfferRequest,)
+        ),
         tags=["assess"],
         **common,
     )
     async def compare(request: Request) -> Response:
         call = _Call(service, request, _lang(request))
-        data = await call.body({"residents", "offer", "offer_id", "as_of"})
+        new_keys, old_keys = {"resident", "offers", "offer_ids"}, {"residents", "offer", "offer_id"}
+        data = await call.body(new_keys | old_keys | {"as_of"})
+        if "residents" in data or ("resident" not in data and old_keys & set(data)):
+            return await _residents_for_offer(call, data, new_keys)
+        for key in sorted(old_keys & set(data)):
+            call.error(
+                key,
+                "not_allowed",
+                "hører til den foreldede formen (residents og ett tilbud); bruk offers",
+                "belongs to the deprecated form (residents and one offer); use offers",
+            )
+        when = call.as_of(data)
+        resident = call.profile("resident", data.get("resident"), "resident")
+        if data.get("offers") is None and data.get("offer_ids") is None:
+            call.error(
+                "offers",
+                "missing",
+                f"mangler: gi {COMPARE_MIN}–{COMPARE_MAX} offers eller offer_ids",
+                f"missing: give {COMPARE_MIN}-{COMPARE_MAX} offers or offer_ids",
+            )
+            places: list[Any] = []
+        else:
+            places = call.many_offers(data)
+            given = data.get("offers") if data.get("offers") is not None else data.get("offer_ids")
+            count = len(given) if isinstance(given, list) else 0
+            if places and not COMPARE_MIN <= count <= COMPARE_MAX:
+                field = "offers" if data.get("offers") is not None else "offer_ids"
+                call.error(
+                    field,
+                    "wrong_count",
+                    f"sammenligningen tar {COMPARE_MIN} til {COMPARE_MAX} tilbud; fikk {count}",
+                    f"compare takes {COMPARE_MIN} to {COMPARE_MAX} offers; got {count}",
+                )
+        options = call.options(engine.compare, when)
+        options.update(call.detail(engine.compare))
+        call.fail_if_errors()
+        result = await service.run(lambda: engine.compare(resident, places, **options), call.lang)
+        return _json(result)
+
+    async def _residents_for_offer(
+        call: _Call, data: dict[str, Any], new_keys: set[str]
+    ) -> Response:
+        """The deprecated /v1/compare: several residents for one offer, best fit first."""
+        for key in sorted(new_keys & set(data)):
+            call.error(
+                key,
+                "not_allowed",
+                "hører ikke til den foreldede formen (residents og ett tilbud)",
+                "does not belong to the deprecated form (residents and one offer)",
+            )
         when = call.as_of(data)
         people = call.profiles("resident", data.get("residents"), "residents")
         offer = call.one_offer(data, "offer", "offer_id")
@@ -810,9 +922,13 @@ def create_app(
 
         def run() -> Comparison:
             assessments = [engine.check(person, offer, **options) for person in people]
-            return _comparison(offer, assessments)
+            order = ranked(assessments, engine.ruleset.params, id_of=lambda a: a.resident_id or "")
+            return _comparison(offer, order, DEPRECATED_COMPARE[call.lang])
 
-        return _json(await service.run(run, call.lang))
+        result = await service.run(run, call.lang)
+        return Response(
+            result.model_dump_json(), media_type="application/json", headers=DEPRECATION_HEADERS
+        )
 
     @app.post(
         "/v1/matrix",
@@ -915,7 +1031,9 @@ def create_app(
         tags=["contract"],
         responses={422: {"content": {PROBLEM_JSON: PROBLEM_SCHEMA}}},
     )
-    async def schema(kind: Literal["resident", "offer", "assessment", "ranking", "matrix"]) -> Any:
+    async def schema(
+        kind: Literal["resident", "offer", "assessment", "ranking", "matrix", "compare"],
+    ) -> Any:
         return JSONResponse(schema_cache[kind])
 
     version_cache = version_view(engine)
@@ -1098,13 +1216,12 @@ def _placement_context(call: _Call, context: dict[str, Any]) -> tuple[Any, Any, 
     return resident, offer, when
 
 
-def _comparison(offer: OfferProfile, assessments: list[Assessment]) -> Comparison:
-    counted = [(a, severity_counts([f.severity for f in a.findings])) for a in assessments]
-    counted.sort(
-        key=lambda item: rank_key(
-            item[0].verdict, item[1], len(item[0].missing), item[0].resident_id or ""
-        )
-    )
+def _comparison(
+    offer: OfferProfile,
+    scored: list[tuple[Assessment, dict[str, int], float]],
+    notice: str | None = None,
+) -> Comparison:
+    """Residents for one offer, in the order a ranking uses (verdict, score, id)."""
     return Comparison(
         offer_id=offer.id,
         offer_name=offer.name,
@@ -1117,7 +1234,8 @@ def _comparison(offer: OfferProfile, assessments: list[Assessment]) -> Compariso
                 missing=len(a.missing),
                 assessment=a,
             )
-            for index, (a, counts) in enumerate(counted, start=1)
+            for index, (a, counts, _) in enumerate(scored, start=1)
         ],
-        ruleset=assessments[0].ruleset,
+        ruleset=scored[0][0].ruleset,
+        deprecation=notice,
     )

@@ -322,6 +322,55 @@ async def rank(request: Request) -> Response:
         placement=placement,
         ranking=ranking,
         carry=hidden_inputs(placement.values()),
+        register=offers,
+        chosen=[entry.offer_id for entry in ranking.ranking[:2]] if ranking else [],
+        compare_errors=[],
+    )
+
+
+def _compare_groups(compare: Any, lang: str) -> list[dict[str, Any]]:
+    """The compare rows grouped by theme, in the compare's order."""
+    groups: list[dict[str, Any]] = []
+    for row in compare.rows:
+        if not groups or groups[-1]["theme"] != row.theme:
+            title = row.theme_title or ui("compare_other_theme", lang)
+            groups.append({"theme": row.theme, "title": title, "rows": []})
+        groups[-1]["rows"].append(row)
+    return groups
+
+
+@router.post("/compare", response_class=HTMLResponse)
+async def compare(request: Request) -> Response:
+    """2–4 offers of the register side by side for the resident carried by the form."""
+    require(request)
+    form, getlist = await form_data(request)
+    lang = lang_of(request)
+    offers = _offer_choices(request)
+    placement = Placement(form, getlist, lang, offers)
+    by_id = {offer.id: offer for offer in offers}
+    chosen = [offer_id for offer_id in dict.fromkeys(getlist("compare")) if offer_id in by_id]
+    errors: list[FormError] = []
+    result = None
+    if not 2 <= len(chosen) <= 4:
+        errors.append(FormError("compare", ui("compare_count_error", lang)))
+    elif not placement.errors:
+        try:
+            result = _engine(request).compare(
+                placement.resident, [by_id[i] for i in chosen], lang=lang
+            )
+        except InputError as exc:
+            placement.errors += _input_errors(exc)
+    return page(
+        request,
+        "compare.html.j2",
+        status=200 if result is not None else 422,
+        placement=placement,
+        compare=result,
+        groups=_compare_groups(result, lang) if result is not None else [],
+        carry=hidden_inputs(placement.values()),
+        register=offers,
+        chosen=chosen,
+        compare_errors=errors,
     )
 
 

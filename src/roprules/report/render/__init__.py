@@ -6,6 +6,12 @@ rendered in a sandbox. Every `{{ ... }}` is escaped for the template's format
 (`render/escape.py`): see that module for what a template author may use.
 """
 
-from roprules.report.render.reports import FORMATS, render_assessment, render_matrix, render_ranking
+from roprules.report.render.reports import (
+    FORMATS,
+    render_assessment,
+    render_compare,
+    render_matrix,
+    render_ranking,
+)
 
-__all__ = ["FORMATS", "render_assessment", "render_matrix", "render_ranking"]
+__all__ = ["FORMATS", "render_assessment", "render_compare", "render_matrix", "render_ranking"]

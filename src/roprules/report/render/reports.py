@@ -15,13 +15,16 @@ from markupsafe import Markup
 
 from roprules.contract.assessment import (
     Assessment,
+    Compare,
     Finding,
     LocalChange,
     Matrix,
     MatrixCell,
     MatrixGap,
+    MissingInfo,
     Ranking,
 )
+from roprules.contract.fields import ASKED_OF, field_registry
 from roprules.contract.messages import messages
 from roprules.contract.rule_schema import SEVERITY_ORDER
 from roprules.report.render import escape
@@ -42,6 +45,11 @@ _TEMPLATE = {
     "html": "assessment.html.j2",
 }
 _RANK_TEMPLATE = {"text": "ranking.txt.j2", "markdown": "ranking.md.j2", "html": "ranking.html.j2"}
+_COMPARE_TEMPLATE = {
+    "text": "compare.txt.j2",
+    "markdown": "compare.md.j2",
+    "html": "compare.html.j2",
+}
 
 # ANSI styles for the terminal (text format with color=True only).
 _ANSI = {
@@ -123,6 +131,21 @@ def group_findings(
     ]
 
 
+def group_questions(missing: Iterable[MissingInfo]) -> list[tuple[str, list[MissingInfo]]]:
+    """Open questions by who answers them (resident, placement, organisation), each
+    group in the assessment's order (those that could change the verdict first).
+
+    An assessment read from older JSON has no `asked_of`: the field registry says.
+    """
+    registry = field_registry()
+    groups: dict[str, list[MissingInfo]] = {who: [] for who in ASKED_OF}
+    for question in missing:
+        info = registry.get(question.field)
+        who = question.asked_of or (info.asked_of if info else "placement")
+        groups[who].append(question)
+    return [(who, questions) for who, questions in groups.items() if questions]
+
+
 def covered(findings: Sequence[Finding], finding: Finding) -> list[Finding]:
     """The findings that `finding` supersedes in this assessment."""
     return [other for other in findings if finding.rule_id in other.superseded_by]
@@ -200,6 +223,7 @@ def _helpers(lang: str, color: bool = False) -> dict[str, Any]:
         "paint": paint,
         "group_findings": group_findings,
         "covered": covered,
+        "group_questions": group_questions,
         "long_date": lambda day: long_date(day, lang),
         "local_change": lambda change: local_change_text(change, lang),
         "css": stylesheet(),
@@ -231,15 +255,89 @@ def render_assessment(
 
 
 def render_ranking(
-    ranking: Ranking, fmt: str = "text", *, lang: str = "nb", color: bool = False
+    ranking: Ranking,
+    fmt: str = "text",
+    *,
+    lang: str = "nb",
+    color: bool = False,
+    detail: str = "full",
 ) -> str:
+    """A ranking in `fmt`; `detail="summary"` shortens the JSON (no nested assessments)."""
     if fmt == "json":
+        if detail == "summary":
+            from roprules.report.ranking import summarize
+
+            ranking = summarize(ranking)  # type: ignore[assignment]
         document = json.dumps(ranking.model_dump(mode="json"), indent=2, ensure_ascii=False)
         return escape.json_text(document) + "\n"
     template = _environment().get_template(_RANK_TEMPLATE[fmt])
     return template.render(
         r=ranking, color=color and fmt == "text", **_helpers(lang, color and fmt == "text")
     )
+
+
+def compare_view(compare: Compare, lang: str) -> dict[str, Any]:
+    """The compare table as the templates show it: columns, the verdict row, and the
+    rows grouped by theme, each cell in words (not colour alone)."""
+    catalogue = messages()
+
+    def cell_word(cell: Any) -> str:
+        if cell.status == "finding":
+            word = catalogue.term("severity", cell.severity, lang)
+            return word + ("*" if cell.superseded_by else "")
+        return catalogue.term("ranking", cell.status, lang)
+
+    columns = [
+        {
+            "code": chr(ord("A") + index),
+            "offer": offer,
+            "name": offer.offer_name or offer.offer_id,
+            "verdict": catalogue.term("verdict", offer.verdict, lang),
+        }
+        for index, offer in enumerate(compare.offers)
+    ]
+    groups: list[dict[str, Any]] = []
+    for row in compare.rows:
+        title = row.theme_title or catalogue.term("ranking", "other_theme", lang)
+        if not groups or groups[-1]["theme"] != row.theme:
+            groups.append({"theme": row.theme, "title": title, "rows": []})
+        groups[-1]["rows"].append(
+            {
+                "row": row,
+                "cells": [{"cell": cell, "word": cell_word(cell)} for cell in row.cells],
+            }
+        )
+    words = [c["verdict"] for c in columns] + [
+        cell["word"] for group in groups for r in group["rows"] for cell in r["cells"]
+    ]
+    return {
+        "columns": columns,
+        "groups": groups,
+        "superseded": any(cell.superseded_by for row in compare.rows for cell in row.cells),
+        "cell_width": max([len(w) for w in words] + [4]) + 2,
+    }
+
+
+def render_compare(
+    compare: Compare, fmt: str = "text", *, lang: str | None = None, detail: str = "full"
+) -> str:
+    """Offers side by side: JSON, or one table in text, Markdown or HTML."""
+    lang = lang or compare.lang
+    if fmt == "json":
+        if detail == "summary":
+            from roprules.report.ranking import summarize
+
+            compare = summarize(compare)  # type: ignore[assignment]
+        document = json.dumps(compare.model_dump(mode="json"), indent=2, ensure_ascii=False)
+        return escape.json_text(document) + "\n"
+    view = compare_view(compare, lang)
+
+    def pad(value: Any, size: int = view["cell_width"]) -> Markup:
+        """A cell of the text table: escaped, then padded; the rule's title ends the line."""
+        return escape.text_column(value, size)
+
+    template = _environment().get_template(_COMPARE_TEMPLATE[fmt])
+    return template.render(c=compare, v=view, pad=pad, **_helpers(lang, False))
 
 
 _SIGN = {"suitable": "✓", "conditional": "!", "incomplete": "?", "unsuitable": "✗"}

@@ -1,0 +1,399 @@
+"""Questions that matter: which missing facts could change the verdict (issue 11.2).
+
+For every field an assessment is missing, the rules that wait on it are
+evaluated again with the field set, in turn, to each value that matters to
+them (every enum value, both truth values, the numbers the rules compare it
+with and just above and below them, lists with and without the values the
+rules test), while every other unknown stays unknown. The field *could change
+the verdict* if any of those values gives a verdict other than the current one.
+Only the compiled three-valued closures (`Rule.evaluate`) of the rules that
+read the field are run; no texts.
+
+Also here: the severity-weighted completeness of an assessment (the share of its
+rules that could be evaluated) and the count of open questions by severity.
+No texts, no messages: the wording is the report's.
+"""
+
+from __future__ import annotations
+
+import itertools
+import weakref
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Protocol
+
+from roprules.contract.fields import RULE_FIELDS, field_registry
+from roprules.contract.rule_schema import SEVERITY_ORDER
+from roprules.evaluation.outcome import verdict_of
+from roprules.rulebase.conditions import (
+    AS_OF,
+    COMPARISONS,
+    FieldRef,
+    Leaf,
+    MonthsSince,
+    ParamRef,
+    Sum,
+    add_months,
+    leaves,
+)
+from roprules.rulebase.ruleset import Rule, Ruleset
+
+# The weight of a rule by its severity in `completeness` (documented in the contract
+# docs): a critical rule that cannot be evaluated weighs three times a minor one.
+SEVERITY_WEIGHTS: dict[str, int] = {"critical": 3, "major": 2, "minor": 1, "info": 1}
+
+# The severities the verdict depends on (contract.md: critical and major only).
+_VERDICT_SEVERITIES = frozenset({"critical", "major"})
+
+# A list field whose rules test more values than this gets a sample of subsets
+# (none, each alone, all, all but each) instead of every subset.
+_MAX_POWER_SET = 4
+
+
+class _Outcome(Protocol):
+    fired: tuple[Rule, ...]
+    undetermined: tuple[tuple[Rule, frozenset[str]], ...]
+
+
+def verdict_of_counts(fired: Mapping[str, int], undetermined: Mapping[str, int]) -> str:
+    """The verdict (`verdict_of`, contract.md) from counts of rules by severity."""
+    return verdict_of(
+        [severity for severity, n in fired.items() if n],
+        [severity for severity, n in undetermined.items() if n],
+    )
+
+
+# ------------------------------------------------------------------ candidate values
+
+
+@dataclass(frozen=True)
+class _FieldIndex:
+    """What the rule base tests of one field: fixed candidates and the leaves that need facts."""
+
+    values: tuple[Any, ...]  # candidates that do not depend on the other facts
+    dynamic: tuple[Leaf, ...]  # sums, field-to-field comparisons, months_since
+    is_set_readers: frozenset[str]  # ids of rules with an is_set leaf on the field
+
+
+class _RulesetIndex:
+    def __init__(self, ruleset: Ruleset):
+        tested: dict[str, list[Leaf]] = {}
+        readers: dict[str, set[str]] = {}
+        for rule in ruleset.rules:
+            for leaf in leaves(rule.condition):
+                for path in leaf.fields():
+                    tested.setdefault(path, []).append(leaf)
+                    if leaf.op == "is_set":
+                        readers.setdefault(path, set()).add(rule.id)
+        params = ruleset.params
+        # rule id -> the fields it tests with is_set
+        self.is_set_fields: dict[str, tuple[str, ...]] = {}
+        for path, ids in readers.items():
+            for rule_id in ids:
+                self.is_set_fields[rule_id] = (*self.is_set_fields.get(rule_id, ()), path)
+        self.fields: dict[str, _FieldIndex] = {
+            path: _index(path, found, params, frozenset(readers.get(path, ())))
+            for path, found in tested.items()
+        }
+
+
+def _index(
+    path: str, found: list[Leaf], params: Mapping[str, Any], readers: frozenset[str]
+) -> _FieldIndex:
+    spec = RULE_FIELDS.get(path)
+    kind = spec.kind if spec else "text"
+    dynamic = tuple(
+        leaf
+        for leaf in found
+        if isinstance(leaf.subject, (Sum, MonthsSince))
+        or (isinstance(leaf.operand, FieldRef) and kind in ("int", "number"))
+    )
+    values: tuple[Any, ...]
+    if kind == "bool":
+        values = (True, False)
+    elif kind == "enum":
+        values = spec.values if spec else ()
+    elif kind == "list":
+        values = _list_candidates(path, found, spec.values if spec else ())
+    elif kind in ("int", "number"):
+        values = _numeric_candidates(path, found, params, kind)
+    elif kind == "text":
+        values = ("?",)
+    else:  # a date: only months_since (dynamic) and is_set read it
+        values = ()
+    return _FieldIndex(values, dynamic, readers)
+
+
+def _list_candidates(path: str, found: list[Leaf], domain: tuple[str, ...]) -> tuple[Any, ...]:
+    tested: set[str] = set()
+    for leaf in found:
+        if leaf.subject == path and leaf.op in ("contains", "not_contains"):
+            tested.add(leaf.operand)
+        elif isinstance(leaf.operand, FieldRef) and leaf.operand.path == path:
+            tested.update(domain)  # `x in <this list>`: any value may be the one asked about
+    ordered = [v for v in domain if v in tested]
+    if len(ordered) <= _MAX_POWER_SET:
+        subsets = [
+            list(combo)
+            for size in range(len(ordered) + 1)
+            for combo in itertools.combinations(ordered, size)
+        ]
+    else:
+        subsets = [[], *([v] for v in ordered), ordered]
+        subsets += [[v for v in ordered if v != left_out] for left_out in ordered]
+    if not ordered:
+        subsets.append(list(domain[:1]))  # is_empty / is_set alone: empty and not empty
+    return tuple(subsets)
+
+
+def _numeric_candidates(
+    path: str, found: list[Leaf], params: Mapping[str, Any], kind: str
+) -> tuple[Any, ...]:
+    numbers: set[float] = set()
+    for leaf in found:
+        if leaf.subject != path or leaf.op not in (*COMPARISONS, "eq", "ne"):
+            continue
+        operand = leaf.operand
+        value = params[operand.name] if isinstance(operand, ParamRef) else operand
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            numbers.add(value)
+    step = 1 if kind == "int" else 0.5
+    candidates = {n + d for n in numbers for d in (-step, 0, step)}
+    if not candidates:
+        candidates = {0, 1}
+    return _within_bounds(path, sorted(candidates), kind)
+
+
+def _within_bounds(path: str, numbers: Iterable[float], kind: str) -> tuple[Any, ...]:
+    info = field_registry().get(path)
+    out = []
+    for number in numbers:
+        if info is not None:
+            low, high = info.minimum, info.maximum
+            if low is not None and (number < low or (info.exclusive_minimum and number == low)):
+                continue
+            if high is not None and number > high:
+                continue
+        out.append(int(number) if kind == "int" else float(number))
+    return tuple(out)
+
+
+def _dynamic_candidates(
+    path: str, leaf: Leaf, facts: Mapping[str, Any], params: Mapping[str, Any]
+) -> list[Any]:
+    """Values of `path` near where a fact-dependent leaf turns, given the other facts."""
+    operand = leaf.operand
+    if isinstance(leaf.subject, MonthsSince):
+        as_of = facts.get(AS_OF)
+        months = params[operand.name] if isinstance(operand, ParamRef) else operand
+        if as_of is None or not isinstance(months, int):
+            return []
+        day = as_of if isinstance(as_of, date) else date.fromisoformat(as_of)
+        dates = [add_months(day, -m) for m in (months - 1, months, months + 1) if m >= 0]
+        dates += [d.fromordinal(d.toordinal() + 1) for d in dates if d < day]
+        return [d.isoformat() for d in dates]
+    spec = RULE_FIELDS.get(path)
+    kind = spec.kind if spec else "number"
+    if isinstance(leaf.subject, Sum):
+        others = [facts.get(p) for p in leaf.subject.paths if p != path]
+        if any(v is None for v in others):
+            return []
+        target = params[operand.name] if isinstance(operand, ParamRef) else operand
+        if isinstance(operand, FieldRef):
+            target = facts.get(operand.path)
+        if not isinstance(target, (int, float)):
+            return []
+        base = target - sum(others)
+    else:  # a comparison with another numeric field
+        other_path = operand.path if leaf.subject == path else leaf.subject
+        other = facts.get(other_path) if isinstance(other_path, str) else None
+        if not isinstance(other, (int, float)):
+            return []
+        base = other
+    step = 1 if kind == "int" else 0.5
+    return list(_within_bounds(path, (base - step, base, base + step), kind))
+
+
+_INDEXES: weakref.WeakKeyDictionary[Ruleset, _RulesetIndex] = weakref.WeakKeyDictionary()
+
+
+def _ruleset_index(ruleset: Ruleset) -> _RulesetIndex:
+    index = _INDEXES.get(ruleset)
+    if index is None:
+        index = _INDEXES[ruleset] = _RulesetIndex(ruleset)
+    return index
+
+
+def candidate_values(ruleset: Ruleset, path: str, facts: Mapping[str, Any]) -> list[Any]:
+    """The values of `path` that matter to the rules reading it, given the other facts."""
+    entry = _ruleset_index(ruleset).fields.get(path)
+    if entry is None:
+        return []
+    values = list(entry.values)
+    for leaf in entry.dynamic:
+        for value in _dynamic_candidates(path, leaf, facts, ruleset.params):
+            if value not in values:
+                values.append(value)
+    if not values and RULE_FIELDS.get(path) is not None and RULE_FIELDS[path].kind == "date":
+        as_of = facts.get(AS_OF)
+        values.append(as_of if as_of is not None else "2000-01-01")  # is_set alone
+    return values
+
+
+# ------------------------------------------------------------------ the questions
+
+
+def waiting_rules(outcome: _Outcome) -> dict[str, list[Rule]]:
+    """Each missing field with the undetermined rules that wait on it."""
+    waiting: dict[str, list[Rule]] = {}
+    for rule, fields in outcome.undetermined:
+        for path in fields:
+            waiting.setdefault(path, []).append(rule)
+    return waiting
+
+
+def could_change_verdict(
+    ruleset: Ruleset,
+    scope_rules: Sequence[Rule],
+    outcome: _Outcome,
+    facts: Mapping[str, Any],
+) -> dict[str, bool]:
+    """For each missing field: could some value of it alone change the verdict?
+
+    The rules re-evaluated for a field are those waiting on it and those of the
+    scope that test whether it is set (`is_set`), the only kind that a value can
+    turn from fired to not fired. Only the rules whose change could move the
+    current verdict are evaluated (`_relevant`: never minor or info ones), and the
+    search for a field stops at the first value that changes the verdict.
+    """
+    result = {path: False for _, fields in outcome.undetermined for path in fields}
+    if not result:
+        return result
+    fired_ids = {r.id for r in outcome.fired}
+    undetermined_ids = {r.id for r, _ in outcome.undetermined}
+    fired_counts = _counts(r.severity for r in outcome.fired)
+    undetermined_counts = _counts(r.severity for r, _ in outcome.undetermined)
+    current = verdict_of_counts(fired_counts, undetermined_counts)
+    index = _ruleset_index(ruleset)
+    # The rules that could move the verdict at all, gathered by the fields they read.
+    movers = {r.id for r in _relevant(current, scope_rules, fired_ids, fired_counts)}
+    if current == "unsuitable" and not movers <= index.is_set_fields.keys():
+        return result  # a fired critical rule only a value can clear must test is_set
+    if not movers:
+        return result
+    by_field: dict[str, dict[str, Rule]] = {}
+    for rule, fields in outcome.undetermined:
+        if rule.id in movers:
+            for path in fields:
+                by_field.setdefault(path, {})[rule.id] = rule
+    scope_ids = {r.id: r for r in scope_rules}
+    for rule_id, paths in index.is_set_fields.items():
+        rule = scope_ids.get(rule_id)
+        if rule is not None and rule_id in movers:
+            for path in paths:
+                if path in result:
+                    by_field.setdefault(path, {})[rule_id] = rule
+    work = dict(facts)
+    for path, affected in by_field.items():
+        relevant = _relevant(current, affected.values(), fired_ids, fired_counts)
+        if not relevant:
+            continue  # no value of this field can move the verdict
+        states = [
+            (
+                rule,
+                True if rule.id in fired_ids else (None if rule.id in undetermined_ids else False),
+            )
+            for rule in relevant
+        ]
+        for value in candidate_values(ruleset, path, facts):
+            work[path] = value
+            fired: dict[str, int] | None = None
+            undetermined: dict[str, int] = undetermined_counts
+            for rule, before in states:
+                after = rule.evaluate(work)
+                if after is before:
+                    continue
+                if fired is None:  # copied only once some rule changes state
+                    fired, undetermined = dict(fired_counts), dict(undetermined_counts)
+                _move(fired, undetermined, rule.severity, before, -1)
+                _move(fired, undetermined, rule.severity, after, +1)
+            if fired is not None and verdict_of_counts(fired, undetermined) != current:
+                result[path] = True
+                break
+        if path in facts:
+            work[path] = facts[path]
+        else:
+            work.pop(path, None)
+    return result
+
+
+def _relevant(
+    current: str,
+    affected: Iterable[Rule],
+    fired_ids: set[str],
+    fired_counts: Mapping[str, int],
+) -> list[Rule]:
+    """The affected rules whose change of state could move the current verdict.
+
+    unsuitable: only firing critical rules, and only if every one of them is affected;
+    incomplete: critical rules (majors do not count while a critical rule is open);
+    conditional: critical rules, and fired majors if every fired major is affected;
+    suitable: critical and major rules.
+    """
+    rules = [r for r in affected if r.severity in _VERDICT_SEVERITIES]
+    critical = [r for r in rules if r.severity == "critical"]
+    if current == "unsuitable":
+        fired = [r for r in critical if r.id in fired_ids]
+        return fired if len(fired) == fired_counts["critical"] else []
+    if current == "incomplete":
+        return critical
+    if current == "conditional":
+        fired_major = [r for r in rules if r.severity == "major" and r.id in fired_ids]
+        return critical + (fired_major if len(fired_major) == fired_counts["major"] else [])
+    return rules
+
+
+def _counts(severities: Iterable[str]) -> dict[str, int]:
+    counts = dict.fromkeys(SEVERITY_ORDER, 0)
+    for severity in severities:
+        counts[severity] += 1
+    return counts
+
+
+def _move(
+    fired: dict[str, int], undetermined: dict[str, int], severity: str, state: Any, step: int
+) -> None:
+    if state is True:
+        fired[severity] += step
+    elif state is None:
+        undetermined[severity] += step
+
+
+def completeness(scope_rules: Sequence[Rule], undetermined: Iterable[Rule]) -> float:
+    """The severity-weighted share of the scope's rules that could be evaluated (0..1).
+
+    Each rule weighs `SEVERITY_WEIGHTS[severity]`; 1.0 when every rule could be
+    evaluated (nothing is missing), and for a scope without rules.
+    """
+    total = sum(SEVERITY_WEIGHTS[r.severity] for r in scope_rules)
+    if not total:
+        return 1.0
+    open_weight = sum(SEVERITY_WEIGHTS[r.severity] for r in undetermined)
+    return round(1 - open_weight / total, 4)
+
+
+def open_questions_by_severity(severities: Iterable[str]) -> dict[str, int]:
+    """How many missing fields have each severity (that of their most severe waiting rule)."""
+    counts = dict.fromkeys(("critical", "major", "minor"), 0)
+    for severity in severities:
+        counts[severity] = counts.get(severity, 0) + 1
+    return counts
+
+
+def question_order(
+    could_change: bool | None, severity: str, waiting: int, path: str
+) -> tuple[Any, ...]:
+    """The order of open questions: those that could change the verdict first, then the
+    most severe, then those more rules wait on, then by field path."""
+    return (not could_change, SEVERITY_ORDER[severity], -waiting, path)
