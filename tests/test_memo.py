@@ -3,7 +3,6 @@ give exactly what computing afresh gives, whatever the engine has seen before.""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -11,14 +10,14 @@ from hypothesis import HealthCheck, given, settings
 from conftest import BACKENDS, comparable
 from roprules import Engine
 from roprules.evaluation.memo import Memo
-from strategies import offer_profiles, resident_profiles
+from strategies import LATEST_DATE, offer_profiles, resident_profiles
 
 SETTINGS = settings(
     max_examples=60,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
-AS_OF = date(2026, 1, 1)
+AS_OF = LATEST_DATE  # no generated date lies after it
 WARM = {backend: Engine.load(backend=backend) for backend in BACKENDS}
 
 
