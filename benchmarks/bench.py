@@ -1,46 +1,54 @@
-"""Benchmarks of roprules, all in one run over the same seeded data.
+"""Benchmarks of roprules: every performance target of issues 10 and 11, per backend.
 
-    python benchmarks/bench.py            # from the repository root, venv active
-    python benchmarks/bench.py --quick    # a smaller run (~20 s)
+    python benchmarks/bench.py            # from the repository root, venv active (< 3 min)
+    python benchmarks/bench.py --quick    # a smoke run (~30 s), the figures rough
+    python benchmarks/bench.py --engine evaluator       # one backend only
+    python benchmarks/bench.py --baseline <commit>      # the baseline to compare with
 
-Prints, side by side:
-  (a) the floor: the compiled three-valued closures (`rule.evaluate(facts)`) of every
-      placement, offer and resident rule over one placement's facts;
-  (b) firing the same facts through the durable_rules adapter
-      (`assessor.durable[scope].fire(facts)` for the three scopes);
-  (c) a full placement assessment through the public API, `Engine.check(resident_dict,
-      offer_dict)` with explanations rendered in nb (profiles validated from dicts);
-  (d) a municipality matrix: 100 residents x 300 offers screened through
-      `Engine.matrix` (verdicts and rule ids per cell, no texts; profiles given as
-      dicts and validated inside the timing);
-  (e) `roprules check` cold start as a whole process (shipped profiles);
-  (f) resident-set size (VmRSS) before and after 200,000 assessments through the
-      durable_rules adapter (`assessor.durable[scope].fire(facts)`, three scopes): the
-      part that holds C-side session state; the full check is too slow for 200,000;
-  (g) VmRSS before and after 300 load/close cycles: `with Engine(ruleset,
-      backend="durable")` (every durable_rules ruleset registered and deleted
-      again: the C-side part of Engine.load), plus 10 whole `Engine.load()` +
-      `close()` (a whole load reads and checks the files, ~0.3 s each).
-and whether each target holds on this machine (2 cores): the adapter's overhead
-over durable_rules' own C calls on the same facts (b)/(b0) <= 1.3 ((b)/(a) is
-reported as information),
-(c) median <= 1 ms, (d) <= 10 s, (e) <= 0.5 s, (f) growth <= 5 MB,
-(g) growth <= 10 MB.
+One run, the same seeded data for every figure, every backend that imports here.
+Each figure is printed beside its target and, where the baseline can measure it
+through the public API, beside the baseline's figure measured in the same run
+(the baseline's `src/` and `rules/` taken from git, run in child processes that
+alternate with the current code's, so a busy machine slows both alike):
+
+  (a)  the floor: the compiled three-valued closures of every rule, information;
+  (b)  the durable_rules adapter (`fire` for the three scopes), and (b0) the same
+       facts, encoded beforehand, through durable_rules' own C calls alone;
+       target: the adapter's overhead (b)/(b0) <= 1.3; (b)/(a) is information;
+  (c)  `Engine.check(resident_dict, offer_dict)` with texts in nb: median <= 0.5 ms;
+  (d)  the matrix targets (<= 60 µs per cell, `--workers 2` >= 1.7x, 1,000 x 1,000
+       in <= 60 s and its peak memory) from benchmarks/bench_matrix.py;
+  (e)  `roprules check` cold start as a whole process: median <= 0.3 s;
+  (f)  VmRSS growth over many assessments through the durable adapter <= 5 MB;
+  (g)  VmRSS growth over engine load/close cycles <= 10 MB;
+  (r)  issue 11: a check with remedies <= 5 ms, from benchmarks/bench_remedies.py.
+
+Timings on a shared machine are noisy: medians of many repetitions, and the
+baseline measured side by side. Never assert timings in tests.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import importlib
+import inspect
+import io
 import json
 import os
 import platform
 import random
+import resource
+import shutil
 import statistics
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -55,6 +63,9 @@ REPO = Path(__file__).resolve().parents[1]
 SHIPPED_RESIDENT = REPO / "profiles" / "residents" / "r01-high-risk-round-the-clock.yaml"
 SHIPPED_OFFER = REPO / "profiles" / "offers" / "verdal-reinsholm.yaml"
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
+BENCH_DIR = Path(__file__).resolve().parent
+# The code this session started from (before issue 10's items 3, 4 and 6).
+BASELINE_REF = "dbaad08"
 SKIP = ("id", "name", "municipality")
 
 # Valid ranges of the numeric fields (contract.md), by the last part of the path.
@@ -64,6 +75,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "units": (1, 40),
     "contract_months": (1, 60),
     "max_tenure_months": (1, 60),
+    "fire_risk_class": (1, 6),
 }
 BRUKERPLAN_RANGE = (1, 5)
 DEFAULT_RANGE = (0, 3000)
@@ -150,16 +162,17 @@ def random_profile(
 # --------------------------------------------------------------------------- measuring
 
 
-def per_call(function: Callable[[Any], Any], items: Sequence[Any]) -> list[float]:
-    """Seconds per call, one timing per item (after a short warm-up)."""
+def per_call(function: Callable[[Any], Any], items: Sequence[Any], rounds: int = 1) -> list[float]:
+    """Seconds per call, one timing per item and round (after a short warm-up)."""
     for item in items[:20]:
         function(item)
     timings = []
     clock = time.perf_counter
-    for item in items:
-        started = clock()
-        function(item)
-        timings.append(clock() - started)
+    for _ in range(rounds):
+        for item in items:
+            started = clock()
+            function(item)
+            timings.append(clock() - started)
     return timings
 
 
@@ -179,10 +192,6 @@ def us(seconds: float) -> str:
     return f"{seconds * 1e6:8.1f} µs"
 
 
-def verdict(held: bool) -> str:
-    return "HELD" if held else "MISSED"
-
-
 def machine() -> str:
     model = "unknown CPU"
     try:
@@ -192,36 +201,197 @@ def machine() -> str:
                 break
     except OSError:
         pass
+    try:
+        load = " load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        load = ""
     return (
         f"{os.cpu_count()} cores (nproc {len(os.sched_getaffinity(0))}), {model}, "
-        f"Python {platform.python_version()}, {platform.system()} {platform.release()}"
+        f"Python {platform.python_version()}, {platform.system()} {platform.release()},{load}"
     )
 
 
+@dataclass
+class Row:
+    """One target: the figure now, the baseline's (None: not measured) and the target."""
+
+    name: str
+    backend: str
+    value: float
+    target: float
+    unit: str
+    held: bool
+    baseline: float | None = None
+    note: str = ""
+
+
+def shown(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit == "ms":
+        return f"{value:.3f} ms"
+    if unit == "s":
+        return f"{value:.3f} s"
+    if unit == "MB":
+        return f"{value:+.2f} MB"
+    if unit == "µs":
+        return f"{value:.1f} µs"
+    return f"{value:.2f}{unit}"
+
+
+# --------------------------------------------------------------------------- the baseline
+
+
+@contextmanager
+def baseline_tree(ref: str | None) -> Iterator[tuple[Path | None, str]]:
+    """The baseline's src/ and rules/ from git in a temporary directory (None if not found)."""
+    if not ref:
+        yield None, "no baseline asked for"
+        return
+    try:
+        archive = subprocess.run(
+            ["git", "archive", "--format=tar", ref, "src", "rules"],
+            cwd=REPO,
+            capture_output=True,
+            check=True,
+            timeout=60,
+        ).stdout
+    except (OSError, subprocess.SubprocessError) as exc:
+        yield None, f"baseline {ref} not available ({type(exc).__name__})"
+        return
+    folder = Path(tempfile.mkdtemp(prefix="roprules-baseline-"))
+    try:
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(folder, filter="data")
+        yield folder, f"baseline {ref}"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# A child process that times Engine.check through the public API only, so the same
+# script measures the baseline and the current code (PYTHONPATH picks which).
+CHECK_CHILD = """
+import json, sys, time
+from datetime import UTC, datetime
+from roprules import Engine
+backend, path = sys.argv[1], sys.argv[2]
+with open(path, encoding="utf-8") as file:
+    pairs = json.load(file)
+engine = Engine.load(backend=backend)
+now = datetime(2026, 1, 1, tzinfo=UTC)
+for resident, offer in pairs[:20]:
+    engine.check(resident, offer, lang="nb", now=now)
+wall, cpu = [], []
+clock, cpu_clock = time.perf_counter, time.process_time
+for resident, offer in pairs:
+    started, cpu_started = clock(), cpu_clock()
+    engine.check(resident, offer, lang="nb", now=now)
+    wall.append(clock() - started)
+    cpu.append(cpu_clock() - cpu_started)
+print(json.dumps({"wall": wall, "cpu": cpu}))
+"""
+
+CLI_CHILD = "import sys; from roprules.cli import main; sys.exit(main())"
+
+
+def child_env(src: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(src)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def check_timings(
+    backend: str, pairs_file: Path, trees: dict[str, Path], rounds: int
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """(c) for each tree ("now", "baseline"), in child processes taking turns: wall-clock
+    seconds per check, and CPU seconds per check (less disturbed by other processes)."""
+    timings: dict[str, list[float]] = {label: [] for label in trees}
+    cpu: dict[str, list[float]] = {label: [] for label in trees}
+    order = list(trees)
+    for index in range(rounds):
+        for label in order if index % 2 == 0 else reversed(order):
+            result = subprocess.run(
+                [sys.executable, "-c", CHECK_CHILD, backend, str(pairs_file)],
+                capture_output=True,
+                text=True,
+                env=child_env(trees[label] / "src"),
+                timeout=600,
+            )
+            if result.returncode != 0:
+                print(f"    ({label}) check child failed: {result.stderr.strip()[-300:]}")
+                continue
+            measured = json.loads(result.stdout)
+            timings[label].extend(measured["wall"])
+            cpu[label].extend(measured["cpu"])
+    return timings, cpu
+
+
+def cold_starts(
+    backend: str, trees: dict[str, Path], runs: int
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """(e) `roprules --engine BACKEND check` as whole processes, the trees taking turns:
+    wall-clock seconds, and the child's CPU seconds (user + system)."""
+    command = [
+        "--engine",
+        backend,
+        "check",
+        "--resident",
+        str(SHIPPED_RESIDENT),
+        "--offer",
+        str(SHIPPED_OFFER),
+    ]
+    walls: dict[str, list[float]] = {label: [] for label in trees}
+    cpus: dict[str, list[float]] = {label: [] for label in trees}
+    for label in trees:  # once each, unmeasured: byte code compiled, files in the cache
+        subprocess.run(
+            [sys.executable, "-c", CLI_CHILD, *command],
+            capture_output=True,
+            env=child_env(trees[label] / "src"),
+            cwd=REPO,
+        )
+    for index in range(runs):
+        for label in trees if index % 2 == 0 else reversed(list(trees)):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            started = time.perf_counter()
+            result = subprocess.run(
+                [sys.executable, "-c", CLI_CHILD, *command],
+                capture_output=True,
+                env=child_env(trees[label] / "src"),
+                cwd=REPO,
+            )
+            walls[label].append(time.perf_counter() - started)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpus[label].append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+            if result.returncode != 0:
+                print(f"    ({label}) roprules check exited {result.returncode}")
+    return walls, cpus
+
+
+# --------------------------------------------------------------------------- durable_rules
+
+
 def measure_durable(
-    assessor: Any, facts_list: Sequence[dict[str, Any]]
+    assessor: Any, facts_list: Sequence[dict[str, Any]], rounds: int
 ) -> tuple[list[float], list[float]]:
     """(b) the durable_rules adapter over the facts, and (b0) its C calls alone."""
     import durable_rules_engine as dre
 
     from roprules.evaluation.durable import SESSION_ID
 
-    # (b) durable
     engines = [assessor.durable[s] for s in ("placement", "offer", "resident")]
 
     def durable(facts: dict[str, Any]) -> None:
         for scope_engine in engines:
             scope_engine.fire(facts)
 
-    # (b0) the share of (b) spent inside durable_rules' C library: the same facts,
-    # encoded beforehand, through the calls the adapter makes (assert -> drain
-    # actions -> retract, one reused session per group). It bounds what any adapter
-    # can reach; (b)/(b0) is the adapter's own overhead.
+    # (b0) durable_rules' own work: the same facts, as the very JSON texts the adapter
+    # sends, through every C call the adapter makes (assert, drain the actions,
+    # retract, the check that the retraction queued nothing), one reused session per
+    # group. It bounds what any adapter can reach; (b)/(b0) is the adapter's overhead.
     groups = [group for scope_engine in engines for group in scope_engine.groups]
-    encoded = [
-        [json.dumps({**g.encoder.encode(facts), "sid": SESSION_ID}) for g in groups]
-        for facts in facts_list
-    ]
+    tail = "," + json.dumps("sid") + ":" + json.dumps(SESSION_ID)
+    encoded = [[g.encoder.text(facts, tail) for g in groups] for facts in facts_list]
 
     def durable_c_only(texts: list[str]) -> None:
         for group, text in zip(groups, texts, strict=True):
@@ -231,214 +401,295 @@ def measure_durable(
             message = result[1] if result else None
             while message:
                 message = dre.complete_and_start_action(handle, state)
-            dre.retract_fact(handle, text)
+            _, state = dre.retract_fact(handle, text)
+            dre.start_action_for_state(handle, state)
 
     gc.collect()
-    return per_call(durable, facts_list), per_call(durable_c_only, encoded)
+    adapter: list[float] = []
+    c_only: list[float] = []
+    for _ in range(rounds):  # taking turns, so that a busy moment slows both
+        adapter += per_call(durable, facts_list)
+        c_only += per_call(durable_c_only, encoded)
+    return adapter, c_only
+
+
+def memory_rows(
+    engine: Any, facts_list: Sequence[dict[str, Any]], soak: int, cycles: int
+) -> list[Row]:
+    """(f) and (g): VmRSS over many adapter firings, and over load/close cycles."""
+    assessor = engine._evaluator
+    gc.collect()
+    before = rss_mb()
+    scope_engines = [assessor.durable[s] for s in ("placement", "offer", "resident")]
+    started = time.perf_counter()
+    for i in range(soak):
+        facts = facts_list[i % len(facts_list)]
+        for scope_engine in scope_engines:
+            scope_engine.fire(facts)
+    seconds = time.perf_counter() - started
+    gc.collect()
+    growth = rss_mb() - before
+    print(
+        f"(f) VmRSS over {soak:,} assessments via the adapter, three scopes: {before:.1f} MB -> "
+        f"{before + growth:.1f} MB ({seconds:.1f} s, {seconds / soak * 1e6:.0f} µs each)"
+    )
+    ruleset = engine.ruleset
+    for _ in range(10):  # warm-up
+        Engine(ruleset, backend="durable").close()
+    gc.collect()
+    load_before = rss_mb()
+    started = time.perf_counter()
+    for _ in range(cycles):
+        with Engine(ruleset, backend="durable"):
+            pass
+    loads = max(1, cycles // 30)
+    for _ in range(loads):
+        Engine.load(backend="durable").close()
+    seconds = time.perf_counter() - started
+    gc.collect()
+    load_growth = rss_mb() - load_before
+    print(
+        f"(g) VmRSS over {cycles} Engine(ruleset) + {loads} Engine.load() load/close cycles: "
+        f"{load_before:.1f} MB -> {load_before + load_growth:.1f} MB ({seconds:.1f} s)"
+    )
+    return [
+        Row(f"(f) RSS growth, {soak:,} assessments", "durable", growth, 5, "MB", growth <= 5),
+        Row(
+            f"(g) RSS growth, {cycles} load/close",
+            "durable",
+            load_growth,
+            10,
+            "MB",
+            load_growth <= 10,
+        ),
+    ]
+
+
+# --------------------------------------------------------------------------- other helpers' parts
+
+
+def helper_rows(module_name: str, backend: str, quick: bool) -> tuple[list[Row], str]:
+    """Rows from benchmarks/<module_name>.py (`run(...) -> [(name, value, target, held)]`)."""
+    if not (BENCH_DIR / f"{module_name}.py").is_file():
+        return [], f"benchmarks/{module_name}.py is not here yet: skipped"
+    if str(BENCH_DIR) not in sys.path:
+        sys.path.insert(0, str(BENCH_DIR))
+    try:
+        module = importlib.import_module(module_name)
+        parameters = inspect.signature(module.run).parameters
+        kwargs: dict[str, Any] = {}
+        if "quick" in parameters:
+            kwargs["quick"] = quick
+        args = (backend,) if parameters and next(iter(parameters)) != "quick" else ()
+        results = module.run(*args, **kwargs)
+    except Exception as exc:  # another helper's code: report, do not stop the run
+        return [], f"benchmarks/{module_name}.py failed: {type(exc).__name__}: {exc}"
+    rows = [
+        Row(str(name), backend, float(value), float(target), "", bool(held))
+        for name, value, target, held in results
+    ]
+    return rows, ""
 
 
 # --------------------------------------------------------------------------- main
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a smaller run")
-    parser.add_argument("--seed", type=int, default=2020)
-    parser.add_argument(
-        "--engine",
-        choices=("auto", "durable", "evaluator"),
-        default="auto",
-        help="backend (auto: durable where durable_rules imports); the durable_rules "
-        "figures (b), (f) and (g) need the durable backend",
-    )
-    args = parser.parse_args(argv)
-    quick = args.quick
-    placements = 300 if quick else 2000
-    matrix = (20, 60) if quick else (100, 300)
-    cold_runs = 3 if quick else 5
-    soak = 20_000 if quick else 200_000
-
-    print(f"roprules benchmark{' (--quick)' if quick else ''}: {machine()}")
-    started_all = time.perf_counter()
-    load_started = time.perf_counter()
-    engine = Engine.load(backend=args.engine)
-    load_seconds = time.perf_counter() - load_started
-    assessor = engine._evaluator
-    durable_backend = engine.backend == "durable"
-    print(
-        f"Engine.load(backend={args.engine!r}): {engine.backend} backend, {load_seconds:.2f} s, "
-        f"{len(engine.ruleset.rules)} rules"
-        + (
-            ", groups: "
-            + ", ".join(
-                f"{g.label}={len(g.rule_ids)}" for s in assessor.durable.values() for g in s.groups
-            )
-            if durable_backend
-            else ""
-        )
-    )
-    if not durable_backend:
-        why = "durable_rules cannot be imported here" if not durable_available() else "chosen"
-        print(f"evaluator backend ({why}): (b), (f) and (g) measure durable_rules and are skipped")
-
-    rng = random.Random(args.seed)
+def make_data(engine: Engine, count: int, seed: int) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    rng = random.Random(seed)
     near = numeric_thresholds(engine)
-    pairs = [
+    return [
         (random_profile("resident", i, rng, near), random_profile("offer", i, rng, near))
-        for i in range(placements)
+        for i in range(count)
     ]
-    facts_list = [
+
+
+def facts_of(pairs: Sequence[tuple[dict[str, Any], dict[str, Any]]]) -> list[dict[str, Any]]:
+    return [
         {
             **profile_to_facts("resident", ResidentProfile.model_validate(r)),
             **profile_to_facts("offer", OfferProfile.model_validate(o)),
         }
         for r, o in pairs
     ]
+
+
+def bench_backend(
+    backend: str,
+    args: argparse.Namespace,
+    sizes: dict[str, int],
+    trees: dict[str, Path],
+    workdir: Path,
+) -> list[Row]:
+    rows: list[Row] = []
+    started = time.perf_counter()
+    engine = Engine.load(backend=backend)
+    load_seconds = time.perf_counter() - started
+    assessor = engine._evaluator
+    groups = ""
+    if backend == "durable":
+        groups = ", groups: " + ", ".join(
+            f"{g.label}={len(g.rule_ids)}" for s in assessor.durable.values() for g in s.groups
+        )
+    print(
+        f"\n== backend {backend}: Engine.load() {load_seconds:.2f} s, "
+        f"{len(engine.ruleset.rules)} rules{groups}"
+    )
+
+    pairs = make_data(engine, sizes["placements"], args.seed)
+    facts_list = facts_of(pairs)
     rules = [
         r for scope in ("placement", "offer", "resident") for r in assessor.rules_by_scope[scope]
     ]
     fired_counts = [sum(r.evaluate(f) is True for r in rules) for f in facts_list]
     print(
-        f"data: {placements} seeded placements, {statistics.mean(map(len, facts_list)):.0f} "
+        f"data: {len(pairs)} seeded placements, {statistics.mean(map(len, facts_list)):.0f} "
         f"known facts and {statistics.mean(fired_counts):.1f} rules firing on average"
     )
 
-    # (a) the floor
     def floor(facts: dict[str, Any]) -> None:
         for rule in rules:
             rule.evaluate(facts)
 
-    # (c) the public API, full assessment with texts in nb
-    def full(pair: tuple[dict[str, Any], dict[str, Any]]) -> None:
-        engine.check(pair[0], pair[1], lang="nb", now=NOW)
-
     gc.collect()
-    floor_t = per_call(floor, facts_list)
-    durable_t, c_only_t = measure_durable(assessor, facts_list) if durable_backend else ([], [])
-    full_t = per_call(full, pairs)
-
-    print()
-    print(f"{'':44} {'median':>11} {'p95':>11} {'mean':>11}")
-    rows = [("(a) floor: compiled closures, every rule", floor_t)]
-    if durable_backend:
-        rows += [
-            ("(b) durable_rules adapter, three scopes", durable_t),
-            ("    of which inside durable_rules (C)", c_only_t),
+    floor_t = per_call(floor, facts_list, sizes["rounds"])
+    table = [("(a) floor: compiled closures, every rule", floor_t)]
+    if backend == "durable":
+        adapter_t, c_only_t = measure_durable(assessor, facts_list, sizes["rounds"])
+        table += [
+            ("(b) durable_rules adapter, three scopes", adapter_t),
+            ("(b0) durable_rules' own C calls alone", c_only_t),
         ]
-    rows.append((f"(c) Engine.check(dicts), texts in nb, {engine.backend}", full_t))
-    for label, timings in rows:
+
+    # (c) in child processes: the current code and the baseline taking turns
+    pairs_file = workdir / f"pairs-{backend}.json"
+    pairs_file.write_text(json.dumps(pairs, default=str), encoding="utf-8")
+    checks, check_cpu = check_timings(backend, pairs_file, trees, sizes["check_rounds"])
+    for label, timings in checks.items():
+        if timings:
+            table.append((f"(c) Engine.check(dicts), nb: {label}", timings))
+            table.append((f"    CPU time per check: {label}", check_cpu[label]))
+    print(f"{'':44} {'median':>11} {'p95':>11} {'mean':>11}")
+    for label, timings in table:
         print(
             f"{label:44} {us(statistics.median(timings))} {us(p95(timings))} "
             f"{us(statistics.mean(timings))}"
         )
-    overhead = ratio = 0.0
-    if durable_backend:
-        ratio = statistics.median(durable_t) / statistics.median(floor_t)
-        overhead = statistics.median(durable_t) / statistics.median(c_only_t)
+    if backend == "durable":
+        overhead = statistics.median(adapter_t) / statistics.median(c_only_t)
+        ratio = statistics.median(adapter_t) / statistics.median(floor_t)
         print(
-            f"    adapter overhead (b)/(b0): {overhead:.2f}; (b)/(a) median ratio: "
-            f"{ratio:.2f}; (c)/(b): "
-            f"{statistics.median(full_t) / statistics.median(durable_t):.2f}; "
-            f"durable_rules' own C calls alone / (a): "
-            f"{statistics.median(c_only_t) / statistics.median(floor_t):.2f}"
+            f"    adapter overhead (b)/(b0) {overhead:.2f}; (b)/(a) {ratio:.2f} (information); "
+            f"(b0)/(a) {statistics.median(c_only_t) / statistics.median(floor_t):.2f}"
         )
+        rows.append(Row("adapter overhead (b)/(b0)", backend, overhead, 1.3, "x", overhead <= 1.3))
+        rows.append(
+            Row("(b)/(a), information", backend, ratio, 2.0, "x", ratio <= 2.0, note="information")
+        )
+    if checks.get("now"):
+        now_c = statistics.median(checks["now"]) * 1e3
+        base_c = statistics.median(checks["baseline"]) * 1e3 if checks.get("baseline") else None
+        rows.append(Row("(c) Engine.check median", backend, now_c, 0.5, "ms", now_c <= 0.5, base_c))
 
-    # (d) the municipality matrix
-    residents = [random_profile("resident", 10_000 + i, rng, near) for i in range(matrix[0])]
-    offers = [random_profile("offer", 10_000 + i, rng, near) for i in range(matrix[1])]
-    matrix_started = time.perf_counter()
-    engine.matrix(residents, offers)
-    matrix_seconds = time.perf_counter() - matrix_started
-    cells = matrix[0] * matrix[1]
+    # (d) the matrix, from the city helper's module
+    matrix_rows, note = helper_rows("bench_matrix", backend, args.quick)
+    if note:
+        print(f"(d) {note}")
+    rows += matrix_rows
+
+    # (e) cold start
+    walls, cpus = cold_starts(backend, trees, sizes["cold_runs"])
+    now_e = statistics.median(walls["now"])
+    base_e = statistics.median(walls["baseline"]) if walls.get("baseline") else None
     print(
-        f"(d) matrix {matrix[0]} residents x {matrix[1]} offers via Engine.matrix: "
-        f"{matrix_seconds:.2f} s ({matrix_seconds / cells * 1e6:.0f} µs per cell)"
+        f"(e) `roprules --engine {backend} check` cold start, {sizes['cold_runs']} runs each: "
+        + "; ".join(
+            f"{label} median {statistics.median(w):.3f} s (min {min(w):.3f}, max {max(w):.3f}; "
+            f"CPU {statistics.median(cpus[label]):.3f} s)"
+            for label, w in walls.items()
+            if w
+        )
     )
-    if cells < 100 * 300:
-        matrix_seconds *= (100 * 300) / cells
-        print(f"    (--quick) extrapolated to 100 x 300: {matrix_seconds:.2f} s")
-
-    # (e) cold start of the command line
-    command = [str(Path(sys.executable).parent / "roprules")]
-    if not Path(command[0]).exists():
-        command = [sys.executable, "-m", "roprules.cli"]
-    command += ["check", "--resident", str(SHIPPED_RESIDENT), "--offer", str(SHIPPED_OFFER)]
-    cold = []
-    for _ in range(cold_runs):
-        started = time.perf_counter()
-        result = subprocess.run(command, capture_output=True, cwd=REPO)
-        cold.append(time.perf_counter() - started)
-        if result.returncode != 0:
-            print(f"    roprules check exited {result.returncode}: {result.stderr[-300:]!r}")
-    cold_median = statistics.median(cold)
-    print(
-        f"(e) `roprules check` cold start: median {cold_median:.3f} s of {cold_runs} runs "
-        f"(min {min(cold):.3f}, max {max(cold):.3f})"
+    rows.append(
+        Row("(e) `roprules check` cold start", backend, now_e, 0.3, "s", now_e <= 0.3, base_e)
     )
 
-    growth = load_growth = 0.0
-    if durable_backend:
-        # (f) memory over many assessments: the durable_rules adapter, where the C-side
-        # session state lives (a session not deleted costs ~1 MB)
-        gc.collect()
-        before = rss_mb()
-        scope_engines = [assessor.durable[s] for s in ("placement", "offer", "resident")]
-        soak_started = time.perf_counter()
-        for i in range(soak):
-            facts = facts_list[i % placements]
-            for scope_engine in scope_engines:
-                scope_engine.fire(facts)
-        soak_seconds = time.perf_counter() - soak_started
-        gc.collect()
-        after = rss_mb()
-        growth = after - before
-        print(
-            f"(f) VmRSS over {soak:,} assessments via assessor.durable[scope].fire(facts), "
-            f"three scopes: {before:.1f} MB -> {after:.1f} MB (growth {growth:+.2f} MB; "
-            f"{soak_seconds:.1f} s, {soak_seconds / soak * 1e6:.0f} µs each)"
-        )
+    # (f), (g) memory: durable_rules holds C-side state
+    if backend == "durable":
+        rows += memory_rows(engine, facts_list, sizes["soak"], sizes["cycles"])
 
-        # (g) memory over load/close cycles: the C-side rulesets must be freed
-        ruleset = engine.ruleset
-        for _ in range(20):  # warm-up
-            Engine(ruleset, backend="durable").close()
-        gc.collect()
-        load_before = rss_mb()
-        cycles_started = time.perf_counter()
-        for _ in range(300):
-            with Engine(ruleset, backend="durable"):
-                pass
-        for _ in range(10):
-            Engine.load(backend="durable").close()
-        cycles_seconds = time.perf_counter() - cycles_started
-        gc.collect()
-        load_growth = rss_mb() - load_before
-        print(
-            f"(g) VmRSS over 300 Engine(ruleset) + 10 Engine.load() load/close cycles: "
-            f"{load_before:.1f} MB -> {load_before + load_growth:.1f} MB "
-            f"(growth {load_growth:+.2f} MB; {cycles_seconds:.1f} s)"
-        )
+    # (r) issue 11: a check with remedies, from the remedies helper's module
+    remedy_rows, note = helper_rows("bench_remedies", backend, args.quick)
+    if note:
+        print(f"(r) {note}")
+    rows += remedy_rows
+    engine.close()
+    return rows
+
+
+# How much of everything: placements timed in-process (a, b) and per check child (c),
+# rounds of (a)/(b), rounds of check children per tree, cold starts per tree,
+# adapter firings for (f), engine load/close cycles for (g).
+FULL = {
+    "placements": 600,
+    "rounds": 3,
+    "check_rounds": 2,
+    "cold_runs": 8,
+    "soak": 30_000,
+    "cycles": 150,
+}
+QUICK = dict(placements=30, rounds=1, check_rounds=1, cold_runs=1, soak=1000, cycles=5)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a smoke run: small and rough")
+    parser.add_argument("--seed", type=int, default=2020)
+    parser.add_argument(
+        "--engine",
+        choices=("all", "durable", "evaluator"),
+        default="all",
+        help="backend(s) to measure (all: every backend that imports here)",
+    )
+    parser.add_argument(
+        "--baseline",
+        default=BASELINE_REF,
+        metavar="REF",
+        help=f"git commit to compare (c) and (e) with, side by side (default {BASELINE_REF}); "
+        "'' for none",
+    )
+    args = parser.parse_args(argv)
+    sizes = QUICK if args.quick else FULL
+    if args.engine == "all":
+        backends = ["durable", "evaluator"] if durable_available() else ["evaluator"]
+    else:
+        backends = [args.engine]
+    if "durable" in backends and not durable_available():
+        print("durable_rules cannot be imported here: the durable backend is skipped")
+        backends.remove("durable")
+
+    print(f"roprules benchmark{' (--quick)' if args.quick else ''}: {machine()}")
+    started_all = time.perf_counter()
+    rows: list[Row] = []
+    with baseline_tree(args.baseline) as (base, note), tempfile.TemporaryDirectory() as work:
+        print(f"compared with: {note}" + ("" if base else " (figures of this run only)"))
+        trees = {"now": REPO}
+        if base is not None:
+            trees["baseline"] = base
+        for backend in backends:
+            rows += bench_backend(backend, args, sizes, trees, Path(work))
+    total = time.perf_counter() - started_all
 
     print()
-    print("targets (2-core machine):")
-    durable_results = [
-        ("(b)/(b0) adapter overhead <= 1.3", f"{overhead:.2f}", overhead <= 1.3),
-        ("(f) RSS growth <= 5 MB", f"{growth:+.2f} MB", growth <= 5),
-        ("(g) 300 load/close <= 10 MB", f"{load_growth:+.2f} MB", load_growth <= 10),
-    ]
-    results = [
-        (
-            "(c) median <= 1 ms",
-            f"{statistics.median(full_t) * 1e3:.3f} ms",
-            statistics.median(full_t) <= 1e-3,
-        ),
-        ("(d) 100 x 300 matrix <= 10 s", f"{matrix_seconds:.2f} s", matrix_seconds <= 10),
-        ("(e) cold start <= 0.5 s", f"{cold_median:.3f} s", cold_median <= 0.5),
-        *(durable_results if durable_backend else []),
-    ]
-    for label, figure, held in results:
-        print(f"  {label:30} {figure:>12}  {verdict(held)}")
-    print(f"total benchmark time: {time.perf_counter() - started_all:.1f} s")
+    print(f"targets (load average now {' '.join(f'{x:.2f}' for x in os.getloadavg())}):")
+    print(f"  {'':44} {'backend':9} {'baseline':>11} {'now':>11} {'target':>11}")
+    for row in rows:
+        held = "information" if row.note == "information" else ("HELD" if row.held else "NOT HELD")
+        target = "<= " + shown(row.target, row.unit).lstrip("+")
+        print(
+            f"  {row.name:44} {row.backend:9} {shown(row.baseline, row.unit):>11} "
+            f"{shown(row.value, row.unit):>11} {target:>11}  {held}"
+        )
+    print(f"total benchmark time: {total:.1f} s" + ("" if total <= 180 else " (over 3 minutes)"))
     return 0
 
 

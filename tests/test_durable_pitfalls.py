@@ -24,6 +24,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 dre = pytest.importorskip("durable_rules_engine", reason="durable_rules cannot be imported here")
 
@@ -32,6 +33,7 @@ import roprules.evaluation.durable as engine_module
 from conftest import REPO, comparable, facts_of, offer_file, resident_file
 from roprules.contract.fields import FIELDS, RULE_FIELDS
 from roprules.contract.intake import load_offer, load_resident
+from roprules.contract.profiles import OfferProfile, ResidentProfile
 from roprules.evaluation.durable import (
     MAX_RULES_PER_GROUP,
     SENTINEL_PRIORITY,
@@ -59,7 +61,7 @@ from roprules.rulebase.durable_compile import (
     fnv1a_32,
     hash_collisions,
 )
-from strategies import bounds, thresholds, unflatten
+from strategies import bounds, offer_profiles, resident_profiles, thresholds, unflatten
 
 SCOPES = ("placement", "offer", "resident")
 ABSENT = object()  # a field pinned to "unknown" while solving
@@ -778,3 +780,17 @@ def test_solver_sanity() -> None:
     either = AnyOf((Leaf("resident.dementia", "eq", True), Leaf("resident.age", "lt", 20)))
     facts = known(solve(either, False, {}, {}) or {})
     assert facts.get("resident.dementia") is False and facts.get("resident.age", 0) >= 20
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(resident=resident_profiles(), offer=offer_profiles())
+def test_the_fast_fact_text_is_the_encoded_facts(
+    assessor: Any, resident: dict[str, Any], offer: dict[str, Any]
+) -> None:
+    """The JSON the adapter sends (value fragments looked up once computed) holds exactly
+    what `FactEncoder.encode` gives, the first time a value is seen and every time after."""
+    facts = facts_of(ResidentProfile.model_validate(resident), OfferProfile.model_validate(offer))
+    for label, group in all_groups(assessor):
+        expected = {**group.encoder.encode(facts), "sid": "x"}
+        for _ in range(2):
+            assert json.loads(group.encoder.text(facts, ',"sid":"x"')) == expected, label

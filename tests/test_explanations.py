@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from roprules.authoring.lint import example_facts
-from roprules.rulebase.explanations import substitution_pieces
+from roprules.rulebase.explanations import quick_pieces, substitution_pieces
 
 PARTS = ("explanation", "suggestion")
 
@@ -40,3 +40,52 @@ def test_substitution_pieces(source, expected):
         assert pieces is None
     else:
         assert tuple(getattr(p, "path", p) for p in pieces) == expected
+
+
+def _shipped_sources(ruleset) -> set[str]:
+    sources: set[str] = set()
+    for rule in ruleset.rules:
+        for part in ("explanation", "suggestion"):
+            text = getattr(rule.spec, part).model_dump()
+            variants = [text["default"], *text["cases"].values()] if "by" in text else [text]
+            for localized in variants:
+                sources.update(localized[lang] for lang in ("nb", "en"))
+    return sources
+
+
+def test_quick_pieces_equal_jinja_pieces_on_every_shipped_text(ruleset):
+    """The texts read without Jinja2 at load give the pieces Jinja2's parser gives."""
+    sources = _shipped_sources(ruleset)
+    quick = 0
+    for source in sources:
+        pieces = quick_pieces(source)
+        if pieces is not None:
+            assert pieces == substitution_pieces(source), source
+            quick += 1
+    assert quick > 0.9 * len(sources)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "",
+        "\n",
+        "Har {{ offer.staffing }}.\n",
+        "{{offer.staffing}}{{ resident.age }}",
+        "a\n\nb {{ params.max_units }} c\n\n",
+        "Tekst med } og { og % og #.",
+        "{{ offer.staffing }} }} x",
+        "{{- offer.staffing }}",
+        "{{ offer.staffing|upper }}",
+        "{# note #}x",
+        "{% raw %}{{ x }}{% endraw %}",
+        "a\r\nb",
+        "{{ offer .staffing }}",
+        "{{ staffing }}",
+        "{{ cycler.x }}",
+    ],
+)
+def test_quick_pieces_agree_with_jinja_or_defer(source):
+    pieces = quick_pieces(source)
+    if pieces is not None:
+        assert pieces == substitution_pieces(source)

@@ -35,7 +35,6 @@ from roprules.contract.output import check_target, write_atomically
 from roprules.contract.profiles import PROFILE_MODELS
 from roprules.evaluation.backends import BACKEND_CHOICES, BackendUnavailable, EngineError
 from roprules.evaluation.outcome import assessment_facts
-from roprules.report.plain import why_undetermined
 from roprules.report.render import (
     render_assessment,
     render_compare,
@@ -516,6 +515,8 @@ def _run(args: argparse.Namespace) -> int:
     why = None
     if args.format in ("markdown", "html"):  # the "why not" view of undetermined rules
         facts = assessment_facts(resident, offer, as_of)
+        from roprules.report.plain import why_undetermined
+
         why = why_undetermined(engine.ruleset, assessment, facts)
     _emit(render_assessment(assessment, args.format, color=_color(args), why=why), args.out, lang)
     return EXIT_OK

@@ -422,8 +422,10 @@ def deprecations(
     for prefix, profile in (("resident", resident), ("offer", offer)):
         if profile is None:
             continue
-        raw: dict[str, Any] = {}
-        _flatten(prefix, profile, raw)
+        raw = {
+            path: _value_at(profile, prefix, path)
+            for path in (*DEPRECATED_VALUES, *DEPRECATED_FIELDS)
+        }
         for path, renamed in DEPRECATED_VALUES.items():
             value = raw.get(path)
             if value in renamed:
@@ -434,6 +436,20 @@ def deprecations(
                 key = f"{path}={str(value).lower()}" if isinstance(value, bool) else path
                 found.append(Deprecation(path, replacement, key))
     return found
+
+
+def _value_at(profile: BaseModel, prefix: str, path: str) -> Any:
+    """The value at a fact path of a profile, as a fact (None if absent or another prefix)."""
+    if not path.startswith(prefix + "."):
+        return None
+    value: Any = profile
+    for name in path.removeprefix(prefix + ".").split("."):
+        value = getattr(value, name, None)
+        if value is None:
+            return None
+    if isinstance(value, list):
+        return tuple(value)
+    return value.isoformat() if isinstance(value, date) else value
 
 
 def derived_fields(facts: Mapping[str, Any], profile: BaseModel | None) -> frozenset[str]:
@@ -455,7 +471,7 @@ def derived_sources(facts: Mapping[str, Any], profile: BaseModel | None) -> dict
         found["resident.coercion_need"] = "resident.needs_coercion"
     if getattr(profile, "brukerplan", None) is not None:
         entered = _entered(profile)
-        for derivation in brukerplan_derivations(profile):
+        for derivation in derive_from_brukerplan(entered):
             if derivation.path not in entered and derivation.path in facts:
                 found.setdefault(derivation.path, derivation.source)
     return found
@@ -508,15 +524,28 @@ def profile_to_facts(prefix: str, profile: BaseModel | None) -> dict[str, Any]:
 _NOT_FACTS = frozenset({"id", "name"})
 
 
+_PLAIN = frozenset({str, bool, int, float})
+
+
+@cache
+def _fact_paths(model: type[BaseModel], prefix: str) -> tuple[tuple[str, str], ...]:
+    """(attribute, fact path) of a model's fields under `prefix`, computed once."""
+    return tuple((key, f"{prefix}.{key}") for key in model.model_fields if key not in _NOT_FACTS)
+
+
 def _flatten(prefix: str, model: BaseModel, into: dict[str, Any]) -> None:
-    for key, value in model.__dict__.items():
-        if value is None or key in _NOT_FACTS:
+    values = model.__dict__
+    for key, path in _fact_paths(model.__class__, prefix):
+        value = values.get(key)
+        if value is None:
             continue
-        path = f"{prefix}.{key}"
-        if isinstance(value, BaseModel):
-            _flatten(path, value, into)
-        elif isinstance(value, list):
+        kind = value.__class__
+        if kind in _PLAIN:
+            into[path] = value
+        elif kind is list:
             into[path] = tuple(value)
+        elif isinstance(value, BaseModel):
+            _flatten(path, value, into)
         elif isinstance(value, date):
             into[path] = value.isoformat()
         else:

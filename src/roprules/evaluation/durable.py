@@ -48,6 +48,7 @@ from roprules.rulebase.ruleset import RulesetError
 
 SESSION_ID = "assessment"
 RULES_OK = 0  # assert_fact's result when the fact was new and handled
+_SID_TAIL = "," + json.dumps("sid") + ":" + json.dumps(SESSION_ID)
 
 _LOCK = threading.Lock()  # one lock for the C library, shared by every engine
 _NAMES = itertools.count()
@@ -96,6 +97,7 @@ class DurableGroup:
     def __init__(self, label: str, rules: Sequence[CompiledRule], params: Mapping[str, Any]):
         self.label = label
         self.rule_ids = tuple(r.rule_id for r in rules)
+        self._rule_of_name: dict[str, str] = {}
         self.encoder = FactEncoder(r.condition for r in rules)
         collisions = hash_collisions(self.encoder.keys())
         if collisions:
@@ -116,26 +118,30 @@ class DurableGroup:
             raise EngineError(f"durable_rules refused ruleset group {label}: {exc}") from None
         # Freed on close() or when the group is collected, whichever comes first.
         self._finalizer = weakref.finalize(self, _release, self._handle)
+        self._open = True  # False once closed (cheaper to test than the finalizer)
         self.fire({})  # prime: the first session of a ruleset sets up its state
 
     def _run(self, text: str) -> list[str]:
         """Assert, drain, retract; call with _LOCK held."""
-        result, state = dre.assert_fact(self._handle, text)
+        handle = self._handle
+        result, state = dre.assert_fact(handle, text)
         if result != RULES_OK:  # the same fact is still there: a stale session
             self._reset()
-            result, state = dre.assert_fact(self._handle, text)
+            result, state = dre.assert_fact(handle, text)
             if result != RULES_OK:
                 raise dre.error(f"fact not asserted in a fresh session (result {result})")
         fired: list[str] = []
-        started = dre.start_action_for_state(self._handle, state)
-        message = started[1] if started else None
-        while message:
-            name = message[2 : message.index('"', 2)]  # first key: the rule name
-            if name != SENTINEL:
-                fired.append(name)
-            message = dre.complete_and_start_action(self._handle, state)
-        _, state = dre.retract_fact(self._handle, text)
-        if dre.start_action_for_state(self._handle, state):  # a retraction fires nothing
+        started = dre.start_action_for_state(handle, state)
+        if started:
+            message = started[1]
+            complete = dre.complete_and_start_action
+            while message:
+                name = message[2 : message.index('"', 2)]  # first key: the rule name
+                if name != SENTINEL:
+                    fired.append(name)
+                message = complete(handle, state)
+        _, state = dre.retract_fact(handle, text)
+        if dre.start_action_for_state(handle, state):  # a retraction fires nothing
             raise dre.error("an action was queued by retracting the fact")
         return fired
 
@@ -150,6 +156,7 @@ class DurableGroup:
 
     def close(self) -> None:
         """Delete the ruleset in durable_rules; the group cannot fire afterwards."""
+        self._open = False
         self._finalizer()
         with _LOCK:
             _free_pending()
@@ -161,13 +168,11 @@ class DurableGroup:
         and the fact retracted again. Any failure deletes the session, so the
         next assessment starts in a fresh one.
         """
-        payload = self.encoder.encode(facts)
-        payload["sid"] = SESSION_ID
-        text = json.dumps(payload)
+        text = self.encoder.text(facts, _SID_TAIL)
         with _LOCK:
             if _PENDING:
                 _free_pending()
-            if not self._finalizer.alive:
+            if not self._open:
                 raise EngineError(f"ruleset group {self.label} is closed")
             try:
                 fired = self._run(text)
@@ -181,7 +186,14 @@ class DurableGroup:
                 raise
         # durable_rules activates a rule once per true branch of an `$or`, and a rule
         # split into parts (r<index>x<part>) once per true part: report each rule once.
-        return list(dict.fromkeys(self.rule_ids[int(name[1:].split("x")[0])] for name in fired))
+        names = self._rule_of_name
+        return list(dict.fromkeys([names.get(name) or self._rule_of(name) for name in fired]))
+
+    def _rule_of(self, name: str) -> str:
+        """The rule id of a durable rule name, r<index> or r<index>x<part>."""
+        rule_id = self.rule_ids[int(name[1:].split("x")[0])]
+        self._rule_of_name[name] = rule_id
+        return rule_id
 
 
 class DurableEngine:
@@ -203,6 +215,8 @@ class DurableEngine:
             raise
 
     def fire(self, facts: Mapping[str, Any]) -> set[str]:
+        if len(self.groups) == 1:
+            return set(self.groups[0].fire(facts))
         fired: set[str] = set()
         for group in self.groups:
             fired.update(group.fire(facts))

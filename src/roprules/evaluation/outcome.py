@@ -37,6 +37,7 @@ from roprules.evaluation.backends import (
     make_scope_engine,
     resolve_backend,
 )
+from roprules.evaluation.memo import Memo, reads
 from roprules.evaluation.ranking import rank_key  # noqa: F401  (re-exported: the order)
 from roprules.rulebase.conditions import AS_OF, undetermined_by
 from roprules.rulebase.ruleset import Rule, Ruleset
@@ -90,6 +91,10 @@ class Evaluator:
             scope: tuple(r for r in ruleset.rules if r.scope == scope)
             for scope in ("placement", "offer", "resident")
         }
+        # The fields an undetermined rule waits on, looked up once its values were
+        # seen (evaluation/memo.py).
+        self._waiting: Memo = Memo()
+        self._reads = {r.id: reads(r.fields, (AS_OF,)) for r in ruleset.rules}
         self.engines: dict[str, ScopeEngine] = {}
         self.closed = False
         try:
@@ -151,9 +156,16 @@ class Evaluator:
                     f"rule {rule.id}: durable_rules did not fire but the evaluator says true"
                 )
             if result is None:
-                _, waiting = undetermined_by(rule.condition, facts, self.ruleset.params)
-                undetermined.append((rule, waiting))
+                undetermined.append((rule, self.waiting_on(rule, facts)))
         return Outcome(tuple(fired), tuple(undetermined))
+
+    def waiting_on(self, rule: Rule, facts: Mapping[str, Any]) -> frozenset[str]:
+        """The fields an undetermined rule waits on (looked up once these values were seen)."""
+        params = self.ruleset.params
+        return self._waiting.get(
+            Memo.key(rule.id, self._reads[rule.id], facts),
+            lambda: undetermined_by(rule.condition, facts, params)[1],
+        )
 
     def _run_evaluator(self, rules: Sequence[Rule], facts: Mapping[str, Any]) -> Outcome:
         """The evaluator backend: each rule's compiled condition, evaluated once."""
@@ -164,8 +176,7 @@ class Evaluator:
             if result is True:
                 fired.append(rule)
             elif result is None:
-                _, waiting = undetermined_by(rule.condition, facts, self.ruleset.params)
-                undetermined.append((rule, waiting))
+                undetermined.append((rule, self.waiting_on(rule, facts)))
         return Outcome(tuple(fired), tuple(undetermined))
 
     def outcome(self, scope: str, facts: Mapping[str, Any]) -> Outcome:
@@ -201,6 +212,21 @@ def superseded_by(rule_id: str, fired: Sequence[Rule]) -> list[str]:
         for rule in fired
         if rule_id in rule.spec.supersedes and supersede_applies(rule, target)
     )
+
+
+def supersessions(fired: Sequence[Rule]) -> dict[str, list[str]]:
+    """`superseded_by` of every fired rule at once: rule id -> the ids of the fired rules
+    that supersede it (only rules that some fired rule supersedes are keys)."""
+    by_id = {rule.id: rule for rule in fired}
+    found: dict[str, list[str]] = {}
+    for rule in fired:
+        for target_id in rule.spec.supersedes:
+            target = by_id.get(target_id)
+            if target is not None and supersede_applies(rule, target):
+                found.setdefault(target_id, []).append(rule.id)
+    for ids in found.values():
+        ids.sort()
+    return found
 
 
 def assessment_facts(

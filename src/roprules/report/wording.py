@@ -16,6 +16,8 @@ from typing import Any
 from roprules.contract.assessment import (
     Assessment,
     BackendRef,
+    Citation,
+    Fact,
     RulesetRef,
 )
 from roprules.contract.messages import Messages, messages
@@ -28,10 +30,11 @@ from roprules.contract.profiles import (
 )
 from roprules.contract.rule_schema import SEVERITY_ORDER
 from roprules.evaluation.backends import EngineError
+from roprules.evaluation.memo import Memo, reads
 from roprules.evaluation.outcome import (
     SCOPE_RULES,
     Outcome,
-    superseded_by,
+    supersessions,
 )
 from roprules.evaluation.questions import (
     completeness,
@@ -43,6 +46,10 @@ from roprules.report.open_questions import missing_entries, verdict_summary
 from roprules.rulebase.conditions import AS_OF, explain
 from roprules.rulebase.ruleset import Rule, Ruleset
 
+# A finding's parts are ~2 KB (texts and facts): 4,096 of them stay under ~8 MB per
+# engine; the benchmark's 600 placements needed ~2,000.
+PARTS_LIMIT = 4096
+
 
 class Wording:
     """Words the outcomes of one ruleset: findings, questions and notices."""
@@ -51,6 +58,17 @@ class Wording:
         self.ruleset = ruleset
         self.messages = catalogue or messages()
         self._scope_rules: dict[str, tuple[Rule, ...]] = {}
+        # A finding's texts and facts, looked up once the values its rule reads
+        # were seen (evaluation/memo.py); citations built once per rule.
+        self._parts: Memo = Memo(limit=PARTS_LIMIT)
+        self._text_reads = {r.id: reads(r.fields, r.texts.paths, (AS_OF,)) for r in ruleset.rules}
+        self._sources: dict[str, tuple[Citation, ...]] = {
+            r.id: tuple(
+                Citation(section=s.section, quote=s.quote, title=s.title, url=s.url)
+                for s in r.spec.sources
+            )
+            for r in ruleset.rules
+        }
 
     def assessment(
         self,
@@ -76,8 +94,9 @@ class Wording:
             (self.finding(rule, facts, lang, derived) for rule in outcome.fired),
             key=lambda f: (SEVERITY_ORDER[f["severity"]], f["rule_id"]),
         )
+        superseding = supersessions(outcome.fired)
         for finding in findings:
-            finding["superseded_by"] = superseded_by(finding["rule_id"], outcome.fired)
+            finding["superseded_by"] = list(superseding.get(finding["rule_id"], ()))
         undetermined = sorted(
             (
                 {
@@ -133,30 +152,49 @@ class Wording:
         lang: str,
         derived: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
-        params = self.ruleset.params
-        why = explain(rule.condition, facts, params)
-        if why.value is not True:
-            raise EngineError(f"rule {rule.id}: durable_rules fired but the evaluator disagrees")
+        paths = self._text_reads[rule.id]
+        derived_key = tuple(map(derived.get, paths)) if derived else None
+        explanation, suggestion, used = self._parts.get(
+            Memo.key(rule.id, paths, facts, lang, derived_key),
+            lambda: self._finding_parts(rule, facts, lang, derived),
+        )
         spec = rule.spec
         return {
             "rule_id": rule.id,
             "kind": spec.kind,
             "severity": rule.severity,
             "title": spec.title.get(lang),
-            "explanation": rule.texts.render("explanation", lang, facts, params),
-            "facts": [
-                self.fact(path, value, lang, (derived or {}).get(path))
-                for path, value in sorted(why.used.items())
-            ],
-            "sources": [
-                {"section": s.section, "quote": s.quote, "title": s.title, "url": s.url}
-                for s in spec.sources
-            ],
-            "suggestions": [rule.texts.render("suggestion", lang, facts, params)],
+            "explanation": explanation,
+            "facts": list(used),
+            "sources": list(self._sources[rule.id]),
+            "suggestions": [suggestion],
             "topics": list(spec.topics),
             "theme": rule.theme,
             "local_change": local_change(rule),
         }
+
+    def _finding_parts(
+        self,
+        rule: Rule,
+        facts: Mapping[str, Any],
+        lang: str,
+        derived: Mapping[str, str] | None,
+    ) -> tuple[str, str, tuple[Fact, ...]]:
+        """A fired rule's explanation, suggestion and the facts that made it fire: what
+        the values it reads decide (`finding` looks them up once seen)."""
+        params = self.ruleset.params
+        why = explain(rule.condition, facts, params)
+        if why.value is not True:
+            raise EngineError(f"rule {rule.id}: durable_rules fired but the evaluator disagrees")
+        used = tuple(
+            Fact.model_validate(self.fact(path, value, lang, (derived or {}).get(path)))
+            for path, value in sorted(why.used.items())
+        )
+        return (
+            rule.texts.render("explanation", lang, facts, params),
+            rule.texts.render("suggestion", lang, facts, params),
+            used,
+        )
 
     def fact(
         self, path: str, value: Any, lang: str, derived: bool | str | None = None

@@ -16,32 +16,46 @@ shows `round_the_clock` to a Norwegian reader; an unknown value renders as
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
-
-from jinja2 import TemplateSyntaxError, nodes
-from jinja2.sandbox import SandboxedEnvironment
+from typing import TYPE_CHECKING, Any
 
 from roprules.contract.fields import RULE_FIELDS
 from roprules.contract.messages import LANGUAGES, Messages
 
+if TYPE_CHECKING:
+    from jinja2.sandbox import SandboxedEnvironment
+
+# Jinja2 is imported when a text needs it (a syntax check of an unusual text, the
+# reference rendering): the common texts are read and rendered without it, and a
+# command that renders no Jinja2 template does not pay for importing it.
 ROOTS = ("resident", "offer", "params")
-_ALLOWED_NODES = (nodes.Template, nodes.Output, nodes.TemplateData, nodes.Name, nodes.Getattr)
-# What a refused construct is called in the error message.
-_REFUSED = {
-    nodes.If: "a '{% if %}' block",
-    nodes.For: "a '{% for %}' block",
-    nodes.CondExpr: "an inline 'if'",
-    nodes.Compare: "a comparison",
-    nodes.Test: "a test ('is ...')",
-    nodes.Filter: "a filter ('|')",
-    nodes.Call: "a call",
-    nodes.Const: "a literal",
-    nodes.And: "'and'",
-    nodes.Or: "'or'",
-    nodes.Not: "'not'",
-}
+
+
+@functools.cache
+def _node_kinds() -> tuple[tuple[type, ...], dict[type, str]]:
+    """The Jinja2 nodes a text may hold, and what each refused one is called."""
+    from jinja2 import nodes
+
+    allowed = (nodes.Template, nodes.Output, nodes.TemplateData, nodes.Name, nodes.Getattr)
+    refused = {
+        nodes.If: "a '{% if %}' block",
+        nodes.For: "a '{% for %}' block",
+        nodes.CondExpr: "an inline 'if'",
+        nodes.Compare: "a comparison",
+        nodes.Test: "a test ('is ...')",
+        nodes.Filter: "a filter ('|')",
+        nodes.Call: "a call",
+        nodes.Const: "a literal",
+        nodes.And: "'and'",
+        nodes.Or: "'or'",
+        nodes.Not: "'not'",
+    }
+    return allowed, refused
+
+
 _HINT = (
     "rule texts may only substitute {{ resident.FIELD }}, {{ offer.FIELD }} or "
     "{{ params.NAME }}; for a text per value use by/cases/default"
@@ -53,6 +67,8 @@ class TemplateError(Exception):
 
 
 def _environment(lang: str, messages: Messages) -> SandboxedEnvironment:
+    from jinja2.sandbox import SandboxedEnvironment
+
     unknown = messages.term("booleans", "unknown", lang)
     return SandboxedEnvironment(
         autoescape=False,  # plain text; the HTML renderer escapes the rendered result
@@ -61,8 +77,10 @@ def _environment(lang: str, messages: Messages) -> SandboxedEnvironment:
     )
 
 
-def _chain(node: nodes.Getattr) -> str | None:
+def _chain(node: Any) -> str | None:
     """`offer.building.sprinkler` from a Getattr chain rooted in a Name."""
+    from jinja2 import nodes
+
     parts: list[str] = []
     current: nodes.Node = node
     while isinstance(current, nodes.Getattr):
@@ -76,6 +94,10 @@ def _chain(node: nodes.Getattr) -> str | None:
 
 def referenced_paths(source: str, params: Mapping[str, Any]) -> tuple[str, ...]:
     """The field paths (and params.NAME) a template reads; raises TemplateError if unsafe."""
+    from jinja2 import TemplateSyntaxError, nodes
+    from jinja2.sandbox import SandboxedEnvironment
+
+    allowed, refused = _node_kinds()
     env = SandboxedEnvironment()
     try:
         tree = env.parse(source)
@@ -84,9 +106,9 @@ def referenced_paths(source: str, params: Mapping[str, Any]) -> tuple[str, ...]:
     paths: set[str] = set()
     inside_chain: set[int] = set()
     for node in tree.find_all(nodes.Node):
-        if not isinstance(node, _ALLOWED_NODES):
+        if not isinstance(node, allowed):
             what = next(
-                (name for kind, name in _REFUSED.items() if isinstance(node, kind)),
+                (name for kind, name in refused.items() if isinstance(node, kind)),
                 f"'{type(node).__name__}'",
             )
             raise TemplateError(f"{what} is not allowed: {_HINT}")
@@ -104,6 +126,11 @@ def referenced_paths(source: str, params: Mapping[str, Any]) -> tuple[str, ...]:
             paths.add(path)
         elif isinstance(node, nodes.Name) and id(node) not in inside_chain:
             raise TemplateError(f"'{node.name}' must be followed by a field, e.g. offer.staffing")
+    _check_paths(paths, params)
+    return tuple(sorted(paths))
+
+
+def _check_paths(paths: set[str], params: Mapping[str, Any]) -> None:
     for path in paths:
         root = path.split(".", 1)[0]
         if root not in ROOTS:
@@ -113,6 +140,12 @@ def referenced_paths(source: str, params: Mapping[str, Any]) -> tuple[str, ...]:
                 raise TemplateError(f"unknown parameter {path!r}")
         elif path not in RULE_FIELDS:
             raise TemplateError(f"unknown field {path!r} (not in the contract)")
+
+
+def checked_paths(pieces: tuple[str | _Path, ...], params: Mapping[str, Any]) -> tuple[str, ...]:
+    """The paths of `quick_pieces`, checked as `referenced_paths` checks them."""
+    paths = {piece.path for piece in pieces if isinstance(piece, _Path)}
+    _check_paths(paths, params)
     return tuple(sorted(paths))
 
 
@@ -149,11 +182,20 @@ class RuleTexts:
                 for lang in LANGUAGES:
                     label = ".".join(x for x in (part, where, lang) if x)
                     source = localized[lang]
+                    if source in self._pieces:
+                        continue
+                    # The common case, plain text and `{{ a.b }}`, is read without
+                    # Jinja2 (about 1 ms per text at load); anything else goes
+                    # through the sandboxed parser, which gives the error messages.
+                    pieces = quick_pieces(source)
                     try:
-                        found.update(referenced_paths(source, params))
+                        if pieces is None:
+                            found.update(referenced_paths(source, params))
+                            pieces = substitution_pieces(source)
+                        else:
+                            found.update(checked_paths(pieces, params))
                     except TemplateError as exc:
                         raise TemplateError(f"{label}: {exc}") from None
-                    pieces = substitution_pieces(source)
                     assert pieces is not None  # referenced_paths admits substitutions only
                     self._pieces[source] = pieces
         self.paths = tuple(sorted(found))
@@ -242,6 +284,9 @@ class _Path:
 
 def substitution_pieces(source: str) -> tuple[str | _Path, ...] | None:
     """Literal text and `{{ a.b.c }}` paths, or None when the text needs Jinja2 itself."""
+    from jinja2 import nodes
+    from jinja2.sandbox import SandboxedEnvironment
+
     tree = SandboxedEnvironment().parse(source)
     if len(tree.body) > 1 or (tree.body and not isinstance(tree.body[0], nodes.Output)):
         return None
@@ -256,6 +301,34 @@ def substitution_pieces(source: str) -> tuple[str | _Path, ...] | None:
     return tuple(pieces)
 
 
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+_SUBSTITUTION = re.compile(r"\{\{[ \t]*(" + _NAME + r"(?:\." + _NAME + r")+)[ \t]*\}\}")
+_JINJA_MARKS = ("{{", "}}", "{%", "%}", "{#", "#}", "\r")
+
+
+def quick_pieces(source: str) -> tuple[str | _Path, ...] | None:
+    """`substitution_pieces` without Jinja2, for texts that are literal text and
+    `{{ a.b.c }}` only; None when the text holds anything else (then Jinja2 decides).
+
+    As Jinja2 reads it: one trailing newline dropped, no empty literal pieces.
+    A test holds it equal to `substitution_pieces` on every shipped text.
+    """
+    if source.endswith("\n"):
+        source = source[:-1]
+    parts = _SUBSTITUTION.split(source)
+    pieces: list[str | _Path] = []
+    for index, part in enumerate(parts):
+        if index % 2:
+            if part.split(".", 1)[0] not in ROOTS:
+                return None  # Jinja2 names the problem
+            pieces.append(_Path(part))
+        elif part:
+            if any(mark in part for mark in _JINJA_MARKS):
+                return None
+            pieces.append(part)
+    return tuple(pieces)
+
+
 def _set_path(context: dict[str, Any], path: str, value: Any) -> None:
     *parents, leaf = path.split(".")
     current = context
@@ -264,5 +337,27 @@ def _set_path(context: dict[str, Any], path: str, value: Any) -> None:
     current[leaf] = value
 
 
-def environments(messages: Messages) -> dict[str, SandboxedEnvironment]:
-    return {lang: _environment(lang, messages) for lang in LANGUAGES}
+class _Environments(Mapping[str, "SandboxedEnvironment"]):
+    """One sandboxed environment per language, made when first asked for."""
+
+    def __init__(self, messages: Messages):
+        self._messages = messages
+        self._made: dict[str, SandboxedEnvironment] = {}
+
+    def __getitem__(self, lang: str) -> SandboxedEnvironment:
+        if lang not in LANGUAGES:
+            raise KeyError(lang)
+        made = self._made.get(lang)
+        if made is None:
+            made = self._made[lang] = _environment(lang, self._messages)
+        return made
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(LANGUAGES)
+
+    def __len__(self) -> int:
+        return len(LANGUAGES)
+
+
+def environments(messages: Messages) -> Mapping[str, SandboxedEnvironment]:
+    return _Environments(messages)

@@ -14,15 +14,46 @@ SQLite is the embedded default (`sqlite:///roprules.db`); PostgreSQL by URL
 in this package (`migrations/`).
 """
 
-from roprules.store.records import (
-    DECISIONS,
-    ROLES,
-    DecisionInput,
-    DecisionRecord,
-    FindingStance,
-    RecordError,
-)
-from roprules.store.repository import AuditEntry, DecisionStore, StoreError
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from roprules.store.records import (
+        DECISIONS,
+        ROLES,
+        DecisionInput,
+        DecisionRecord,
+        FindingStance,
+        RecordError,
+    )
+    from roprules.store.repository import AuditEntry, DecisionStore, StoreError
+
+# Imported on first use: `roprules.store.commands` (the CLI's `users` and `db`
+# parsers) lives in this package, and SQLAlchemy costs ~0.1 s to import, which
+# every `roprules check` would otherwise pay (benchmarks/README.md, cold start).
+_LAZY = {
+    "DECISIONS": "records",
+    "ROLES": "records",
+    "DecisionInput": "records",
+    "DecisionRecord": "records",
+    "FindingStance": "records",
+    "RecordError": "records",
+    "AuditEntry": "repository",
+    "DecisionStore": "repository",
+    "StoreError": "repository",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"roprules.store.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "DECISIONS",

@@ -9,11 +9,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import PackageLoader, StrictUndefined, pass_context
-from jinja2.runtime import Context
-from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
 from roprules.contract.assessment import (
@@ -33,6 +30,13 @@ from roprules.contract.rule_schema import SEVERITY_ORDER
 from roprules.report.plain import WhyGroup, why_lines
 from roprules.report.remedies import word as remedy_word
 from roprules.report.render import escape
+
+if TYPE_CHECKING:
+    from jinja2.runtime import Context
+    from jinja2.sandbox import SandboxedEnvironment
+
+# Jinja2 is imported when a template is first rendered: JSON and CSV output never
+# need it (benchmarks/README.md, cold start).
 
 FORMATS = ("text", "json", "markdown", "html")
 MATRIX_FORMATS = ("text", "json", "markdown", "html", "csv")
@@ -67,7 +71,6 @@ md_escape = escape.md
 md_code = escape.md_code
 
 
-@pass_context
 def _finalize(context: Context, value: Any) -> Any:
     """Every `{{ ... }}`: escaped for the format of the template it is written in."""
     return escape.finalize(escape.format_of(context.name), value)
@@ -75,6 +78,9 @@ def _finalize(context: Context, value: Any) -> Any:
 
 @cache
 def _environment() -> SandboxedEnvironment:
+    from jinja2 import PackageLoader, StrictUndefined, pass_context
+    from jinja2.sandbox import SandboxedEnvironment
+
     env = SandboxedEnvironment(
         loader=PackageLoader("roprules", "report/render/templates"),
         # Autoescaping on for every format: `{{ }}` outputs pass through `_finalize`
@@ -82,7 +88,7 @@ def _environment() -> SandboxedEnvironment:
         # get Jinja2's HTML escaping after it. Macro output is Markup, so it is not
         # escaped twice.
         autoescape=True,
-        finalize=_finalize,
+        finalize=pass_context(_finalize),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

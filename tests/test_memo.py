@@ -1,0 +1,71 @@
+"""What a rule's values decide is looked up once seen (evaluation/memo.py): the lookups
+give exactly what computing afresh gives, whatever the engine has seen before."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+
+from conftest import BACKENDS, comparable
+from roprules import Engine
+from roprules.evaluation.memo import Memo
+from strategies import LATEST_DATE, offer_profiles, resident_profiles
+
+SETTINGS = settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+AS_OF = LATEST_DATE  # no generated date lies after it
+WARM = {backend: Engine.load(backend=backend) for backend in BACKENDS}
+
+
+@SETTINGS
+@given(resident=resident_profiles(), offer=offer_profiles())
+def test_a_warm_engine_answers_as_a_fresh_one(resident: dict[str, Any], offer: dict[str, Any]):
+    """The shared engines have seen every earlier example (their memos are warm); an
+    engine with empty memos computes everything: the assessments are the same."""
+    for backend, warm in WARM.items():
+        fresh = Engine(warm.ruleset, backend=backend)
+        try:
+            for lang in ("nb", "en"):
+                expected = fresh.check(resident, offer, lang=lang, as_of=AS_OF)
+                assert comparable(warm.check(resident, offer, lang=lang, as_of=AS_OF)) == (
+                    comparable(expected)
+                ), backend
+        finally:
+            fresh.close()
+
+
+def test_memo_is_bounded_and_computes_unhashable_keys_every_time() -> None:
+    memo = Memo(limit=3)
+    calls: list[int] = []
+    for i in range(10):
+        assert memo.get(("r", (i,)), lambda i=i: calls.append(i) or i) == i
+        assert len(memo) <= 3
+    assert memo.get(("r", (1,)), lambda: calls.append(-1) or 1) == 1  # emptied since: again
+    calls.clear()
+    for _ in range(2):
+        assert memo.get(("r", ([1, 2],)), lambda: calls.append(0) or "x") == "x"
+    assert calls == [0, 0]
+
+
+def test_key_holds_the_values_read_and_nothing_else() -> None:
+    paths = ("offer.a", "resident.b")
+    one = Memo.key("r1", paths, {"offer.a": 1, "resident.b": None, "offer.z": 5}, "nb")
+    two = Memo.key("r1", paths, {"offer.a": 1, "offer.z": 6}, "nb")
+    assert one == two
+    assert one != Memo.key("r1", paths, {"offer.a": 2}, "nb")
+    assert one != Memo.key("r1", paths, {"offer.a": 1}, "en")
+
+
+def test_supersessions_give_superseded_by_of_every_fired_rule() -> None:
+    """All shipped rules fired at once: the one-pass map equals the per-rule function."""
+    from roprules.evaluation.outcome import superseded_by, supersessions
+
+    fired = WARM[BACKENDS[-1]].ruleset.rules
+    found = supersessions(fired)
+    assert found, "the shipped rules supersede one another somewhere"
+    for rule in fired:
+        assert found.get(rule.id, []) == superseded_by(rule.id, fired), rule.id
