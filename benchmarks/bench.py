@@ -288,7 +288,12 @@ for resident, offer in pairs:
     engine.check(resident, offer, lang="nb", now=now)
     wall.append(clock() - started)
     cpu.append(cpu_clock() - cpu_started)
-print(json.dumps({"wall": wall, "cpu": cpu}))
+warm = []  # the same placements again: what their rules' values decide has been seen
+for resident, offer in pairs:
+    started = clock()
+    engine.check(resident, offer, lang="nb", now=now)
+    warm.append(clock() - started)
+print(json.dumps({"wall": wall, "cpu": cpu, "warm": warm}))
 """
 
 CLI_CHILD = "import sys; from roprules.cli import main; sys.exit(main())"
@@ -303,11 +308,13 @@ def child_env(src: Path) -> dict[str, str]:
 
 def check_timings(
     backend: str, pairs_file: Path, trees: dict[str, Path], rounds: int
-) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+) -> tuple[dict[str, list[float]], dict[str, list[float]], dict[str, list[float]]]:
     """(c) for each tree ("now", "baseline"), in child processes taking turns: wall-clock
-    seconds per check, and CPU seconds per check (less disturbed by other processes)."""
+    seconds per check, CPU seconds per check (less disturbed by other processes), and
+    wall-clock seconds of a second pass over the same placements (information)."""
     timings: dict[str, list[float]] = {label: [] for label in trees}
     cpu: dict[str, list[float]] = {label: [] for label in trees}
+    warm: dict[str, list[float]] = {label: [] for label in trees}
     order = list(trees)
     for index in range(rounds):
         for label in order if index % 2 == 0 else reversed(order):
@@ -324,7 +331,8 @@ def check_timings(
             measured = json.loads(result.stdout)
             timings[label].extend(measured["wall"])
             cpu[label].extend(measured["cpu"])
-    return timings, cpu
+            warm[label].extend(measured["warm"])
+    return timings, cpu, warm
 
 
 def cold_starts(
@@ -563,11 +571,12 @@ def bench_backend(
     # (c) in child processes: the current code and the baseline taking turns
     pairs_file = workdir / f"pairs-{backend}.json"
     pairs_file.write_text(json.dumps(pairs, default=str), encoding="utf-8")
-    checks, check_cpu = check_timings(backend, pairs_file, trees, sizes["check_rounds"])
+    checks, check_cpu, warm = check_timings(backend, pairs_file, trees, sizes["check_rounds"])
     for label, timings in checks.items():
         if timings:
             table.append((f"(c) Engine.check(dicts), nb: {label}", timings))
             table.append((f"    CPU time per check: {label}", check_cpu[label]))
+            table.append((f"    the same placements again: {label}", warm[label]))
     print(f"{'':44} {'median':>11} {'p95':>11} {'mean':>11}")
     for label, timings in table:
         print(
