@@ -493,7 +493,15 @@ def helper_rows(module_name: str, backend: str, quick: bool) -> tuple[list[Row],
     except Exception as exc:  # another helper's code: report, do not stop the run
         return [], f"benchmarks/{module_name}.py failed: {type(exc).__name__}: {exc}"
     rows = [
-        Row(str(name), backend, float(value), float(target), "", bool(held))
+        Row(
+            str(name),
+            backend,
+            float(value),
+            float("nan") if target is None else float(target),
+            "",
+            bool(held),
+            note="information" if target is None else "",
+        )
         for name, value, target, held in results
     ]
     return rows, ""
@@ -693,7 +701,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"  {'':44} {'backend':9} {'baseline':>11} {'now':>11} {'target':>11}")
     for row in rows:
         held = "information" if row.note == "information" else ("HELD" if row.held else "NOT HELD")
-        target = "<= " + shown(row.target, row.unit).lstrip("+")
+        limit = "<= " + shown(row.target, row.unit).lstrip("+")
+        target = "" if row.note == "information" else limit
         print(
             f"  {row.name:44} {row.backend:9} {shown(row.baseline, row.unit):>11} "
             f"{shown(row.value, row.unit):>11} {target:>11}  {held}"

@@ -51,12 +51,17 @@ def _times(
     return times
 
 
-def run(quick: bool = False) -> list[tuple[str, float, float | None, bool | None]]:
+def run(
+    backend: str | None = None, quick: bool = False
+) -> list[tuple[str, float, float | None, bool | None]]:
     """Median and p95 (ms) of a check with and without remedies, per backend."""
     residents, offers = _profiles("residents"), _profiles("offers")
     pairs = [(r, o) for r in residents for o in offers]
     rounds = 1 if quick else 3
-    backends = ("durable", "evaluator") if durable_available() else ("evaluator",)
+    if backend is not None:
+        backends: tuple[str, ...] = (backend,)
+    else:
+        backends = ("durable", "evaluator") if durable_available() else ("evaluator",)
     results: list[tuple[str, float, float | None, bool | None]] = []
     for backend in backends:
         with Engine.load(backend=backend) as engine:
@@ -78,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one round instead of three")
     args = parser.parse_args(argv)
-    rows = run(args.quick)
+    rows = run(quick=args.quick)
     for name, value, target, held in rows:
         goal = f"target <= {target:g} ms: {'held' if held else 'MISSED'}" if target else ""
         print(f"{name:48} {value:7.2f} ms  {goal}")
