@@ -701,7 +701,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"  {'':44} {'backend':9} {'baseline':>11} {'now':>11} {'target':>11}")
     for row in rows:
         held = "information" if row.note == "information" else ("HELD" if row.held else "NOT HELD")
-        limit = "<= " + shown(row.target, row.unit).lstrip("+")
+        relation = ">= " if "speed-up" in row.name else "<= "
+        limit = relation + shown(row.target, row.unit).lstrip("+")
         target = "" if row.note == "information" else limit
         print(
             f"  {row.name:44} {row.backend:9} {shown(row.baseline, row.unit):>11} "
