@@ -38,7 +38,6 @@ from roprules.contract.intake import check_dates, collect, load_offer, load_resi
 from roprules.contract.profiles import OfferProfile, ResidentProfile
 from roprules.evaluation.outcome import Evaluator, assessment_facts
 from roprules.evaluation.ranking import unknown_weight
-from roprules.report.ranking import compare_assessments, rank_assessments, summarize
 from roprules.report.wording import Wording
 from roprules.rulebase.ruleset import Ruleset, load_ruleset
 
@@ -261,6 +260,8 @@ class Engine:
             self._assess("placement", person, offer, lang, now=now, as_of=day, remedies=remedies)
             for offer in loaded
         ]
+        from roprules.report.ranking import rank_assessments, summarize
+
         ranking = rank_assessments(
             person.id,
             assessments,
@@ -300,6 +301,8 @@ class Engine:
             for offer in loaded
         ]
         themes = {theme.name: theme for theme in self.ruleset.themes}
+        from roprules.report.ranking import compare_assessments, summarize
+
         result = compare_assessments(
             person.id,
             assessments,
