@@ -350,3 +350,23 @@ def test_end_to_end_subprocess(tmp_path):
     assert "violense_risk: unknown field (did you mean violence_risk?)" in result.stderr
     assert "Traceback" not in result.stderr
     assert not out_file.exists()
+
+
+def test_a_command_leaves_the_collector_as_it_found_it(capsys):
+    """main() relaxes the cyclic collector while a command runs; the process's own
+    thresholds are back afterwards, and a collector switched off stays off."""
+    import gc
+
+    before = gc.get_threshold()
+    assert (
+        cli.main(["check", "--resident", str(R01), "--offer", str(offer_file("verdal-reinsholm"))])
+        == 0
+    )
+    assert gc.get_threshold() == before
+    gc.set_threshold(0)
+    try:
+        assert cli.main(["schema", "resident"]) == 0
+        assert gc.get_threshold()[0] == 0
+    finally:
+        gc.set_threshold(*before)
+    capsys.readouterr()

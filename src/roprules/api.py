@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -36,12 +36,13 @@ from roprules.contract.documents import InputError
 from roprules.contract.errors import ErrorDetail, excerpt, text
 from roprules.contract.intake import check_dates, collect, load_offer, load_resident
 from roprules.contract.profiles import OfferProfile, ResidentProfile
-from roprules.evaluation.matrix import MatrixWorkers, screen
 from roprules.evaluation.outcome import Evaluator, assessment_facts
 from roprules.evaluation.ranking import unknown_weight
-from roprules.report.ranking import compare_assessments, rank_assessments, summarize
 from roprules.report.wording import Wording
 from roprules.rulebase.ruleset import Ruleset, load_ruleset
+
+if TYPE_CHECKING:  # the matrix (and its worker processes) only when a matrix is asked for
+    from roprules.evaluation.matrix import MatrixWorkers
 
 ProfileInput = dict[str, Any] | BaseModel | str | Path
 AsOf = date | str | None
@@ -259,6 +260,8 @@ class Engine:
             self._assess("placement", person, offer, lang, now=now, as_of=day, remedies=remedies)
             for offer in loaded
         ]
+        from roprules.report.ranking import rank_assessments, summarize
+
         ranking = rank_assessments(
             person.id,
             assessments,
@@ -298,6 +301,8 @@ class Engine:
             for offer in loaded
         ]
         themes = {theme.name: theme for theme in self.ruleset.themes}
+        from roprules.report.ranking import compare_assessments, summarize
+
         result = compare_assessments(
             person.id,
             assessments,
@@ -336,6 +341,8 @@ class Engine:
         people, places = _load_many(
             _as_list(residents, "residents", lang), _as_list(offers, "offers", lang), lang, day
         )
+        from roprules.evaluation.matrix import screen
+
         pool = self._workers(workers) if workers > 1 and people and places else None
         matrix = screen(self._evaluator, people, places, as_of=day, lang=lang, workers=pool)
         if not remedies:
@@ -346,6 +353,8 @@ class Engine:
 
     def _workers(self, count: int) -> MatrixWorkers:
         """The matrix's worker processes, started on first use and kept until close()."""
+        from roprules.evaluation.matrix import MatrixWorkers
+
         with self._pool_lock:
             pool = self._matrix_workers
             if pool is None or pool.count != count or not pool.alive:
