@@ -18,7 +18,10 @@ from roprules.contract.assessment import (
     BackendRef,
     Citation,
     Fact,
+    Finding,
+    MissingInfo,
     RulesetRef,
+    Undetermined,
 )
 from roprules.contract.messages import Messages, messages
 from roprules.contract.profiles import (
@@ -40,6 +43,7 @@ from roprules.evaluation.questions import (
     completeness,
     could_change_verdict,
     open_questions_by_severity,
+    question_order,
     waiting_rules,
 )
 from roprules.report.open_questions import missing_entries, verdict_summary
@@ -49,6 +53,10 @@ from roprules.rulebase.ruleset import Rule, Ruleset
 # A finding's parts are ~2 KB (texts and facts): 4,096 of them stay under ~8 MB per
 # engine; the benchmark's 600 placements needed ~2,000.
 PARTS_LIMIT = 4096
+# Validated findings, open questions and undetermined rules, each a few hundred bytes
+# to ~2 KB, shared between assessments (frozen models): an assessment's validation
+# passes them through instead of validating each again.
+MODELS_LIMIT = 8192
 
 
 class Wording:
@@ -61,6 +69,9 @@ class Wording:
         # A finding's texts and facts, looked up once the values its rule reads
         # were seen (evaluation/memo.py); citations built once per rule.
         self._parts: Memo = Memo(limit=PARTS_LIMIT)
+        self._findings: Memo = Memo(limit=MODELS_LIMIT)
+        self._missing: Memo = Memo(limit=MODELS_LIMIT)
+        self._undetermined: Memo = Memo(limit=MODELS_LIMIT)
         self._text_reads = {r.id: reads(r.fields, r.texts.paths, (AS_OF,)) for r in ruleset.rules}
         self._sources: dict[str, tuple[Citation, ...]] = {
             r.id: tuple(
@@ -91,29 +102,26 @@ class Wording:
         """
         derived = derived_sources(facts, resident)
         findings = sorted(
-            (self.finding(rule, facts, lang, derived) for rule in outcome.fired),
-            key=lambda f: (SEVERITY_ORDER[f["severity"]], f["rule_id"]),
+            (self.finding_model(rule, facts, lang, derived) for rule in outcome.fired),
+            key=lambda f: (SEVERITY_ORDER[f.severity], f.rule_id),
         )
         superseding = supersessions(outcome.fired)
-        for finding in findings:
-            finding["superseded_by"] = list(superseding.get(finding["rule_id"], ()))
+        if superseding:
+            findings = [
+                f.model_copy(update={"superseded_by": list(superseding[f.rule_id])})
+                if superseding.get(f.rule_id)
+                else f
+                for f in findings
+            ]
         undetermined = sorted(
-            (
-                {
-                    "rule_id": rule.id,
-                    "severity": rule.severity,
-                    "title": rule.spec.title.get(lang),
-                    "waiting_on": sorted(waiting),
-                }
-                for rule, waiting in outcome.undetermined
-            ),
-            key=lambda u: (SEVERITY_ORDER[u["severity"]], u["rule_id"]),
+            (self.undetermined(rule, waiting, lang) for rule, waiting in outcome.undetermined),
+            key=lambda u: (SEVERITY_ORDER[u.severity], u.rule_id),
         )
         verdict = outcome.verdict
         scope_rules = self.scope_rules(scope)
         changes = could_change_verdict(self.ruleset, scope_rules, outcome, facts)
-        missing = self.missing(outcome, lang, changes)
-        open_counts = open_questions_by_severity(m["severity"] for m in missing)
+        missing = self.missing_models(outcome, lang, changes)
+        open_counts = open_questions_by_severity(m.severity for m in missing)
         return Assessment.model_validate(
             {
                 "scope": scope,
@@ -172,6 +180,58 @@ class Wording:
             "theme": rule.theme,
             "local_change": local_change(rule),
         }
+
+    def finding_model(
+        self,
+        rule: Rule,
+        facts: Mapping[str, Any],
+        lang: str,
+        derived: Mapping[str, str] | None = None,
+    ) -> Finding:
+        """`finding` validated (`superseded_by` empty), looked up once its values were seen."""
+        paths = self._text_reads[rule.id]
+        derived_key = tuple(map(derived.get, paths)) if derived else None
+        return self._findings.get(
+            Memo.key(rule.id, paths, facts, lang, derived_key),
+            lambda: Finding.model_validate(
+                {**self.finding(rule, facts, lang, derived), "superseded_by": []}
+            ),
+        )
+
+    def undetermined(self, rule: Rule, waiting: Any, lang: str) -> Undetermined:
+        """An undetermined rule and the fields it waits on, validated once per fields."""
+        fields = tuple(sorted(waiting))
+        return self._undetermined.get(
+            (rule.id, fields, lang),
+            lambda: Undetermined(
+                rule_id=rule.id,
+                severity=rule.severity,
+                title=rule.spec.title.get(lang),
+                waiting_on=list(fields),
+            ),
+        )
+
+    def missing_models(
+        self, outcome: Outcome, lang: str, could_change: Mapping[str, bool] | None = None
+    ) -> list[MissingInfo]:
+        """`missing` as validated models, each looked up once its field, the rules waiting
+        on it and whether it could change the verdict were seen; in the same order."""
+        catalogue = self.messages
+        entries = []
+        for path, rules in waiting_rules(outcome).items():
+            change = None if could_change is None else could_change.get(path)
+            entries.append(
+                self._missing.get(
+                    (path, tuple(r.id for r in rules), change, lang),
+                    lambda path=path, rules=rules: MissingInfo.model_validate(
+                        missing_entries({path: rules}, could_change, catalogue, lang)[0]
+                    ),
+                )
+            )
+        return sorted(
+            entries,
+            key=lambda m: question_order(m.could_change_verdict, m.severity, len(m.rules), m.field),
+        )
 
     def _finding_parts(
         self,
