@@ -25,11 +25,12 @@ from roprules.contract.assessment import (
 )
 from roprules.contract.messages import Messages, messages
 from roprules.contract.profiles import (
+    Derivation,
     OfferProfile,
     ResidentProfile,
     brukerplan_derivations,
     deprecations,
-    derived_sources,
+    derivations_and_sources,
 )
 from roprules.contract.rule_schema import SEVERITY_ORDER
 from roprules.evaluation.backends import EngineError
@@ -100,7 +101,7 @@ class Wording:
         One validation of the whole tree is several times cheaper than building
         each finding, fact and question as its own model.
         """
-        derived = derived_sources(facts, resident)
+        derived, derivations = derivations_and_sources(facts, resident)
         findings = sorted(
             (self.finding_model(rule, facts, lang, derived) for rule in outcome.fired),
             key=lambda f: (SEVERITY_ORDER[f.severity], f.rule_id),
@@ -149,7 +150,7 @@ class Wording:
                     }
                     for d in deprecations(resident, offer)
                 ]
-                + self.derivation_notices(resident, lang),
+                + self.derivation_notices(resident, lang, derivations),
             }
         )
 
@@ -200,14 +201,13 @@ class Wording:
 
     def undetermined(self, rule: Rule, waiting: Any, lang: str) -> Undetermined:
         """An undetermined rule and the fields it waits on, validated once per fields."""
-        fields = tuple(sorted(waiting))
         return self._undetermined.get(
-            (rule.id, fields, lang),
+            (rule.id, frozenset(waiting), lang),
             lambda: Undetermined(
                 rule_id=rule.id,
                 severity=rule.severity,
                 title=rule.spec.title.get(lang),
-                waiting_on=list(fields),
+                waiting_on=sorted(waiting),
             ),
         )
 
@@ -273,11 +273,17 @@ class Wording:
         }
 
     def derivation_notices(
-        self, resident: ResidentProfile | None, lang: str
+        self,
+        resident: ResidentProfile | None,
+        lang: str,
+        derivations: list[Derivation] | None = None,
     ) -> list[dict[str, Any]]:
-        """One notice per value derived from BrukerPlan: what, from which score, and why."""
+        """One notice per value derived from BrukerPlan: what, from which score, and why
+        (`derivations`: the resident's `brukerplan_derivations`, when known)."""
         notices = []
-        for d in brukerplan_derivations(resident):
+        if derivations is None:
+            derivations = brukerplan_derivations(resident)
+        for d in derivations:
             template = self.messages.term("value_origin", "brukerplan_notice", lang)
             notices.append(
                 {
