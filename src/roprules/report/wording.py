@@ -58,6 +58,8 @@ PARTS_LIMIT = 4096
 # to ~2 KB, shared between assessments (frozen models): an assessment's validation
 # passes them through instead of validating each again.
 MODELS_LIMIT = 8192
+# The value types whose equal values look the same (floats do not: 0.0 == -0.0).
+_SAME_DISPLAY = frozenset({str, bool, int})
 
 
 class Wording:
@@ -73,6 +75,7 @@ class Wording:
         self._findings: Memo = Memo(limit=MODELS_LIMIT)
         self._missing: Memo = Memo(limit=MODELS_LIMIT)
         self._undetermined: Memo = Memo(limit=MODELS_LIMIT)
+        self._facts: Memo = Memo(limit=MODELS_LIMIT)
         self._text_reads = {r.id: reads(r.fields, r.texts.paths, (AS_OF,)) for r in ruleset.rules}
         self._sources: dict[str, tuple[Citation, ...]] = {
             r.id: tuple(
@@ -246,8 +249,9 @@ class Wording:
         why = explain(rule.condition, facts, params)
         if why.value is not True:
             raise EngineError(f"rule {rule.id}: durable_rules fired but the evaluator disagrees")
+        sources = derived or {}
         used = tuple(
-            Fact.model_validate(self.fact(path, value, lang, (derived or {}).get(path)))
+            self.fact_model(path, value, lang, sources.get(path))
             for path, value in sorted(why.used.items())
         )
         return (
@@ -255,6 +259,19 @@ class Wording:
             rule.texts.render("suggestion", lang, facts, params),
             used,
         )
+
+    def fact_model(self, path: str, value: Any, lang: str, derived: str | None = None) -> Fact:
+        """`fact` validated, once per field, value, language and source (frozen, shared).
+
+        Only values whose equality decides their display are looked up (text, booleans,
+        whole numbers, tuples of text, each keyed with its type: True == 1)."""
+        kind = value.__class__
+        if kind in _SAME_DISPLAY or (kind is tuple and all(v.__class__ is str for v in value)):
+            return self._facts.get(
+                (path, kind, value, lang, derived),
+                lambda: Fact.model_validate(self.fact(path, value, lang, derived)),
+            )
+        return Fact.model_validate(self.fact(path, value, lang, derived))
 
     def fact(
         self, path: str, value: Any, lang: str, derived: bool | str | None = None
