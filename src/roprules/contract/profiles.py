@@ -567,9 +567,24 @@ def profile_dates(prefix: str, profile: BaseModel | None) -> list[tuple[str, dat
     found: list[tuple[str, date]] = []
     if profile is None:
         return found
-    for key, value in profile.__dict__.items():
+    values = profile.__dict__
+    for key in _date_or_model_fields(profile.__class__):
+        value = values.get(key)
+        if value is None:
+            continue
         if isinstance(value, BaseModel):
             found.extend(profile_dates(f"{prefix}.{key}", value))
         elif isinstance(value, date):
             found.append((f"{prefix}.{key}", value))
     return found
+
+
+@cache
+def _date_or_model_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    """The fields of a model that can hold a date or a nested model, in field order
+    (the others cannot hold a date: the contract models are strict and closed)."""
+    return tuple(
+        name
+        for name, field in model.model_fields.items()
+        if _is_date_field(field.annotation) or _holds_model(field.annotation)
+    )
