@@ -220,21 +220,25 @@ class Wording:
         """`missing` as validated models, each looked up once its field, the rules waiting
         on it and whether it could change the verdict were seen; in the same order."""
         catalogue = self.messages
-        entries = []
-        for path, rules in waiting_rules(outcome).items():
-            change = None if could_change is None else could_change.get(path)
-            entries.append(
-                self._missing.get(
-                    (path, tuple(r.id for r in rules), change, lang),
-                    lambda path=path, rules=rules: MissingInfo.model_validate(
+        waiting: dict[str, list[Rule]] = {}
+        for rule, fields in outcome.undetermined:
+            for path in fields:
+                waiting.setdefault(path, []).append(rule)
+        get = self._missing.get
+        changes = could_change or {}  # None and an absent field both read None
+        entries = [
+            get(
+                (path, tuple([r.id for r in rules]), changes.get(path), lang),
+                lambda path=path, rules=rules: _ordered(
+                    MissingInfo.model_validate(
                         missing_entries({path: rules}, could_change, catalogue, lang)[0]
-                    ),
-                )
+                    )
+                ),
             )
-        return sorted(
-            entries,
-            key=lambda m: question_order(m.could_change_verdict, m.severity, len(m.rules), m.field),
-        )
+            for path, rules in waiting.items()
+        ]
+        entries.sort(key=_first)
+        return [model for _, model in entries]
 
     def _finding_parts(
         self,
@@ -345,3 +349,15 @@ def local_change(rule: Rule) -> dict[str, Any] | None:
         "reason": change.reason,
         "approved_by": change.approved_by,
     }
+
+
+def _ordered(entry: MissingInfo) -> tuple[tuple[Any, ...], MissingInfo]:
+    """An open question with its place in the order of questions (`question_order`)."""
+    order = question_order(
+        entry.could_change_verdict, entry.severity, len(entry.rules), entry.field
+    )
+    return order, entry
+
+
+def _first(item: tuple[tuple[Any, ...], MissingInfo]) -> tuple[Any, ...]:
+    return item[0]
