@@ -460,8 +460,16 @@ def derived_fields(facts: Mapping[str, Any], profile: BaseModel | None) -> froze
 def derived_sources(facts: Mapping[str, Any], profile: BaseModel | None) -> dict[str, str]:
     """Each derived fact path of a resident's facts, with the field it was derived from:
     `resident.needs_coercion`, or a BrukerPlan score such as `resident.brukerplan.economy`."""
+    return derivations_and_sources(facts, profile)[0]
+
+
+def derivations_and_sources(
+    facts: Mapping[str, Any], profile: BaseModel | None
+) -> tuple[dict[str, str], list[Derivation]]:
+    """`derived_sources` and `brukerplan_derivations` of one resident at once (the
+    resident's entered facts flattened once, its BrukerPlan table read once)."""
     if profile is None:
-        return {}
+        return {}, []
     found: dict[str, str] = {}
     if (
         getattr(profile, "needs_coercion", None) is False
@@ -469,12 +477,14 @@ def derived_sources(facts: Mapping[str, Any], profile: BaseModel | None) -> dict
         and "resident.coercion_need" in facts
     ):
         found["resident.coercion_need"] = "resident.needs_coercion"
+    derivations: list[Derivation] = []
     if getattr(profile, "brukerplan", None) is not None:
         entered = _entered(profile)
-        for derivation in derive_from_brukerplan(entered):
+        derivations = derive_from_brukerplan(entered)
+        for derivation in derivations:
             if derivation.path not in entered and derivation.path in facts:
                 found.setdefault(derivation.path, derivation.source)
-    return found
+    return found, derivations
 
 
 def brukerplan_derivations(profile: BaseModel | None) -> list[Derivation]:
@@ -557,9 +567,24 @@ def profile_dates(prefix: str, profile: BaseModel | None) -> list[tuple[str, dat
     found: list[tuple[str, date]] = []
     if profile is None:
         return found
-    for key, value in profile.__dict__.items():
+    values = profile.__dict__
+    for key in _date_or_model_fields(profile.__class__):
+        value = values.get(key)
+        if value is None:
+            continue
         if isinstance(value, BaseModel):
             found.extend(profile_dates(f"{prefix}.{key}", value))
         elif isinstance(value, date):
             found.append((f"{prefix}.{key}", value))
     return found
+
+
+@cache
+def _date_or_model_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    """The fields of a model that can hold a date or a nested model, in field order
+    (the others cannot hold a date: the contract models are strict and closed)."""
+    return tuple(
+        name
+        for name, field in model.model_fields.items()
+        if _is_date_field(field.annotation) or _holds_model(field.annotation)
+    )

@@ -18,15 +18,19 @@ from roprules.contract.assessment import (
     BackendRef,
     Citation,
     Fact,
+    Finding,
+    MissingInfo,
     RulesetRef,
+    Undetermined,
 )
 from roprules.contract.messages import Messages, messages
 from roprules.contract.profiles import (
+    Derivation,
     OfferProfile,
     ResidentProfile,
     brukerplan_derivations,
     deprecations,
-    derived_sources,
+    derivations_and_sources,
 )
 from roprules.contract.rule_schema import SEVERITY_ORDER
 from roprules.evaluation.backends import EngineError
@@ -40,6 +44,7 @@ from roprules.evaluation.questions import (
     completeness,
     could_change_verdict,
     open_questions_by_severity,
+    question_order,
     waiting_rules,
 )
 from roprules.report.open_questions import missing_entries, verdict_summary
@@ -49,6 +54,12 @@ from roprules.rulebase.ruleset import Rule, Ruleset
 # A finding's parts are ~2 KB (texts and facts): 4,096 of them stay under ~8 MB per
 # engine; the benchmark's 600 placements needed ~2,000.
 PARTS_LIMIT = 4096
+# Validated findings, open questions and undetermined rules, each a few hundred bytes
+# to ~2 KB, shared between assessments (frozen models): an assessment's validation
+# passes them through instead of validating each again.
+MODELS_LIMIT = 8192
+# The value types whose equal values look the same (floats do not: 0.0 == -0.0).
+_SAME_DISPLAY = frozenset({str, bool, int})
 
 
 class Wording:
@@ -61,6 +72,10 @@ class Wording:
         # A finding's texts and facts, looked up once the values its rule reads
         # were seen (evaluation/memo.py); citations built once per rule.
         self._parts: Memo = Memo(limit=PARTS_LIMIT)
+        self._findings: Memo = Memo(limit=MODELS_LIMIT)
+        self._missing: Memo = Memo(limit=MODELS_LIMIT)
+        self._undetermined: Memo = Memo(limit=MODELS_LIMIT)
+        self._facts: Memo = Memo(limit=MODELS_LIMIT)
         self._text_reads = {r.id: reads(r.fields, r.texts.paths, (AS_OF,)) for r in ruleset.rules}
         self._sources: dict[str, tuple[Citation, ...]] = {
             r.id: tuple(
@@ -89,31 +104,28 @@ class Wording:
         One validation of the whole tree is several times cheaper than building
         each finding, fact and question as its own model.
         """
-        derived = derived_sources(facts, resident)
+        derived, derivations = derivations_and_sources(facts, resident)
         findings = sorted(
-            (self.finding(rule, facts, lang, derived) for rule in outcome.fired),
-            key=lambda f: (SEVERITY_ORDER[f["severity"]], f["rule_id"]),
+            (self.finding_model(rule, facts, lang, derived) for rule in outcome.fired),
+            key=lambda f: (SEVERITY_ORDER[f.severity], f.rule_id),
         )
         superseding = supersessions(outcome.fired)
-        for finding in findings:
-            finding["superseded_by"] = list(superseding.get(finding["rule_id"], ()))
+        if superseding:
+            findings = [
+                f.model_copy(update={"superseded_by": list(superseding[f.rule_id])})
+                if superseding.get(f.rule_id)
+                else f
+                for f in findings
+            ]
         undetermined = sorted(
-            (
-                {
-                    "rule_id": rule.id,
-                    "severity": rule.severity,
-                    "title": rule.spec.title.get(lang),
-                    "waiting_on": sorted(waiting),
-                }
-                for rule, waiting in outcome.undetermined
-            ),
-            key=lambda u: (SEVERITY_ORDER[u["severity"]], u["rule_id"]),
+            (self.undetermined(rule, waiting, lang) for rule, waiting in outcome.undetermined),
+            key=lambda u: (SEVERITY_ORDER[u.severity], u.rule_id),
         )
         verdict = outcome.verdict
         scope_rules = self.scope_rules(scope)
         changes = could_change_verdict(self.ruleset, scope_rules, outcome, facts)
-        missing = self.missing(outcome, lang, changes)
-        open_counts = open_questions_by_severity(m["severity"] for m in missing)
+        missing = self.missing_models(outcome, lang, changes)
+        open_counts = open_questions_by_severity(m.severity for m in missing)
         return Assessment.model_validate(
             {
                 "scope": scope,
@@ -141,7 +153,7 @@ class Wording:
                     }
                     for d in deprecations(resident, offer)
                 ]
-                + self.derivation_notices(resident, lang),
+                + self.derivation_notices(resident, lang, derivations),
             }
         )
 
@@ -173,6 +185,61 @@ class Wording:
             "local_change": local_change(rule),
         }
 
+    def finding_model(
+        self,
+        rule: Rule,
+        facts: Mapping[str, Any],
+        lang: str,
+        derived: Mapping[str, str] | None = None,
+    ) -> Finding:
+        """`finding` validated (`superseded_by` empty), looked up once its values were seen."""
+        paths = self._text_reads[rule.id]
+        derived_key = tuple(map(derived.get, paths)) if derived else None
+        return self._findings.get(
+            Memo.key(rule.id, paths, facts, lang, derived_key),
+            lambda: Finding.model_validate(
+                {**self.finding(rule, facts, lang, derived), "superseded_by": []}
+            ),
+        )
+
+    def undetermined(self, rule: Rule, waiting: Any, lang: str) -> Undetermined:
+        """An undetermined rule and the fields it waits on, validated once per fields."""
+        return self._undetermined.get(
+            (rule.id, frozenset(waiting), lang),
+            lambda: Undetermined(
+                rule_id=rule.id,
+                severity=rule.severity,
+                title=rule.spec.title.get(lang),
+                waiting_on=sorted(waiting),
+            ),
+        )
+
+    def missing_models(
+        self, outcome: Outcome, lang: str, could_change: Mapping[str, bool] | None = None
+    ) -> list[MissingInfo]:
+        """`missing` as validated models, each looked up once its field, the rules waiting
+        on it and whether it could change the verdict were seen; in the same order."""
+        catalogue = self.messages
+        waiting: dict[str, list[Rule]] = {}
+        for rule, fields in outcome.undetermined:
+            for path in fields:
+                waiting.setdefault(path, []).append(rule)
+        get = self._missing.get
+        changes = could_change or {}  # None and an absent field both read None
+        entries = [
+            get(
+                (path, tuple([r.id for r in rules]), changes.get(path), lang),
+                lambda path=path, rules=rules: _ordered(
+                    MissingInfo.model_validate(
+                        missing_entries({path: rules}, could_change, catalogue, lang)[0]
+                    )
+                ),
+            )
+            for path, rules in waiting.items()
+        ]
+        entries.sort(key=_first)
+        return [model for _, model in entries]
+
     def _finding_parts(
         self,
         rule: Rule,
@@ -186,8 +253,9 @@ class Wording:
         why = explain(rule.condition, facts, params)
         if why.value is not True:
             raise EngineError(f"rule {rule.id}: durable_rules fired but the evaluator disagrees")
+        sources = derived or {}
         used = tuple(
-            Fact.model_validate(self.fact(path, value, lang, (derived or {}).get(path)))
+            self.fact_model(path, value, lang, sources.get(path))
             for path, value in sorted(why.used.items())
         )
         return (
@@ -195,6 +263,19 @@ class Wording:
             rule.texts.render("suggestion", lang, facts, params),
             used,
         )
+
+    def fact_model(self, path: str, value: Any, lang: str, derived: str | None = None) -> Fact:
+        """`fact` validated, once per field, value, language and source (frozen, shared).
+
+        Only values whose equality decides their display are looked up (text, booleans,
+        whole numbers, tuples of text, each keyed with its type: True == 1)."""
+        kind = value.__class__
+        if kind in _SAME_DISPLAY or (kind is tuple and all(v.__class__ is str for v in value)):
+            return self._facts.get(
+                (path, kind, value, lang, derived),
+                lambda: Fact.model_validate(self.fact(path, value, lang, derived)),
+            )
+        return Fact.model_validate(self.fact(path, value, lang, derived))
 
     def fact(
         self, path: str, value: Any, lang: str, derived: bool | str | None = None
@@ -213,11 +294,17 @@ class Wording:
         }
 
     def derivation_notices(
-        self, resident: ResidentProfile | None, lang: str
+        self,
+        resident: ResidentProfile | None,
+        lang: str,
+        derivations: list[Derivation] | None = None,
     ) -> list[dict[str, Any]]:
-        """One notice per value derived from BrukerPlan: what, from which score, and why."""
+        """One notice per value derived from BrukerPlan: what, from which score, and why
+        (`derivations`: the resident's `brukerplan_derivations`, when known)."""
         notices = []
-        for d in brukerplan_derivations(resident):
+        if derivations is None:
+            derivations = brukerplan_derivations(resident)
+        for d in derivations:
             template = self.messages.term("value_origin", "brukerplan_notice", lang)
             notices.append(
                 {
@@ -262,3 +349,15 @@ def local_change(rule: Rule) -> dict[str, Any] | None:
         "reason": change.reason,
         "approved_by": change.approved_by,
     }
+
+
+def _ordered(entry: MissingInfo) -> tuple[tuple[Any, ...], MissingInfo]:
+    """An open question with its place in the order of questions (`question_order`)."""
+    order = question_order(
+        entry.could_change_verdict, entry.severity, len(entry.rules), entry.field
+    )
+    return order, entry
+
+
+def _first(item: tuple[tuple[Any, ...], MissingInfo]) -> tuple[Any, ...]:
+    return item[0]
