@@ -14,6 +14,11 @@ frees them too.
     with Engine.load(backend="evaluator") as engine:
         engine.check(resident, offer).backend   # BackendRef(name="evaluator", ...)
 
+Assessments are immutable (frozen models). Their parts (findings, facts, open
+questions) are shared with the engine's caches of earlier results, so the lists
+inside them must not be changed in place either: `model_copy(deep=True)` gives a
+copy to change.
+
 Every method takes `as_of`, the assessment date (contract.md): every date rule
 is measured from it, never from the clock, so an assessment can be reproduced.
 Bad input raises one InputError with the problems of every profile given.
