@@ -259,12 +259,8 @@ class Engine:
         """
         lang, day = _lang(lang), assessment_date(as_of, now)
         _detail(detail)
-        people, loaded = _load_many([resident], _as_list(offers, "offers", lang), lang, day)
-        person = people[0]
-        assessments = [
-            self._assess("placement", person, offer, lang, now=now, as_of=day, remedies=remedies)
-            for offer in loaded
-        ]
+        listed = _as_list(offers, "offers", lang)
+        person, assessments = self._placements(resident, listed, lang, now, day, remedies)
         from roprules.report.ranking import rank_assessments, summarize
 
         ranking = rank_assessments(
@@ -299,12 +295,7 @@ class Engine:
         listed = _as_list(offers, "offers", lang)
         if not COMPARE_MIN <= len(listed) <= COMPARE_MAX:
             raise InputError(errors=[compare_count_error(len(listed), lang)])
-        people, loaded = _load_many([resident], listed, lang, day)
-        person = people[0]
-        assessments = [
-            self._assess("placement", person, offer, lang, now=now, as_of=day, remedies=remedies)
-            for offer in loaded
-        ]
+        person, assessments = self._placements(resident, listed, lang, now, day, remedies)
         themes = {theme.name: theme for theme in self.ruleset.themes}
         from roprules.report.ranking import compare_assessments, summarize
 
@@ -319,6 +310,25 @@ class Engine:
             rule_themes={rule.id: rule.theme for rule in self.ruleset.rules},
         )
         return summarize(result) if detail == "summary" else result  # type: ignore[return-value]
+
+    def _placements(
+        self,
+        resident: ProfileInput,
+        offers: list[ProfileInput],
+        lang: str,
+        now: datetime | None,
+        day: date,
+        remedies: bool,
+    ) -> tuple[ResidentProfile, list[Assessment]]:
+        """One resident assessed against each offer (rank and compare): every profile
+        validated first, one InputError with all problems."""
+        people, loaded = _load_many([resident], offers, lang, day)
+        person = people[0]
+        assessments = [
+            self._assess("placement", person, offer, lang, now=now, as_of=day, remedies=remedies)
+            for offer in loaded
+        ]
+        return person, assessments
 
     def matrix(
         self,

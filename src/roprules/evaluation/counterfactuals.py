@@ -278,6 +278,27 @@ class Search:
             found = self._changes[key] = rule_changes(rule, facts, self.params)
         return found
 
+    def extensions(
+        self,
+        base: tuple[Change, ...],
+        options: Sequence[Change],
+        seen: set[frozenset[tuple[str, Any]]],
+    ) -> Iterator[tuple[tuple[Change, ...], frozenset[tuple[str, Any]]]]:
+        """Each set not tried yet: `base` and one more change, to a field it leaves alone.
+
+        Both searches grow their candidates this way; `seen` is marked as they go.
+        """
+        used = {c.field for c in base}
+        for change in options:
+            if change.field in used:
+                continue
+            candidate = (*base, _rebase(change, self.facts))
+            key = _key(candidate)
+            if key in seen:
+                continue
+            seen.add(key)
+            yield candidate, key
+
     def outcome(self, changes: Sequence[Change]) -> Outcome:
         key = _key(changes)
         if key not in self._outcomes:
@@ -321,15 +342,7 @@ class Search:
             grown: list[tuple[Change, ...]] = []
             for base in frontier:
                 facts = apply(self.facts, base)
-                used = {c.field for c in base}
-                for change in self.changes(rule, facts):
-                    if change.field in used:
-                        continue
-                    candidate = (*base, _rebase(change, self.facts))
-                    key = _key(candidate)
-                    if key in seen:
-                        continue
-                    seen.add(key)
+                for candidate, key in self.extensions(base, self.changes(rule, facts), seen):
                     if any(_key(smaller) <= key for smaller in found):
                         continue  # not minimal
                     if rule.evaluate(apply(self.facts, candidate)) is not True:
@@ -407,15 +420,7 @@ class Search:
                     continue
                 # Branch on the rule in the way with the fewest changes to try.
                 options = min((self.changes(rule, facts) for rule in pending), key=len)
-                used = {c.field for c in base}
-                for change in options:
-                    if change.field in used:
-                        continue
-                    candidate = (*base, _rebase(change, self.facts))
-                    key = _key(candidate)
-                    if key in seen:
-                        continue
-                    seen.add(key)
+                for candidate, _ in self.extensions(base, options, seen):
                     changed = apply(self.facts, candidate)
                     if any(_in_way(rule, changed) for rule in blockers):
                         grown.append(candidate)
