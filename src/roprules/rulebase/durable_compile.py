@@ -327,7 +327,8 @@ class FactEncoder:
         self._fragments: tuple[dict[Any, str], ...] = tuple(
             {None: ""} for _ in self._fragment_paths
         )
-        self._head = "{" + _fragment(GUARD_KEY, GUARD_VALUE)
+        self._head = "{" + _fragment(GUARD_KEY, GUARD_VALUE)[1:]
+        self._derived = bool(self.sums or self.months)
 
     def keys(self) -> list[str]:
         """Every key this encoder can emit (for the hash-collision check)."""
@@ -367,27 +368,46 @@ class FactEncoder:
         """The JSON text of `encode(facts)` (plus `tail`, e.g. `,"sid":"x"`).
 
         The adapter's own cost over durable_rules' C calls was mostly this
-        encoding (benchmarks/README.md): a value's fragment is computed once per
-        path and found by its value afterwards, the look-ups done by `map` in C.
-        Facts come from validated profiles, so a path holds one kind of value
-        (never both 1 and True). Values that cannot be hashed take `encode`'s path.
+        encoding (benchmarks/README.md): a value's fragment (`,"key":value`, or ""
+        for no value) is computed once per path and found by its value afterwards,
+        the look-ups done by `map` in C with nothing checked per path: a value not
+        seen before raises KeyError and takes `_learn`. Facts come from validated
+        profiles, so a path holds one kind of value (never both 1 and True). Values
+        that cannot be hashed take `encode`'s path.
         """
-        paths = self._fragment_paths
-        values = list(map(facts.get, paths))
-        memos = self._fragments
         try:
-            found = list(map(dict.get, memos, values))
-        except TypeError:  # an unhashable value (a list given through the Python API)
-            return json.dumps(self.encode(facts), separators=_SEPARATORS)[:-1] + tail + "}"
-        if None in found:
-            for index, fragment in enumerate(found):
-                if fragment is None:
-                    memo, value = memos[index], values[index]
-                    if len(memo) > _MAX_FRAGMENTS:  # numbers vary without end: stay bounded
-                        memo.clear()
-                        memo[None] = ""
-                    found[index] = memo[value] = self._fragment(paths[index], value)
-        parts = [self._head, *filter(None, found)]
+            found = list(map(_GETITEM, self._fragments, map(facts.get, self._fragment_paths)))
+        except KeyError:
+            try:
+                found = self._learn(facts)
+            except TypeError:  # an unhashable value (a list given through the Python API)
+                return self._dumped(facts, tail)
+        except TypeError:
+            return self._dumped(facts, tail)
+        if self._derived:
+            found.extend(self._derived_fragments(facts))
+        return self._head + "".join(found) + tail + "}"
+
+    def _dumped(self, facts: Mapping[str, Any], tail: str) -> str:
+        return json.dumps(self.encode(facts), separators=_SEPARATORS)[:-1] + tail + "}"
+
+    def _learn(self, facts: Mapping[str, Any]) -> list[str]:
+        """`text`'s fragments when some value was not seen before: computed and kept."""
+        paths, memos = self._fragment_paths, self._fragments
+        values = list(map(facts.get, paths))
+        found = list(map(dict.get, memos, values))
+        for index, fragment in enumerate(found):
+            if fragment is None:
+                memo, value = memos[index], values[index]
+                if len(memo) > _MAX_FRAGMENTS:  # numbers vary without end: stay bounded
+                    memo.clear()
+                    memo[None] = ""
+                found[index] = memo[value] = self._fragment(paths[index], value)
+        return found
+
+    def _derived_fragments(self, facts: Mapping[str, Any]) -> list[str]:
+        """The fragments of sums and months since a date (computed every time)."""
+        parts = []
         for subject, key in self.sums:
             numbers = [facts.get(p) for p in subject.paths]
             if all(v is not None for v in numbers):
@@ -396,7 +416,7 @@ class FactEncoder:
             value = months_since_value(subject, facts)
             if value is not None:
                 parts.append(_fragment(key, number_key(value)))
-        return ",".join(parts) + tail + "}"
+        return parts
 
     def _fragment(self, path: str, value: Any) -> str:
         """The JSON members `encode` writes for one fact ("" if it writes none)."""
@@ -404,14 +424,8 @@ class FactEncoder:
             return ""
         if path in self._list_members:
             length, members = self._list_members[path]
-            return ",".join(
-                [
-                    _fragment(length, len(value)),
-                    *(
-                        _fragment(key, "true" if item in value else "false")
-                        for item, key in members
-                    ),
-                ]
+            return _fragment(length, len(value)) + "".join(
+                [_fragment(key, "true" if item in value else "false") for item, key in members]
             )
         key = self._scalar_keys[path]
         return _fragment(key, value if value.__class__ is str else _encode_scalar(value))
@@ -421,8 +435,12 @@ _SEPARATORS = (",", ":")
 _MAX_FRAGMENTS = 4096  # per path
 
 
+_GETITEM = dict.__getitem__
+
+
 def _fragment(key: str, value: Any) -> str:
-    return json.dumps(key) + ":" + json.dumps(value)
+    """One JSON member with its leading comma: `,"key":value`."""
+    return "," + json.dumps(key) + ":" + json.dumps(value)
 
 
 def fnv1a_32(text: str) -> int:
