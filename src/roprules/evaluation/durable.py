@@ -27,9 +27,11 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import operator
 import threading
 import weakref
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import durable_rules_engine as dre
@@ -40,7 +42,9 @@ from roprules.evaluation.durable_limits import (
     SENTINEL,
     SENTINEL_PRIORITY,
     definition_problems,
+    durable_rule_name,
     group_definition,
+    name_width,
     split_groups,
 )
 from roprules.rulebase.durable_compile import GUARD_KEY, GUARD_VALUE, FactEncoder, hash_collisions
@@ -97,7 +101,6 @@ class DurableGroup:
     def __init__(self, label: str, rules: Sequence[CompiledRule], params: Mapping[str, Any]):
         self.label = label
         self.rule_ids = tuple(r.rule_id for r in rules)
-        self._rule_of_name: dict[str, str] = {}
         self.encoder = FactEncoder(r.condition for r in rules)
         collisions = hash_collisions(self.encoder.keys())
         if collisions:
@@ -109,6 +112,15 @@ class DurableGroup:
         if problems:
             raise RulesetError(problems)
         self.definition = definition
+        # An action's message is `{"<durable rule name>":{"m":...}}`; the first 1 + width
+        # characters of the name say which rule fired (durable_limits.durable_rule_name),
+        # the sentinel's say "" (nothing to report).
+        width = name_width(len(rules))
+        self._name_of = operator.itemgetter(slice(2, 3 + width))
+        self._rule_of_name = {
+            durable_rule_name(index, width): rule_id for index, rule_id in enumerate(self.rule_ids)
+        }
+        self._rule_of_name[SENTINEL[: 1 + width]] = ""
         self.name = f"roprules_{next(_NAMES)}_{label}"
         try:
             with _LOCK:
@@ -122,7 +134,11 @@ class DurableGroup:
         self.fire({})  # prime: the first session of a ruleset sets up its state
 
     def _run(self, text: str) -> list[str]:
-        """Assert, drain, retract; call with _LOCK held."""
+        """Assert, drain, retract; the actions' messages. Call with _LOCK held.
+
+        The actions are drained by `iter` in C (no Python bytecode per action); the
+        functions are looked up in `dre` on every call (tests replace them).
+        """
         handle = self._handle
         result, state = dre.assert_fact(handle, text)
         if result != RULES_OK:  # the same fact is still there: a stale session
@@ -130,20 +146,16 @@ class DurableGroup:
             result, state = dre.assert_fact(handle, text)
             if result != RULES_OK:
                 raise dre.error(f"fact not asserted in a fresh session (result {result})")
-        fired: list[str] = []
         started = dre.start_action_for_state(handle, state)
-        if started:
-            message = started[1]
-            complete = dre.complete_and_start_action
-            while message:
-                name = message[2 : message.index('"', 2)]  # first key: the rule name
-                if name != SENTINEL:
-                    fired.append(name)
-                message = complete(handle, state)
+        messages = (
+            [started[1], *iter(partial(dre.complete_and_start_action, handle, state), None)]
+            if started
+            else []
+        )
         _, state = dre.retract_fact(handle, text)
         if dre.start_action_for_state(handle, state):  # a retraction fires nothing
             raise dre.error("an action was queued by retracting the fact")
-        return fired
+        return messages
 
     def _reset(self) -> None:
         """Delete the session (its facts and queued actions); call with _LOCK held."""
@@ -162,7 +174,12 @@ class DurableGroup:
             _free_pending()
 
     def fire(self, facts: Mapping[str, Any]) -> list[str]:
-        """The ids of the rules in this group whose conditions are true for the facts.
+        """The ids of the rules in this group whose conditions are true for the facts,
+        each once."""
+        return list(self.fired(facts))
+
+    def fired(self, facts: Mapping[str, Any]) -> set[str]:
+        """`fire` as a set (what `DurableEngine.fire` returns).
 
         One session per group, reused: the fact is asserted, the actions drained
         and the fact retracted again. Any failure deletes the session, so the
@@ -175,7 +192,7 @@ class DurableGroup:
             if not self._open:
                 raise EngineError(f"ruleset group {self.label} is closed")
             try:
-                fired = self._run(text)
+                messages = self._run(text)
             except dre.error as exc:
                 self._reset()
                 raise EngineError(
@@ -185,15 +202,12 @@ class DurableGroup:
                 self._reset()
                 raise
         # durable_rules activates a rule once per true branch of an `$or`, and a rule
-        # split into parts (r<index>x<part>) once per true part: report each rule once.
-        names = self._rule_of_name
-        return list(dict.fromkeys([names.get(name) or self._rule_of(name) for name in fired]))
-
-    def _rule_of(self, name: str) -> str:
-        """The rule id of a durable rule name, r<index> or r<index>x<part>."""
-        rule_id = self.rule_ids[int(name[1:].split("x")[0])]
-        self._rule_of_name[name] = rule_id
-        return rule_id
+        # split into parts once per true part: the set reports each rule once.
+        fired = set(map(self._rule_of_name.get, map(self._name_of, messages)))
+        fired.discard("")  # the sentinel
+        if None in fired:
+            raise EngineError(f"durable_rules ran an unknown action in group {self.label}")
+        return fired
 
 
 class DurableEngine:
@@ -216,10 +230,10 @@ class DurableEngine:
 
     def fire(self, facts: Mapping[str, Any]) -> set[str]:
         if len(self.groups) == 1:
-            return set(self.groups[0].fire(facts))
+            return self.groups[0].fired(facts)
         fired: set[str] = set()
         for group in self.groups:
-            fired.update(group.fire(facts))
+            fired.update(group.fired(facts))
         return fired
 
     def close(self) -> None:

@@ -184,18 +184,31 @@ def split_groups(
     ]
 
 
+def name_width(count: int) -> int:
+    """Digits in the durable rule names of a group of `count` rules (all names as wide)."""
+    return len(str(max(count - 1, 0)))
+
+
+def durable_rule_name(index: int, width: int, part: int | None = None) -> str:
+    """`r<index>`, or `r<index>x<part>` for a condition split into parts, the index
+    zero-padded to `width` digits: the first 1 + width characters of any durable rule
+    name of a group say which rule it belongs to (the adapter reads no further)."""
+    name = f"r{index:0{width}d}"
+    return name if part is None else f"{name}x{part}"
+
+
 def group_definition(rules: Sequence[CompiledRule], params: Mapping[str, Any]) -> dict[str, Any]:
     """The ruleset JSON for one group: a sentinel and every rule guarded by a constant term."""
     definition: dict[str, Any] = {SENTINEL: {"all": [{"m": GUARD}], "pri": SENTINEL_PRIORITY}}
+    width = name_width(len(rules))
     for index, rule in enumerate(rules):
         try:
             expressions = durable_expressions(compile_condition(rule.condition, params), GUARD)
         except ExpressionTooLarge as exc:
             raise EngineError(f"rule {rule.rule_id}: condition is {exc}") from None
         for part, expression in enumerate(expressions):
-            # r<index>, or r<index>x<part> for a condition split into parts: each
-            # durable rule name maps back to the rule.
-            name = f"r{index}" if len(expressions) == 1 else f"r{index}x{part}"
+            # each durable rule name maps back to the rule
+            name = durable_rule_name(index, width, None if len(expressions) == 1 else part)
             definition[name] = {"all": [{"m": expression}], "pri": 1}
     return definition
 
@@ -204,7 +217,8 @@ def definition_problems(
     label: str, rules: Sequence[CompiledRule], definition: Mapping[str, Any]
 ) -> list[str]:
     """The bounds a group's definition exceeds, naming rules by their ids."""
-    names = {f"r{index}": rule.rule_id for index, rule in enumerate(rules)}
+    width = name_width(len(rules))
+    names = {durable_rule_name(index, width): rule.rule_id for index, rule in enumerate(rules)}
     return network_problems(
         label,
         (
