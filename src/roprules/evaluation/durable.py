@@ -133,30 +133,6 @@ class DurableGroup:
         self._open = True  # False once closed (cheaper to test than the finalizer)
         self.fire({})  # prime: the first session of a ruleset sets up its state
 
-    def _run(self, text: str) -> list[str]:
-        """Assert, drain, retract; the actions' messages. Call with _LOCK held.
-
-        The actions are drained by `iter` in C (no Python bytecode per action); the
-        functions are looked up in `dre` on every call (tests replace them).
-        """
-        handle = self._handle
-        result, state = dre.assert_fact(handle, text)
-        if result != RULES_OK:  # the same fact is still there: a stale session
-            self._reset()
-            result, state = dre.assert_fact(handle, text)
-            if result != RULES_OK:
-                raise dre.error(f"fact not asserted in a fresh session (result {result})")
-        started = dre.start_action_for_state(handle, state)
-        messages = (
-            [started[1], *iter(partial(dre.complete_and_start_action, handle, state), None)]
-            if started
-            else []
-        )
-        _, state = dre.retract_fact(handle, text)
-        if dre.start_action_for_state(handle, state):  # a retraction fires nothing
-            raise dre.error("an action was queued by retracting the fact")
-        return messages
-
     def _reset(self) -> None:
         """Delete the session (its facts and queued actions); call with _LOCK held."""
         with contextlib.suppress(dre.error):
@@ -183,7 +159,8 @@ class DurableGroup:
 
         One session per group, reused: the fact is asserted, the actions drained
         and the fact retracted again. Any failure deletes the session, so the
-        next assessment starts in a fresh one.
+        next assessment starts in a fresh one. (One function, the C calls written
+        out: this runs for every group of every assessment.)
         """
         text = self.encoder.text(facts, _SID_TAIL)
         with _LOCK:
@@ -192,7 +169,24 @@ class DurableGroup:
             if not self._open:
                 raise EngineError(f"ruleset group {self.label} is closed")
             try:
-                messages = self._run(text)
+                handle = self._handle
+                result, state = dre.assert_fact(handle, text)
+                if result != RULES_OK:  # the same fact is still there: a stale session
+                    self._reset()
+                    result, state = dre.assert_fact(handle, text)
+                    if result != RULES_OK:
+                        raise dre.error(f"fact not asserted in a fresh session (result {result})")
+                # The actions are drained by `iter` in C (no Python bytecode per action);
+                # the functions are looked up in `dre` on every call (tests replace them).
+                started = dre.start_action_for_state(handle, state)
+                messages = (
+                    [started[1], *iter(partial(dre.complete_and_start_action, handle, state), None)]
+                    if started
+                    else []
+                )
+                _, state = dre.retract_fact(handle, text)
+                if dre.start_action_for_state(handle, state):  # a retraction fires nothing
+                    raise dre.error("an action was queued by retracting the fact")
             except dre.error as exc:
                 self._reset()
                 raise EngineError(
@@ -227,6 +221,8 @@ class DurableEngine:
         except BaseException:
             self.close()
             raise
+        if len(self.groups) == 1:  # the usual case: one call less per assessment
+            self.fire = self.groups[0].fired  # type: ignore[method-assign]
 
     def fire(self, facts: Mapping[str, Any]) -> set[str]:
         if len(self.groups) == 1:

@@ -319,15 +319,20 @@ class FactEncoder:
 
         # `text`: each value of a path is encoded once into its JSON fragment and
         # looked up afterwards, one dict per path (None: no fragment).
-        self._fragment_paths = tuple(
-            [path for path, _ in self._scalars] + [path for path, _, _ in self._lists]
+        # The first "path" is never a fact: its fragment is the text's opening, so
+        # that one join writes the whole body.
+        self._fragment_paths: tuple[Any, ...] = (
+            _OPENING,
+            *[path for path, _ in self._scalars],
+            *[path for path, _, _ in self._lists],
         )
         self._list_members = {path: (length, members) for path, length, members in self._lists}
         self._scalar_keys = dict(self._scalars)
-        self._fragments: tuple[dict[Any, str], ...] = tuple(
-            {None: ""} for _ in self._fragment_paths
+        opening = "{" + _fragment(GUARD_KEY, GUARD_VALUE)[1:]
+        self._fragments: tuple[dict[Any, str], ...] = (
+            {None: opening},
+            *({None: ""} for _ in self._fragment_paths[1:]),
         )
-        self._head = "{" + _fragment(GUARD_KEY, GUARD_VALUE)[1:]
         self._derived = bool(self.sums or self.months)
 
     def keys(self) -> list[str]:
@@ -376,17 +381,17 @@ class FactEncoder:
         that cannot be hashed take `encode`'s path.
         """
         try:
-            found = list(map(_GETITEM, self._fragments, map(facts.get, self._fragment_paths)))
+            body = "".join(map(_GETITEM, self._fragments, map(facts.get, self._fragment_paths)))
         except KeyError:
             try:
-                found = self._learn(facts)
+                body = "".join(self._learn(facts))
             except TypeError:  # an unhashable value (a list given through the Python API)
                 return self._dumped(facts, tail)
         except TypeError:
             return self._dumped(facts, tail)
         if self._derived:
-            found.extend(self._derived_fragments(facts))
-        return self._head + "".join(found) + tail + "}"
+            body += "".join(self._derived_fragments(facts))
+        return body + (tail + "}")
 
     def _dumped(self, facts: Mapping[str, Any], tail: str) -> str:
         return json.dumps(self.encode(facts), separators=_SEPARATORS)[:-1] + tail + "}"
@@ -436,6 +441,7 @@ _MAX_FRAGMENTS = 4096  # per path
 
 
 _GETITEM = dict.__getitem__
+_OPENING = object()  # FactEncoder's first path: never a fact
 
 
 def _fragment(key: str, value: Any) -> str:
