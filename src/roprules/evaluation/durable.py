@@ -112,15 +112,16 @@ class DurableGroup:
         if problems:
             raise RulesetError(problems)
         self.definition = definition
-        # An action's message is `{"<durable rule name>":{"m":...}}`; the first 1 + width
+        # An action's message is `{"<durable rule name>":{"m":...}}`; the first `width`
         # characters of the name say which rule fired (durable_limits.durable_rule_name),
-        # the sentinel's say "" (nothing to report).
+        # the sentinel's say "" (nothing to report). Width 1 (up to 62 rules): one
+        # character, which Python does not allocate or hash again.
         width = name_width(len(rules))
-        self._name_of = operator.itemgetter(slice(2, 3 + width))
+        self._name_of = operator.itemgetter(2 if width == 1 else slice(2, 2 + width))
         self._rule_of_name = {
             durable_rule_name(index, width): rule_id for index, rule_id in enumerate(self.rule_ids)
         }
-        self._rule_of_name[SENTINEL[: 1 + width]] = ""
+        self._rule_of_name[SENTINEL[:width]] = ""
         self.name = f"roprules_{next(_NAMES)}_{label}"
         try:
             with _LOCK:

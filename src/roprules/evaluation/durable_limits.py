@@ -29,6 +29,7 @@ reports them on every backend so that a rule base stays portable.
 from __future__ import annotations
 
 import json
+import string
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -169,7 +170,7 @@ def network_problems(label: str, rules: Iterable[tuple[str, Mapping[str, Any]]])
 # --------------------------------------------------------------------------- definitions
 
 GUARD = {GUARD_KEY: GUARD_VALUE}
-SENTINEL = "sentinel"
+SENTINEL = "_sentinel"  # not a rule name: "_" is not in NAME_DIGITS
 SENTINEL_PRIORITY = 65535
 MAX_RULES_PER_GROUP = 48
 
@@ -184,17 +185,32 @@ def split_groups(
     ]
 
 
+# Durable rule names: the rule's index in its group written with these digits, all
+# names of a group equally wide, then `_<part>` for a condition split into parts. The
+# sentinel's name starts with a character that is not a digit.
+NAME_DIGITS = string.digits + string.ascii_uppercase + string.ascii_lowercase
+
+
 def name_width(count: int) -> int:
-    """Digits in the durable rule names of a group of `count` rules (all names as wide)."""
-    return len(str(max(count - 1, 0)))
+    """Digits in the durable rule names of a group of `count` rules: one up to 62 rules
+    (MAX_RULES_PER_GROUP is 48), so the adapter reads each action's rule from one
+    character of its message."""
+    width = 1
+    while len(NAME_DIGITS) ** width < count:
+        width += 1
+    return width
 
 
 def durable_rule_name(index: int, width: int, part: int | None = None) -> str:
-    """`r<index>`, or `r<index>x<part>` for a condition split into parts, the index
-    zero-padded to `width` digits: the first 1 + width characters of any durable rule
-    name of a group say which rule it belongs to (the adapter reads no further)."""
-    name = f"r{index:0{width}d}"
-    return name if part is None else f"{name}x{part}"
+    """The durable rule name of a group's rule `index` (and part, if split): its first
+    `width` characters say which rule it belongs to."""
+    digits = ""
+    for _ in range(width):
+        index, digit = divmod(index, len(NAME_DIGITS))
+        digits = NAME_DIGITS[digit] + digits
+    if index:
+        raise ValueError("rule index too large for the name width")
+    return digits if part is None else f"{digits}_{part}"
 
 
 def group_definition(rules: Sequence[CompiledRule], params: Mapping[str, Any]) -> dict[str, Any]:
@@ -221,10 +237,7 @@ def definition_problems(
     names = {durable_rule_name(index, width): rule.rule_id for index, rule in enumerate(rules)}
     return network_problems(
         label,
-        (
-            (names.get(name.split("x")[0], name), body["all"][0]["m"])
-            for name, body in definition.items()
-        ),
+        ((names.get(name[:width], name), body["all"][0]["m"]) for name, body in definition.items()),
     )
 
 
