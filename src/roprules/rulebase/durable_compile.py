@@ -30,7 +30,7 @@ from __future__ import annotations
 import functools
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from roprules.contract.fields import RULE_FIELDS
@@ -331,7 +331,7 @@ class FactEncoder:
         opening = "{" + _fragment(GUARD_KEY, GUARD_VALUE)[1:]
         self._fragments: tuple[dict[Any, str], ...] = (
             {None: opening},
-            *({None: ""} for _ in self._fragment_paths[1:]),
+            *(_Fragments(functools.partial(self._fragment, p)) for p in self._fragment_paths[1:]),
         )
         self._derived = bool(self.sums or self.months)
 
@@ -376,39 +376,18 @@ class FactEncoder:
         encoding (benchmarks/README.md): a value's fragment (`,"key":value`, or ""
         for no value) is computed once per path and found by its value afterwards,
         the look-ups done by `map` in C with nothing checked per path: a value not
-        seen before raises KeyError and takes `_learn`. Facts come from validated
-        profiles, so a path holds one kind of value (never both 1 and True). Values
-        that cannot be hashed take `encode`'s path.
+        seen before is encoded by its path's `_Fragments.__missing__`, inside the
+        same look-up. Facts come from validated profiles, so a path holds one kind
+        of value (never both 1 and True). Values that cannot be hashed take
+        `encode`'s path.
         """
         try:
             body = "".join(map(_GETITEM, self._fragments, map(facts.get, self._fragment_paths)))
-        except KeyError:
-            try:
-                body = "".join(self._learn(facts))
-            except TypeError:  # an unhashable value (a list given through the Python API)
-                return self._dumped(facts, tail)
-        except TypeError:
-            return self._dumped(facts, tail)
+        except TypeError:  # an unhashable value (a list given through the Python API)
+            return json.dumps(self.encode(facts), separators=_SEPARATORS)[:-1] + tail + "}"
         if self._derived:
             body += "".join(self._derived_fragments(facts))
         return body + (tail + "}")
-
-    def _dumped(self, facts: Mapping[str, Any], tail: str) -> str:
-        return json.dumps(self.encode(facts), separators=_SEPARATORS)[:-1] + tail + "}"
-
-    def _learn(self, facts: Mapping[str, Any]) -> list[str]:
-        """`text`'s fragments when some value was not seen before: computed and kept."""
-        paths, memos = self._fragment_paths, self._fragments
-        values = list(map(facts.get, paths))
-        found = list(map(dict.get, memos, values))
-        for index, fragment in enumerate(found):
-            if fragment is None:
-                memo, value = memos[index], values[index]
-                if len(memo) > _MAX_FRAGMENTS:  # numbers vary without end: stay bounded
-                    memo.clear()
-                    memo[None] = ""
-                found[index] = memo[value] = self._fragment(paths[index], value)
-        return found
 
     def _derived_fragments(self, facts: Mapping[str, Any]) -> list[str]:
         """The fragments of sums and months since a date (computed every time)."""
@@ -440,13 +419,37 @@ _SEPARATORS = (",", ":")
 _MAX_FRAGMENTS = 4096  # per path
 
 
+class _Fragments(dict[Any, str]):
+    """One path's JSON fragments by value (None: no fragment). A value not seen before
+    is encoded by `dict.__getitem__` calling `__missing__`: no exception, no second
+    pass over the paths, and nothing more on the look-ups that hit."""
+
+    __slots__ = ("_encode",)
+
+    def __init__(self, encode: Callable[[Any], str]):
+        super().__init__({None: ""})
+        self._encode = encode
+
+    def __missing__(self, value: Any) -> str:
+        if len(self) > _MAX_FRAGMENTS:  # numbers vary without end: stay bounded
+            self.clear()
+            self[None] = ""
+        fragment = self[value] = self._encode(value)
+        return fragment
+
+
 _GETITEM = dict.__getitem__
 _OPENING = object()  # FactEncoder's first path: never a fact
 
 
 def _fragment(key: str, value: Any) -> str:
-    """One JSON member with its leading comma: `,"key":value`."""
-    return "," + json.dumps(key) + ":" + json.dumps(value)
+    """One JSON member with its leading comma: `,"key":value` (as `json.dumps` writes
+    it: a text through the encoder's own C function, without json.dumps' own work)."""
+    text = _quote(value) if value.__class__ is str else json.dumps(value)
+    return "," + _quote(key) + ":" + text
+
+
+_quote = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
 
 
 def fnv1a_32(text: str) -> int:
