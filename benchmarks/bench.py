@@ -385,7 +385,7 @@ def measure_durable(
     """(b) the durable_rules adapter over the facts, and (b0) its C calls alone."""
     import durable_rules_engine as dre
 
-    from roprules.evaluation.durable import SESSION_ID
+    from roprules.evaluation.durable import FACT_TAIL
 
     engines = [assessor.durable[s] for s in ("placement", "offer", "resident")]
 
@@ -398,8 +398,7 @@ def measure_durable(
     # retract, the check that the retraction queued nothing), one reused session per
     # group. It bounds what any adapter can reach; (b)/(b0) is the adapter's overhead.
     groups = [group for scope_engine in engines for group in scope_engine.groups]
-    tail = "," + json.dumps("sid") + ":" + json.dumps(SESSION_ID)
-    encoded = [[g.encoder.text(facts, tail) for g in groups] for facts in facts_list]
+    encoded = [[g.encoder.text(facts, FACT_TAIL) for g in groups] for facts in facts_list]
 
     def durable_c_only(texts: list[str]) -> None:
         for group, text in zip(groups, texts, strict=True):

@@ -681,6 +681,39 @@ def test_a_fact_left_in_the_session_is_recovered(
     assert comparable(engine.check(*placement)) == baseline
 
 
+def test_a_different_fact_left_in_the_session_is_recovered(
+    engine: Any, placement: tuple[Any, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As above, but the next assessment is of other facts: every fact carries the same
+    id, so the one left behind is found on the next assertion whatever its content, and
+    the group starts a fresh session instead of matching beside it."""
+    quiet = (load_resident(resident_file("r06")), load_offer(offer_file("ordinary-rental")))
+    quiet_baseline = comparable(engine.check(*quiet))
+    baseline = comparable(engine.check(*placement))
+
+    def refuse(*args: Any) -> None:
+        raise dre.error("simulated failure")
+
+    monkeypatch.setattr(dre, "retract_fact", refuse)
+    monkeypatch.setattr(dre, "delete_state", refuse)
+    with pytest.raises(EngineError):
+        engine.check(*placement)
+    monkeypatch.undo()
+    observed: list[int] = []
+    real_assert = dre.assert_fact
+
+    def watch(*args: Any) -> Any:
+        result = real_assert(*args)
+        observed.append(result[0])
+        return result
+
+    monkeypatch.setattr(dre, "assert_fact", watch)
+    assert comparable(engine.check(*quiet)) == quiet_baseline
+    monkeypatch.undo()
+    assert observed[0] != engine_module.RULES_OK  # the stale fact was found, then dropped
+    assert comparable(engine.check(*placement)) == baseline
+
+
 def test_one_session_per_group_is_reused(
     assessor: Any, monkeypatch: pytest.MonkeyPatch, worst_cases: dict[str, list[dict[str, Any]]]
 ) -> None:
