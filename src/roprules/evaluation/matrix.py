@@ -59,6 +59,7 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from itertools import chain
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
@@ -83,23 +84,26 @@ ACCEPTABLE = frozenset({"suitable", "conditional"})
 _SEVERITIES = tuple(SEVERITY_ORDER)
 _CRITICAL, _MAJOR = _SEVERITIES.index("critical"), _SEVERITIES.index("major")
 
-# The parts of a cell after its rank and offer: verdict, findings by severity, rule ids, missing.
-CellParts = tuple[str, dict[str, int], list[str], int]
-
 
 @dataclass
 class CompactRow:
-    """One resident's row as a worker returns it: offer indices best first and their cells."""
+    """One resident's row as a worker returns it: per offer, best first, a cell's parts.
+
+    Ready to be made cells with C-level calls alone (`_Assembler.row`): the parent does
+    no per-cell Python work beyond creating the `MatrixCell`.
+    """
 
     order: list[int]  # offer indices, best first
-    cells: list[int]  # per entry of `order`, its signature: an index into the chunk's
+    heads: list[int]  # per entry of `order`: its verdict and counts, an index into the chunk's
+    rule_ids: list[list[str]]  # per entry: the rules that fired, most severe first
+    missing: list[int]  # per entry: unknown fields that block a rule
     blocking: tuple[str, ...] | None  # no acceptable offer: the critical rules in every cell
 
 
 @dataclass
 class CompactChunk:
     rows: list[CompactRow]
-    signatures: list[Sequence[int]]  # distinct cells as `Layout.encode` sends them
+    heads: list[tuple[int, tuple[int, ...]]]  # distinct (verdict's code, findings by severity)
 
 
 # --------------------------------------------------------------------------- the fast path
@@ -193,13 +197,10 @@ class Layout:
         # Per severity: its ranking weight and the fired and undetermined rules' bits.
         self.weights = tuple(SEVERITY_WEIGHT[s] for s in _SEVERITIES)
         self.open_masks = tuple(mask << len(ordered) for mask in self.severity_masks)
-        # The indices of the rules whose bits are set in each byte of the fired bits (bit 1 on):
-        # bytes while every index fits in one, else tuples.
-        self.narrow = len(ids) < 256
-        pack: Callable[[Iterable[int]], Sequence[int]] = bytes if self.narrow else tuple
-        self._byte_indices = [
+        # The ids of the rules whose bits are set in each byte of the fired bits (bit 1 on).
+        self._byte_ids = [
             [
-                pack(start + i for i in range(8) if byte >> i & 1 and start + i < len(ids))
+                tuple(ids[start + i] for i in range(8) if byte >> i & 1 and start + i < len(ids))
                 for byte in range(256)
             ]
             for start in range(0, len(ids), 8)
@@ -225,31 +226,20 @@ class Layout:
         # An integer key in the order of rank_key: scores are multiples of 1e-6.
         return _VERDICT_KEY[verdict] + round(score * 1_000_000), verdict, counts
 
-    def encode(self, cell: int) -> tuple[int, bool, Sequence[int]]:
-        """A cell's sort key, whether it is acceptable, and its signature to send.
-
-        The signature: the verdict's code, the findings by severity, the missing count
-        (two bytes), then the index of each fired rule, most severe first (`decode`).
-        """
-        key, verdict, counts = self.head(cell)
-        missing = cell >> self.field_offset
-        tables = self._byte_indices
+    def fired_ids(self, cell: int) -> list[str]:
+        """The ids of the rules that fired in a cell, most severe first (C-level calls alone)."""
+        tables = self._byte_ids
         fired = (cell & self.fired_mask) >> 1
-        parts = [
-            table[byte]
-            for table, byte in zip(tables, fired.to_bytes(len(tables), "little"), strict=True)
-            if byte
-        ]
-        head = (_VERDICT_CODE[verdict], *counts, missing & 255, missing >> 8)
-        if self.narrow:
-            return key, verdict in ACCEPTABLE, bytes(head) + b"".join(parts)  # type: ignore[arg-type]
-        return key, verdict in ACCEPTABLE, head + sum(parts, ())  # type: ignore[arg-type]
+        return list(
+            chain.from_iterable(
+                map(operator.getitem, tables, fired.to_bytes(len(tables), "little"))
+            )
+        )
 
 
 _VERDICTS = ("suitable", "conditional", "incomplete", "unsuitable")
 _VERDICT_CODE = {verdict: code for code, verdict in enumerate(_VERDICTS)}
 _VERDICT_KEY = {verdict: VERDICT_RANK[verdict] * 10**15 for verdict in _VERDICTS}
-_HEAD = 1 + len(_SEVERITIES) + 2  # a signature's verdict, counts and missing count
 
 
 class Screener(Layout):
@@ -386,9 +376,14 @@ class Screener(Layout):
         `check`: the global index of the first resident; cell (i, i mod offers) of every
         row is also assessed the ordinary way and must agree.
         """
-        signatures: list[Sequence[int]] = []
+        heads: list[tuple[int, tuple[int, ...]]] = []
+        head_numbers: dict[tuple[int, tuple[int, ...]], int] = {}
+        # Per distinct cell of the chunk: its sort key, head, rule ids, missing count.
         sort_keys: list[int] = []
         accepted: list[bool] = []
+        cell_heads: list[int] = []
+        cell_ids: list[list[str]] = []
+        cell_missing: list[int] = []
         known: dict[int, int] = {}
         rows = []
         count = len(self.offer_facts)
@@ -403,11 +398,18 @@ class Screener(Layout):
             for cell in [(b & keep) | ((b >> offset).bit_count() << offset) for b in cells]:
                 found = known.get(cell)
                 if found is None:
-                    found = known[cell] = len(signatures)
-                    key, acceptable_cell, signature = self.encode(cell)
-                    signatures.append(signature)
+                    found = known[cell] = len(sort_keys)
+                    key, verdict, counts = self.head(cell)
+                    head = (_VERDICT_CODE[verdict], counts)
+                    head_number = head_numbers.get(head)
+                    if head_number is None:
+                        head_number = head_numbers[head] = len(heads)
+                        heads.append(head)
                     sort_keys.append(key)
-                    accepted.append(acceptable_cell)
+                    accepted.append(verdict in ACCEPTABLE)
+                    cell_heads.append(head_number)
+                    cell_ids.append(self.fired_ids(cell))
+                    cell_missing.append(cell >> offset)
                 numbers.append(found)
             keys = [
                 (sort_keys[found] * count + offer_order[index]) * count + index
@@ -415,14 +417,22 @@ class Screener(Layout):
             ]
             keys.sort()
             order = [key % count for key in keys]
-            acceptable = bool(order) and accepted[numbers[order[0]]]  # the best cell
+            ranked = list(map(numbers.__getitem__, order))
+            acceptable = bool(order) and accepted[ranked[0]]  # the best cell
             blocking = None
             if count and not acceptable:
                 everywhere = functools.reduce(operator.and_, cells, self.severity_masks[_CRITICAL])
-                _, _, signature = self.encode(everywhere)
-                blocking = tuple(self.rule_ids[i] for i in signature[_HEAD:])
-            rows.append(CompactRow(order, [numbers[index] for index in order], blocking))
-        return CompactChunk(rows, signatures)
+                blocking = tuple(self.fired_ids(everywhere))
+            rows.append(
+                CompactRow(
+                    order,
+                    list(map(cell_heads.__getitem__, ranked)),
+                    list(map(cell_ids.__getitem__, ranked)),
+                    list(map(cell_missing.__getitem__, ranked)),
+                    blocking,
+                )
+            )
+        return CompactChunk(rows, heads)
 
     def _check(
         self, resident: Mapping[str, Any], index: int, results: list[int | list[int]]
@@ -450,43 +460,45 @@ def _offer_order(offers: Sequence[OfferProfile]) -> list[int]:
 
 
 class _Assembler:
-    """Builds the Matrix from compact rows; equal counts and rule-id lists are shared."""
+    """Builds the Matrix from compact rows; equal counts dicts are shared.
 
-    def __init__(self, evaluator: Evaluator, offers: Sequence[OfferProfile]):
-        self.rule_ids = Layout(evaluator).rule_ids
+    Per cell only C-level calls: `map` over the row's columns into `MatrixCell`.
+    """
+
+    def __init__(self, offers: Sequence[OfferProfile]):
         self.offer_ids = [o.id for o in offers]
         self.ranks = list(range(1, len(offers) + 1))
-        self.heads: dict[Sequence[int], tuple[str, dict[str, int], int]] = {}
-        self.ids: dict[Sequence[int], list[str]] = {}
+        self.counts: dict[tuple[int, ...], dict[str, int]] = {}
 
-    def cells(self, signatures: Sequence[Sequence[int]]) -> list[CellParts]:
-        """A chunk's signatures (`Layout.encode`) as the parts of cells."""
-        heads, ids_of, rule_ids = self.heads, self.ids, self.rule_ids
-        local = []
-        for signature in signatures:
-            head = signature[:_HEAD]
-            parts = heads.get(head)
-            if parts is None:
-                counts = dict(zip(_SEVERITIES, head[1:-2], strict=True))
-                parts = heads[head] = (_VERDICTS[head[0]], counts, head[-2] | head[-1] << 8)
-            body = signature[_HEAD:]
-            as_list = ids_of.get(body)
-            if as_list is None:
-                as_list = ids_of[body] = list(map(rule_ids.__getitem__, body))
-            local.append((parts[0], parts[1], as_list, parts[2]))
-        return local
+    def heads(self, chunk: CompactChunk) -> tuple[list[str], list[dict[str, int]]]:
+        """A chunk's distinct heads as verdicts and (shared) counts dicts."""
+        verdicts, counts = [], []
+        for code, numbers in chunk.heads:
+            verdicts.append(_VERDICTS[code])
+            shared = self.counts.get(numbers)
+            if shared is None:
+                shared = self.counts[numbers] = dict(zip(_SEVERITIES, numbers, strict=True))
+            counts.append(shared)
+        return verdicts, counts
 
     def row(
         self,
         resident_id: str,
         row: CompactRow,
-        local: Sequence[CellParts],
+        verdicts: list[str],
+        counts: list[dict[str, int]],
     ) -> MatrixRow:
-        offer_ids, ranks = self.offer_ids, self.ranks
-        ranking = [
-            MatrixCell(ranks[place], offer_ids[offer], *local[cell])
-            for place, (offer, cell) in enumerate(zip(row.order, row.cells, strict=True))
-        ]
+        ranking = list(
+            map(
+                MatrixCell,
+                self.ranks,
+                map(self.offer_ids.__getitem__, row.order),
+                map(verdicts.__getitem__, row.heads),
+                map(counts.__getitem__, row.heads),
+                row.rule_ids,
+                row.missing,
+            )
+        )
         return MatrixRow.model_construct(resident_id=resident_id, ranking=ranking)
 
 
@@ -537,13 +549,13 @@ def screen(
     as_of = as_of or date.today()
     resident_facts, offer_facts = _facts(residents, offers, as_of)
     order = _offer_order(offers)
-    if workers is None:
-        chunks: Iterable[tuple[int, CompactChunk]] = [
-            (0, Screener(evaluator, offer_facts).rows(resident_facts, order))
-        ]
-    else:
-        chunks = workers.screen(offer_facts, resident_facts, order)
     with _no_gc():  # a million cells, none of them in a cycle: collecting only costs
+        if workers is None:
+            chunks: Iterable[tuple[int, CompactChunk]] = [
+                (0, Screener(evaluator, offer_facts).rows(resident_facts, order))
+            ]
+        else:
+            chunks = workers.screen(offer_facts, resident_facts, order)
         return _assemble(evaluator, residents, offers, chunks, as_of, lang)
 
 
@@ -566,14 +578,14 @@ def _assemble(
     as_of: date,
     lang: str,
 ) -> Matrix:
-    assembler = _Assembler(evaluator, offers)
+    assembler = _Assembler(offers)
     rows: list[MatrixRow | None] = [None] * len(residents)
     blocking: list[tuple[str, tuple[str, ...] | None]] = [("", None)] * len(residents)
     for start, chunk in chunks:
-        local = assembler.cells(chunk.signatures)
+        verdicts, counts = assembler.heads(chunk)
         for offset, row in enumerate(chunk.rows):
             resident_id = residents[start + offset].id
-            rows[start + offset] = assembler.row(resident_id, row, local)
+            rows[start + offset] = assembler.row(resident_id, row, verdicts, counts)
             blocking[start + offset] = (resident_id, row.blocking)
     by_id = {rule.id: rule for rule in evaluator.ruleset.rules}
     return Matrix.model_construct(
@@ -627,7 +639,9 @@ def _serve() -> None:
                 if screener is None:
                     raise EngineError("rows asked for before the offers")
                 _, start, resident_facts = message
-                conn.send(("rows", start, screener.rows(resident_facts, order, check=start)))
+                with _no_gc():  # the rows' lists hold no cycles
+                    chunk = screener.rows(resident_facts, order, check=start)
+                conn.send(("rows", start, chunk))
         except Exception as exc:
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
     evaluator.close()
