@@ -44,6 +44,7 @@ decision.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import gc
@@ -555,7 +556,7 @@ def screen(
                 (0, Screener(evaluator, offer_facts).rows(resident_facts, order))
             ]
         else:
-            chunks = workers.screen(offer_facts, resident_facts, order)
+            chunks = workers.screen(evaluator, offer_facts, resident_facts, order)
         return _assemble(evaluator, residents, offers, chunks, as_of, lang)
 
 
@@ -662,7 +663,13 @@ def _stop(processes: list[subprocess.Popen[bytes]], connections: list[Connection
 
 
 class MatrixWorkers:
-    """N worker processes, each with the engine's rule files loaded once; reused across calls."""
+    """Screening in `count` processes: this one and count - 1 worker processes.
+
+    Each worker has the engine's rule files loaded once and is reused across calls.
+    `workers=2` is two processes screening, this one among them (the documented meaning
+    of `--workers N`): the calling process takes chunks of residents itself whenever no
+    worker's answer waits to be made rows, so on two cores both are busy until the end.
+    """
 
     def __init__(self, ruleset: Ruleset, backend: str, count: int):
         if os.name != "posix":
@@ -682,7 +689,7 @@ class MatrixWorkers:
         processes: list[subprocess.Popen[bytes]] = []
         self.pids = processes  # read by benchmarks (`.pid`): the workers' CPU time
         self._finalizer = weakref.finalize(self, _stop, processes, self.connections)
-        for _ in range(count):
+        for _ in range(count - 1):
             mine, theirs = socket.socketpair()
             with theirs:
                 processes.append(
@@ -719,27 +726,30 @@ class MatrixWorkers:
 
     def screen(
         self,
+        evaluator: Evaluator,
         offer_facts: list[dict[str, Any]],
         resident_facts: list[dict[str, Any]],
         order: list[int],
     ) -> Iterator[tuple[int, CompactChunk]]:
-        """The residents in chunks over the workers, a few chunks each so they finish together.
+        """The residents in chunks over this process and the workers, as each is screened.
 
-        Yields each chunk as it arrives (with its first resident's index), so the caller
-        builds rows while the workers screen the next chunks.
+        Yields each chunk with its first resident's index. Chunks shrink towards the end
+        (a third of what is left over the processes, at least `_SMALLEST`), so the
+        processes finish together; whoever is free takes the next one.
         """
-        size = max(1, math.ceil(len(resident_facts) / (self.count * 4)))
-        pending = [
-            (start, resident_facts[start : start + size])
-            for start in range(0, len(resident_facts), size)
-        ]
-        pending.reverse()
+        pending: collections.deque[tuple[int, list[dict[str, Any]]]] = collections.deque()
+        start, processes = 0, len(self.connections) + 1
+        while start < len(resident_facts):
+            left = len(resident_facts) - start
+            size = max(_SMALLEST, math.ceil(left / (3 * processes)))
+            pending.append((start, resident_facts[start : start + size]))
+            start += size
         with self.lock:
             if not self.alive:
                 raise EngineError("the matrix workers are closed")
             finished = False
             try:
-                yield from self._exchange(offer_facts, order, pending)
+                yield from self._exchange(evaluator, offer_facts, order, pending)
                 finished = True
             finally:
                 if not finished:  # a failure, or the caller stopped: replies may be in flight
@@ -747,48 +757,72 @@ class MatrixWorkers:
 
     def _exchange(
         self,
+        evaluator: Evaluator,
         offer_facts: list[dict[str, Any]],
         order: list[int],
-        pending: list[tuple[int, list[dict[str, Any]]]],
+        pending: collections.deque[tuple[int, list[dict[str, Any]]]],
     ) -> Iterator[tuple[int, CompactChunk]]:
-        """The chunks as the workers return them.
+        """The chunks as they are screened, here or in a worker.
 
         A thread talks to the workers: it reads each answer as soon as it is sent and
-        gives that worker its next chunk, so no worker waits (blocked on a full socket)
-        while this thread builds rows from an earlier chunk.
+        gives that worker its next chunk, so no worker waits while this thread screens
+        a chunk of its own or builds rows. This thread builds the rows of every answer
+        that has arrived, and otherwise screens the next pending chunk itself.
         """
         arrived: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
+        take = threading.Lock()
         talker = threading.Thread(
-            target=self._talk, args=(offer_facts, order, pending, arrived), daemon=True
+            target=self._talk, args=(offer_facts, order, pending, take, arrived), daemon=True
         )
         talker.start()
-        while True:
-            message = arrived.get()
-            if message[0] == "done":
-                break
-            if message[0] == "error":
-                talker.join()
-                raise EngineError(f"a matrix worker failed: {message[1]}")
-            yield message[1], message[2]
-        talker.join()
+        try:
+            screener = Screener(evaluator, offer_facts)  # while the workers build theirs
+            while True:
+                try:
+                    message = arrived.get_nowait()
+                except queue.Empty:
+                    with take:
+                        mine = pending.popleft() if pending else None
+                    if mine is not None:
+                        yield mine[0], screener.rows(mine[1], order, check=mine[0])
+                        continue
+                    message = arrived.get()  # the last chunks are in the workers
+                if message[0] == "done":
+                    break
+                if message[0] == "error":
+                    raise EngineError(f"a matrix worker failed: {message[1]}")
+                yield message[1], message[2]
+        finally:
+            with take:
+                pending.clear()  # on a failure here: the workers get no more
+            if talker.is_alive() and sys.exc_info()[0] is not None:
+                self.close()  # unblocks the talker
+            talker.join()
 
     def _talk(
         self,
         offer_facts: list[dict[str, Any]],
         order: list[int],
-        pending: list[tuple[int, list[dict[str, Any]]]],
+        pending: collections.deque[tuple[int, list[dict[str, Any]]]],
+        take: threading.Lock,
         arrived: queue.SimpleQueue[tuple[Any, ...]],
     ) -> None:
         """Send the offers and the chunks, a worker's next one as soon as it answers."""
+
+        def give(conn: Connection) -> None:
+            with take:
+                chunk = pending.popleft() if pending else None
+            if chunk is not None:
+                conn.send(("rows", *chunk))
+                busy[conn] += 1
+
         try:
             busy: dict[Connection, int] = {}
             for conn in self.connections:
                 conn.send(("offers", offer_facts, order))
                 busy[conn] = 0
                 for _ in range(2):  # one queued behind the one running
-                    if pending:
-                        conn.send(("rows", *pending.pop()))
-                        busy[conn] += 1
+                    give(conn)
             while any(busy.values()):
                 for ready in wait([c for c, n in busy.items() if n]):
                     conn = ready  # type: ignore[assignment]
@@ -797,14 +831,15 @@ class MatrixWorkers:
                     if message[0] != "rows":
                         arrived.put(("error", message[1]))
                         return
-                    if pending:
-                        conn.send(("rows", *pending.pop()))
-                        busy[conn] += 1
+                    give(conn)
                     arrived.put(message)
         except (OSError, ValueError) as exc:  # the connections were closed under it
             arrived.put(("error", f"{type(exc).__name__}: {exc}"))
             return
         arrived.put(("done",))
+
+
+_SMALLEST = 4  # residents in a chunk at the least: a few thousand cells
 
 
 _WORKER = "from roprules.evaluation.matrix import _serve; _serve()"
