@@ -78,7 +78,14 @@ from roprules.contract.rule_schema import SEVERITY_ORDER
 from roprules.evaluation.backends import EngineError
 from roprules.evaluation.outcome import Evaluator, Outcome, severity_counts, verdict_of
 from roprules.evaluation.ranking import SEVERITY_WEIGHT, rank_key, rank_score, unknown_weight
-from roprules.rulebase.conditions import AS_OF, Leaf, evaluate_leaf, leaves, undetermined_by
+from roprules.rulebase.conditions import (
+    AS_OF,
+    Leaf,
+    compile_evaluator,
+    evaluate_leaf,
+    leaves,
+    undetermined_by,
+)
 from roprules.rulebase.ruleset import Rule, Ruleset, load_ruleset
 
 ACCEPTABLE = frozenset({"suitable", "conditional"})
@@ -254,19 +261,39 @@ class Screener(Layout):
         self.field_bit: dict[str, int] = {}
         self.offer_bits = [self.pack(evaluator.run("offer", facts)) for facts in offer_facts]
         self.plans = [_RulePlan(rule) for rule in evaluator.rules_by_scope["placement"]]
+        # Each leaf (and raw field) over every offer once: rules share many of them.
+        columns: dict[Any, list[Any]] = {}
+
+        def column(leaf: Leaf) -> list[Any]:
+            found = columns.get(leaf)
+            if found is None:  # _leaf_key, with the leaf compiled as the evaluator runs it
+                value = compile_evaluator(leaf, self.params)
+                paths = leaf.fields()
+                found = columns[leaf] = [
+                    tuple(f.get(path) is None for path in paths) if (v := value(f)) is None else v
+                    for f in offer_facts
+                ]
+            return found
+
+        def raw(path: str) -> list[Any]:
+            found = columns.get(path)
+            if found is None:
+                found = columns[path] = [facts.get(path) for facts in offer_facts]
+            return found
+
+        count = len(offer_facts)
+        nothing = [()] * count
         for plan in self.plans:
-            seen: dict[Any, int] = {}
-            for index, facts in enumerate(offer_facts):
-                key = (
-                    tuple(_leaf_key(leaf, facts, self.params) for leaf in plan.offer_leaves),
-                    tuple(facts.get(path) for path in plan.offer_paths),
-                )
-                cls = seen.get(key)
-                if cls is None:
-                    cls = seen[key] = len(plan.representatives)
-                    plan.representatives.append(index)
-                plan.classes.append(cls)
-        self.groups = self._group(len(offer_facts))
+            by_leaves = list(zip(*map(column, plan.offer_leaves), strict=True)) or nothing
+            by_fields = list(zip(*map(raw, plan.offer_paths), strict=True)) or nothing
+            numbers: dict[Any, int] = {}  # a class per distinct key, numbered as first seen
+            plan.classes = [
+                numbers.setdefault(key, len(numbers))
+                for key in zip(by_leaves, by_fields, strict=True)
+            ]
+            first = dict(zip(reversed(plan.classes), range(count - 1, -1, -1), strict=True))
+            plan.representatives = [first[cls] for cls in range(len(numbers))]
+        self.groups = self._group(count)
 
     def _group(self, offers: int) -> list[_Group]:
         """Rules whose classes together still split the offers into few: one pass per row."""
