@@ -761,14 +761,16 @@ class MatrixWorkers:
         """The residents in chunks over this process and the workers, as each is screened.
 
         Yields each chunk with its first resident's index. Chunks shrink towards the end
-        (a third of what is left over the processes, at least `_SMALLEST`), so the
-        processes finish together; whoever is free takes the next one.
+        (a third of what is left over the processes, at least `_SMALLEST` residents, at
+        most about `_CELLS` cells), so the processes finish together; whoever is free
+        takes the next one.
         """
         pending: collections.deque[tuple[int, list[dict[str, Any]]]] = collections.deque()
         start, processes = 0, len(self.connections) + 1
+        largest = max(_SMALLEST, _CELLS // max(1, len(offer_facts)))
         while start < len(resident_facts):
             left = len(resident_facts) - start
-            size = max(_SMALLEST, math.ceil(left / (3 * processes)))
+            size = min(largest, max(_SMALLEST, math.ceil(left / (3 * processes))))
             pending.append((start, resident_facts[start : start + size]))
             start += size
         with self.lock:
@@ -867,6 +869,8 @@ class MatrixWorkers:
 
 
 _SMALLEST = 4  # residents in a chunk at the least: a few thousand cells
+_CELLS = 25_000  # cells in a chunk at the most (unless _SMALLEST residents are more): a
+# worker holds a chunk's rows until it is sent, and a slow process holds up the end less
 
 
 _WORKER = "from roprules.evaluation.matrix import _serve; _serve()"
