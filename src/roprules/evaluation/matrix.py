@@ -589,12 +589,23 @@ def screen(
 
 @contextlib.contextmanager
 def _no_gc() -> Iterator[None]:
+    """The cyclic collector paused; what was built meanwhile joins the oldest generation.
+
+    A matrix is a few hundred thousand objects in no cycle. Re-enabled as it was, the
+    collector's next young collection traversed every one of them (~0.07 s for 120,000
+    cells, as long as a tenth of the whole screening, after the work was done).
+    `freeze()` then `unfreeze()` moves every tracked object into the oldest generation
+    at once, without a traversal; skipped when the caller uses `gc.freeze` itself.
+    """
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if enabled:
+            if gc.get_freeze_count() == 0:
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
 
 
@@ -667,9 +678,10 @@ def _serve() -> None:
                 if screener is None:
                     raise EngineError("rows asked for before the offers")
                 _, start, resident_facts = message
-                with _no_gc():  # the rows' lists hold no cycles
+                with _no_gc():  # the rows' lists hold no cycles, and are gone once sent
                     chunk = screener.rows(resident_facts, order, check=start)
-                conn.send(("rows", start, chunk))
+                    conn.send(("rows", start, chunk))
+                    del chunk
         except Exception as exc:
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
     evaluator.close()
