@@ -60,7 +60,7 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from itertools import chain
+from itertools import chain, repeat
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
@@ -103,7 +103,7 @@ class CompactRow:
 
     order: list[int]  # offer indices, best first
     heads: list[int]  # per entry of `order`: its verdict and counts, an index into the chunk's
-    rule_ids: list[list[str]]  # per entry: the rules that fired, most severe first
+    fired: list[int]  # per entry: the fired rules' bits (bit 0: the first rule, `Layout`)
     missing: list[int]  # per entry: unknown fields that block a rule
     blocking: tuple[str, ...] | None  # no acceptable offer: the critical rules in every cell
 
@@ -235,14 +235,19 @@ class Layout:
         return _VERDICT_KEY[verdict] + round(score * 1_000_000), verdict, counts
 
     def fired_ids(self, cell: int) -> list[str]:
-        """The ids of the rules that fired in a cell, most severe first (C-level calls alone)."""
+        """The ids of the rules that fired in a cell, most severe first."""
+        return next(self.rule_lists([(cell & self.fired_mask) >> 1]))
+
+    def rule_lists(self, fired: Iterable[int]) -> Iterator[list[str]]:
+        """Per `CompactRow.fired` entry, the ids of its rules, most severe first.
+
+        C-level calls alone (no Python frame per cell): each int's bytes index tables
+        of the ids set in each byte; this is most of the work of making a row's cells.
+        """
         tables = self._byte_ids
-        fired = (cell & self.fired_mask) >> 1
-        return list(
-            chain.from_iterable(
-                map(operator.getitem, tables, fired.to_bytes(len(tables), "little"))
-            )
-        )
+        as_bytes = map(int.to_bytes, fired, repeat(len(tables)), repeat("little"))
+        parts = map(map, repeat(operator.getitem), repeat(tables), as_bytes)
+        return map(list, map(chain.from_iterable, parts))
 
 
 _VERDICTS = ("suitable", "conditional", "incomplete", "unsuitable")
@@ -410,12 +415,12 @@ class Screener(Layout):
         sort_keys: list[int] = []
         accepted: list[bool] = []
         cell_heads: list[int] = []
-        cell_ids: list[list[str]] = []
+        cell_fired: list[int] = []
         cell_missing: list[int] = []
         known: dict[int, int] = {}
         rows = []
         count = len(self.offer_facts)
-        offset, keep = self.field_offset, self.signature_mask
+        offset, keep, fired_mask = self.field_offset, self.signature_mask, self.fired_mask
         for number, resident in enumerate(residents):
             results = self._results(resident)
             if count:
@@ -436,7 +441,7 @@ class Screener(Layout):
                     sort_keys.append(key)
                     accepted.append(verdict in ACCEPTABLE)
                     cell_heads.append(head_number)
-                    cell_ids.append(self.fired_ids(cell))
+                    cell_fired.append((cell & fired_mask) >> 1)
                     cell_missing.append(cell >> offset)
                 numbers.append(found)
             keys = [
@@ -455,7 +460,7 @@ class Screener(Layout):
                 CompactRow(
                     order,
                     list(map(cell_heads.__getitem__, ranked)),
-                    list(map(cell_ids.__getitem__, ranked)),
+                    list(map(cell_fired.__getitem__, ranked)),
                     list(map(cell_missing.__getitem__, ranked)),
                     blocking,
                 )
@@ -493,7 +498,8 @@ class _Assembler:
     Per cell only C-level calls: `map` over the row's columns into `MatrixCell`.
     """
 
-    def __init__(self, offers: Sequence[OfferProfile]):
+    def __init__(self, evaluator: Evaluator, offers: Sequence[OfferProfile]):
+        self.layout = Layout(evaluator)
         self.offer_ids = [o.id for o in offers]
         self.ranks = list(range(1, len(offers) + 1))
         self.counts: dict[tuple[int, ...], dict[str, int]] = {}
@@ -523,7 +529,7 @@ class _Assembler:
                 map(self.offer_ids.__getitem__, row.order),
                 map(verdicts.__getitem__, row.heads),
                 map(counts.__getitem__, row.heads),
-                row.rule_ids,
+                self.layout.rule_lists(row.fired),
                 row.missing,
             )
         )
@@ -617,7 +623,7 @@ def _assemble(
     as_of: date,
     lang: str,
 ) -> Matrix:
-    assembler = _Assembler(offers)
+    assembler = _Assembler(evaluator, offers)
     rows: list[MatrixRow | None] = [None] * len(residents)
     blocking: list[tuple[str, tuple[str, ...] | None]] = [("", None)] * len(residents)
     for start, chunk in chunks:
