@@ -194,6 +194,7 @@ class Layout:
         ordered = sorted(every, key=lambda r: (SEVERITY_ORDER[r.severity], r.id))
         self.rule_bit = {rule.id: 1 << (index + 1) for index, rule in enumerate(ordered)}
         self.rule_ids = ids = [rule.id for rule in ordered]
+        self.critical = frozenset(rule.id for rule in ordered if rule.severity == "critical")
         self.fired_mask = sum(self.rule_bit.values())
         self.severity_masks = tuple(
             sum(self.rule_bit[r.id] for r in ordered if r.severity == s) for s in _SEVERITIES
@@ -255,30 +256,88 @@ _VERDICT_CODE = {verdict: code for code, verdict in enumerate(_VERDICTS)}
 _VERDICT_KEY = {verdict: VERDICT_RANK[verdict] * 10**15 for verdict in _VERDICTS}
 
 
+# A piece of a Screener's offer side, for a range of offers: per offer, its offer rules'
+# outcome by rule ids (fired; undetermined with the fields they wait on), and per distinct
+# offer leaf (`_offer_leaves`), its key (`_leaf_key`) per offer. Plain values: a worker
+# sends its piece to the other processes.
+OfferPart = tuple[
+    list[tuple[tuple[str, ...], tuple[tuple[str, tuple[str, ...]], ...]]], list[list[Any]]
+]
+
+
+def _offer_leaves(plans: Iterable[_RulePlan]) -> list[Leaf]:
+    """The distinct leaves that read offer fields alone, in the same order in every process."""
+    return list(dict.fromkeys(leaf for plan in plans for leaf in plan.offer_leaves))
+
+
+def offer_part(
+    evaluator: Evaluator, offer_facts: Sequence[Mapping[str, Any]], start: int, stop: int
+) -> OfferPart:
+    """The costly part of a Screener's offer side for offers[start:stop].
+
+    The offer rules run on the backend; each leaf is compiled as the evaluator runs it.
+    """
+    params = evaluator.ruleset.params
+    mine = offer_facts[start:stop]
+    outcomes = []
+    for facts in mine:
+        outcome = evaluator.run("offer", facts)
+        outcomes.append(
+            (
+                tuple(rule.id for rule in outcome.fired),
+                tuple((rule.id, tuple(waiting)) for rule, waiting in outcome.undetermined),
+            )
+        )
+    columns = []
+    plans = [_RulePlan(rule) for rule in evaluator.rules_by_scope["placement"]]
+    for leaf in _offer_leaves(plans):
+        value = compile_evaluator(leaf, params)
+        paths = leaf.fields()
+        columns.append(
+            [
+                tuple(f.get(path) is None for path in paths) if (v := value(f)) is None else v
+                for f in mine
+            ]
+        )
+    return outcomes, columns
+
+
+def _part_bounds(offers: int, index: int, parts: int) -> tuple[int, int]:
+    return index * offers // parts, (index + 1) * offers // parts
+
+
 class Screener(Layout):
     """Screens residents against a fixed list of offers, on one evaluator (the engine's backend)."""
 
-    def __init__(self, evaluator: Evaluator, offer_facts: Sequence[Mapping[str, Any]]):
+    def __init__(
+        self,
+        evaluator: Evaluator,
+        offer_facts: Sequence[Mapping[str, Any]],
+        parts: Sequence[OfferPart] | None = None,
+    ):
+        """`parts`: the offer side computed in pieces (`offer_part`, in offer order), as
+        the processes of a workers=N matrix share it; else computed here."""
         super().__init__(evaluator)
         self.evaluator = evaluator
         self.params = evaluator.ruleset.params
         self.offer_facts = offer_facts
         self.field_bit: dict[str, int] = {}
-        self.offer_bits = [self.pack(evaluator.run("offer", facts)) for facts in offer_facts]
         self.plans = [_RulePlan(rule) for rule in evaluator.rules_by_scope["placement"]]
+        if parts is None:
+            parts = [offer_part(evaluator, offer_facts, 0, len(offer_facts))]
+        self.offer_bits = [
+            self.pack_named(fired, undetermined)
+            for part in parts
+            for fired, undetermined in part[0]
+        ]
         # Each leaf (and raw field) over every offer once: rules share many of them.
-        columns: dict[Any, list[Any]] = {}
+        columns: dict[Any, list[Any]] = {
+            leaf: list(chain.from_iterable(part[1][index] for part in parts))
+            for index, leaf in enumerate(_offer_leaves(self.plans))
+        }
 
         def column(leaf: Leaf) -> list[Any]:
-            found = columns.get(leaf)
-            if found is None:  # _leaf_key, with the leaf compiled as the evaluator runs it
-                value = compile_evaluator(leaf, self.params)
-                paths = leaf.fields()
-                found = columns[leaf] = [
-                    tuple(f.get(path) is None for path in paths) if (v := value(f)) is None else v
-                    for f in offer_facts
-                ]
-            return found
+            return columns[leaf]
 
         def raw(path: str) -> list[Any]:
             found = columns.get(path)
@@ -334,6 +393,21 @@ class Screener(Layout):
         for rule, waiting in outcome.undetermined:
             bits |= self.open_bit[rule.id]
             if rule.severity == "critical":
+                bits |= 1
+            for path in waiting:
+                bits |= self.field(path)
+        return bits
+
+    def pack_named(
+        self, fired: Iterable[str], undetermined: Iterable[tuple[str, Iterable[str]]]
+    ) -> int:
+        """`pack` of an outcome given by rule ids (as `offer_part` sends it)."""
+        bits = 0
+        for rule_id in fired:
+            bits |= self.rule_bit[rule_id]
+        for rule_id, waiting in undetermined:
+            bits |= self.open_bit[rule_id]
+            if rule_id in self.critical:
                 bits |= 1
             for path in waiting:
                 bits |= self.field(path)
@@ -677,9 +751,20 @@ def _serve() -> None:
         if message[0] == "stop":
             break
         try:
-            if message[0] == "offers":
-                _, offer_facts, order = message
-                screener = Screener(evaluator, offer_facts)
+            if message[0] == "offers":  # compute our part of the offer side, get the others
+                _, offer_facts, order, index, count = message
+                screener = None
+                bounds = _part_bounds(len(offer_facts), index, count)
+                part = offer_part(evaluator, offer_facts, *bounds)
+                conn.send(("offer-part", part))
+                try:
+                    reply = conn.recv()
+                except (EOFError, OSError):  # the parent has gone
+                    break
+                if reply[0] == "stop":
+                    break
+                parts = {**reply[1], index: part}
+                screener = Screener(evaluator, offer_facts, [parts[i] for i in range(count)])
             elif message[0] == "rows":
                 if screener is None:
                     raise EngineError("rows asked for before the offers")
@@ -817,13 +902,27 @@ class MatrixWorkers:
         that has arrived, and otherwise screens the next pending chunk itself.
         """
         arrived: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
+        mine: queue.SimpleQueue[OfferPart | None] = queue.SimpleQueue()
         take = threading.Lock()
         talker = threading.Thread(
-            target=self._talk, args=(offer_facts, order, pending, take, arrived), daemon=True
+            target=self._talk,
+            args=(offer_facts, order, pending, take, mine, arrived),
+            daemon=True,
         )
         talker.start()
         try:
-            screener = Screener(evaluator, offer_facts)  # while the workers build theirs
+            # Each process computes a part of the offer side, and gets the others'.
+            count = len(self.connections) + 1
+            try:
+                part = offer_part(evaluator, offer_facts, *_part_bounds(len(offer_facts), 0, count))
+            except BaseException:
+                mine.put(None)
+                raise
+            mine.put(part)
+            message = arrived.get()
+            if message[0] == "error":
+                raise EngineError(f"a matrix worker failed: {message[1]}")
+            screener = Screener(evaluator, offer_facts, message[1])
             while True:
                 try:
                     message = arrived.get_nowait()
@@ -852,9 +951,11 @@ class MatrixWorkers:
         order: list[int],
         pending: collections.deque[tuple[int, list[dict[str, Any]]]],
         take: threading.Lock,
+        mine: queue.SimpleQueue[OfferPart | None],
         arrived: queue.SimpleQueue[tuple[Any, ...]],
     ) -> None:
-        """Send the offers and the chunks, a worker's next one as soon as it answers."""
+        """Send the offers, gather and share the parts of the offer side (this process's
+        from `mine`), then the chunks, a worker's next one as soon as it answers."""
 
         def give(conn: Connection) -> None:
             with take:
@@ -864,9 +965,25 @@ class MatrixWorkers:
                 busy[conn] += 1
 
         try:
+            count = len(self.connections) + 1
+            for index, conn in enumerate(self.connections, start=1):
+                conn.send(("offers", offer_facts, order, index, count))
+            parts: dict[int, OfferPart] = {}
+            for index, conn in enumerate(self.connections, start=1):
+                message = self._receive(conn)
+                if message[0] != "offer-part":
+                    arrived.put(("error", message[1]))
+                    return
+                parts[index] = message[1]
+            own = mine.get()
+            if own is None:  # this process failed
+                return
+            parts[0] = own
+            for index, conn in enumerate(self.connections, start=1):
+                conn.send(("offer-parts", {k: v for k, v in parts.items() if k != index}))
+            arrived.put(("parts", [parts[k] for k in range(count)]))
             busy: dict[Connection, int] = {}
             for conn in self.connections:
-                conn.send(("offers", offer_facts, order))
                 busy[conn] = 0
                 for _ in range(2):  # one queued behind the one running
                     give(conn)
