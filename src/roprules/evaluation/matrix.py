@@ -21,7 +21,8 @@ How a million cells stay cheap (`Screener`):
   evaluating it on the cell's own facts, since a condition's value and
   blocking fields depend on nothing but its leaves';
 - a cell is a few bit masks ORed together (fired rules, blocking fields, "a
-  critical rule is undetermined") and decoded once per distinct outcome.
+  critical rule is undetermined"); its verdict, counts and sort key are read once
+  per distinct outcome, its rule ids by C-level calls over byte tables.
 
 The placement rules are decided by the three-valued evaluator (the compiled
 conditions) on both backends; on the durable backend durable_rules runs the
@@ -31,10 +32,11 @@ agreement tests hold the two backends to the same answer for every rule).
 `screen_each_cell` runs every cell through the backend instead; it is the
 reference the tests hold `screen` to.
 
-`workers=N` splits the residents into chunks screened in N worker processes
-(durable_rules holds a process-wide lock, so threads would not help); each
-worker loads the same rule files once (`MatrixWorkers`) and returns compact
-rows; the result is the same Matrix as in one process.
+`workers=N` screens the residents in chunks in N processes, this one and N - 1
+workers (durable_rules holds a process-wide lock, so threads would not help);
+each worker loads the same rule files once (`MatrixWorkers`) and returns compact
+rows, which this process makes cells with C-level calls alone; the result is the
+same Matrix as in one process.
 
 The matrix also lists the offers (with their vacancies) and the gaps: residents
 with no acceptable offer, grouped by the critical rules that stand in their way
