@@ -21,7 +21,8 @@ How a million cells stay cheap (`Screener`):
   evaluating it on the cell's own facts, since a condition's value and
   blocking fields depend on nothing but its leaves';
 - a cell is a few bit masks ORed together (fired rules, blocking fields, "a
-  critical rule is undetermined") and decoded once per distinct outcome.
+  critical rule is undetermined"); its verdict, counts and sort key are read once
+  per distinct outcome, its rule ids by C-level calls over byte tables.
 
 The placement rules are decided by the three-valued evaluator (the compiled
 conditions) on both backends; on the durable backend durable_rules runs the
@@ -31,10 +32,11 @@ agreement tests hold the two backends to the same answer for every rule).
 `screen_each_cell` runs every cell through the backend instead; it is the
 reference the tests hold `screen` to.
 
-`workers=N` splits the residents into chunks screened in N worker processes
-(durable_rules holds a process-wide lock, so threads would not help); each
-worker loads the same rule files once (`MatrixWorkers`) and returns compact
-rows; the result is the same Matrix as in one process.
+`workers=N` screens the residents in chunks in N processes, this one and N - 1
+workers (durable_rules holds a process-wide lock, so threads would not help);
+each worker loads the same rule files once (`MatrixWorkers`) and returns compact
+rows, which this process makes cells with C-level calls alone; the result is the
+same Matrix as in one process.
 
 The matrix also lists the offers (with their vacancies) and the gaps: residents
 with no acceptable offer, grouped by the critical rules that stand in their way
@@ -44,6 +46,7 @@ decision.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import gc
@@ -59,6 +62,7 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from itertools import chain, repeat
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
@@ -76,30 +80,40 @@ from roprules.contract.rule_schema import SEVERITY_ORDER
 from roprules.evaluation.backends import EngineError
 from roprules.evaluation.outcome import Evaluator, Outcome, severity_counts, verdict_of
 from roprules.evaluation.ranking import SEVERITY_WEIGHT, rank_key, rank_score, unknown_weight
-from roprules.rulebase.conditions import AS_OF, Leaf, evaluate_leaf, leaves, undetermined_by
+from roprules.rulebase.conditions import (
+    AS_OF,
+    Leaf,
+    compile_evaluator,
+    evaluate_leaf,
+    leaves,
+    undetermined_by,
+)
 from roprules.rulebase.ruleset import Rule, Ruleset, load_ruleset
 
 ACCEPTABLE = frozenset({"suitable", "conditional"})
 _SEVERITIES = tuple(SEVERITY_ORDER)
 _CRITICAL, _MAJOR = _SEVERITIES.index("critical"), _SEVERITIES.index("major")
 
-# The parts of a cell after its rank and offer: verdict, findings by severity, rule ids, missing.
-CellParts = tuple[str, dict[str, int], list[str], int]
-
 
 @dataclass
 class CompactRow:
-    """One resident's row as a worker returns it: offer indices best first and their cells."""
+    """One resident's row as a worker returns it: per offer, best first, a cell's parts.
+
+    Ready to be made cells with C-level calls alone (`_Assembler.row`): the parent does
+    no per-cell Python work beyond creating the `MatrixCell`.
+    """
 
     order: list[int]  # offer indices, best first
-    cells: list[int]  # per entry of `order`, its signature: an index into the chunk's
+    heads: list[int]  # per entry of `order`: its verdict and counts, an index into the chunk's
+    fired: list[int]  # per entry: the fired rules' bits (bit 0: the first rule, `Layout`)
+    missing: list[int]  # per entry: unknown fields that block a rule
     blocking: tuple[str, ...] | None  # no acceptable offer: the critical rules in every cell
 
 
 @dataclass
 class CompactChunk:
     rows: list[CompactRow]
-    signatures: list[Sequence[int]]  # distinct cells as `Layout.encode` sends them
+    heads: list[tuple[int, tuple[int, ...]]]  # distinct (verdict's code, findings by severity)
 
 
 # --------------------------------------------------------------------------- the fast path
@@ -162,6 +176,9 @@ class _Group:
         self.parts = list(numbers)  # per joint class: the class of each member
 
 
+_LAYOUTS: weakref.WeakKeyDictionary[Evaluator, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
 class Layout:
     """Where each rule and field has its bit in a packed cell, and how to read a cell back.
 
@@ -173,6 +190,15 @@ class Layout:
     """
 
     def __init__(self, evaluator: Evaluator):
+        # Computed once per evaluator (its rules do not change) and shared, read-only:
+        # building the byte tables alone took ~3.5 ms in every Screener and assembly.
+        known = _LAYOUTS.get(evaluator)
+        if known is None:
+            self._compute(evaluator)
+            known = _LAYOUTS.setdefault(evaluator, dict(self.__dict__))
+        self.__dict__.update(known)
+
+    def _compute(self, evaluator: Evaluator) -> None:
         self.weight_of_unknown = unknown_weight(evaluator.ruleset.params)
         every = [
             r
@@ -182,6 +208,7 @@ class Layout:
         ordered = sorted(every, key=lambda r: (SEVERITY_ORDER[r.severity], r.id))
         self.rule_bit = {rule.id: 1 << (index + 1) for index, rule in enumerate(ordered)}
         self.rule_ids = ids = [rule.id for rule in ordered]
+        self.critical = frozenset(rule.id for rule in ordered if rule.severity == "critical")
         self.fired_mask = sum(self.rule_bit.values())
         self.severity_masks = tuple(
             sum(self.rule_bit[r.id] for r in ordered if r.severity == s) for s in _SEVERITIES
@@ -193,13 +220,10 @@ class Layout:
         # Per severity: its ranking weight and the fired and undetermined rules' bits.
         self.weights = tuple(SEVERITY_WEIGHT[s] for s in _SEVERITIES)
         self.open_masks = tuple(mask << len(ordered) for mask in self.severity_masks)
-        # The indices of the rules whose bits are set in each byte of the fired bits (bit 1 on):
-        # bytes while every index fits in one, else tuples.
-        self.narrow = len(ids) < 256
-        pack: Callable[[Iterable[int]], Sequence[int]] = bytes if self.narrow else tuple
-        self._byte_indices = [
+        # The ids of the rules whose bits are set in each byte of the fired bits (bit 1 on).
+        self._byte_ids = [
             [
-                pack(start + i for i in range(8) if byte >> i & 1 and start + i < len(ids))
+                tuple(ids[start + i] for i in range(8) if byte >> i & 1 and start + i < len(ids))
                 for byte in range(256)
             ]
             for start in range(0, len(ids), 8)
@@ -225,57 +249,129 @@ class Layout:
         # An integer key in the order of rank_key: scores are multiples of 1e-6.
         return _VERDICT_KEY[verdict] + round(score * 1_000_000), verdict, counts
 
-    def encode(self, cell: int) -> tuple[int, bool, Sequence[int]]:
-        """A cell's sort key, whether it is acceptable, and its signature to send.
+    def fired_ids(self, cell: int) -> list[str]:
+        """The ids of the rules that fired in a cell, most severe first."""
+        return next(self.rule_lists([(cell & self.fired_mask) >> 1]))
 
-        The signature: the verdict's code, the findings by severity, the missing count
-        (two bytes), then the index of each fired rule, most severe first (`decode`).
+    def rule_lists(self, fired: Iterable[int]) -> Iterator[list[str]]:
+        """Per `CompactRow.fired` entry, the ids of its rules, most severe first.
+
+        C-level calls alone (no Python frame per cell): each int's bytes index tables
+        of the ids set in each byte; this is most of the work of making a row's cells.
         """
-        key, verdict, counts = self.head(cell)
-        missing = cell >> self.field_offset
-        tables = self._byte_indices
-        fired = (cell & self.fired_mask) >> 1
-        parts = [
-            table[byte]
-            for table, byte in zip(tables, fired.to_bytes(len(tables), "little"), strict=True)
-            if byte
-        ]
-        head = (_VERDICT_CODE[verdict], *counts, missing & 255, missing >> 8)
-        if self.narrow:
-            return key, verdict in ACCEPTABLE, bytes(head) + b"".join(parts)  # type: ignore[arg-type]
-        return key, verdict in ACCEPTABLE, head + sum(parts, ())  # type: ignore[arg-type]
+        tables = self._byte_ids
+        as_bytes = map(int.to_bytes, fired, repeat(len(tables)), repeat("little"))
+        parts = map(map, repeat(operator.getitem), repeat(tables), as_bytes)
+        return map(list, map(chain.from_iterable, parts))
 
 
 _VERDICTS = ("suitable", "conditional", "incomplete", "unsuitable")
 _VERDICT_CODE = {verdict: code for code, verdict in enumerate(_VERDICTS)}
 _VERDICT_KEY = {verdict: VERDICT_RANK[verdict] * 10**15 for verdict in _VERDICTS}
-_HEAD = 1 + len(_SEVERITIES) + 2  # a signature's verdict, counts and missing count
+
+
+# A piece of a Screener's offer side, for a range of offers: per offer, its offer rules'
+# outcome by rule ids (fired; undetermined with the fields they wait on), and per distinct
+# offer leaf (`_offer_leaves`), its key (`_leaf_key`) per offer. Plain values: a worker
+# sends its piece to the other processes.
+OfferPart = tuple[
+    list[tuple[tuple[str, ...], tuple[tuple[str, tuple[str, ...]], ...]]], list[list[Any]]
+]
+
+
+def _offer_leaves(plans: Iterable[_RulePlan]) -> list[Leaf]:
+    """The distinct leaves that read offer fields alone, in the same order in every process."""
+    return list(dict.fromkeys(leaf for plan in plans for leaf in plan.offer_leaves))
+
+
+def offer_part(
+    evaluator: Evaluator, offer_facts: Sequence[Mapping[str, Any]], start: int, stop: int
+) -> OfferPart:
+    """The costly part of a Screener's offer side for offers[start:stop].
+
+    The offer rules run on the backend; each leaf is compiled as the evaluator runs it.
+    """
+    params = evaluator.ruleset.params
+    mine = offer_facts[start:stop]
+    outcomes = []
+    for facts in mine:
+        outcome = evaluator.run("offer", facts)
+        outcomes.append(
+            (
+                tuple(rule.id for rule in outcome.fired),
+                tuple((rule.id, tuple(waiting)) for rule, waiting in outcome.undetermined),
+            )
+        )
+    columns = []
+    plans = [_RulePlan(rule) for rule in evaluator.rules_by_scope["placement"]]
+    for leaf in _offer_leaves(plans):
+        value = compile_evaluator(leaf, params)
+        paths = leaf.fields()
+        columns.append(
+            [
+                tuple(f.get(path) is None for path in paths) if (v := value(f)) is None else v
+                for f in mine
+            ]
+        )
+    return outcomes, columns
+
+
+def _part_bounds(offers: int, index: int, parts: int) -> tuple[int, int]:
+    return index * offers // parts, (index + 1) * offers // parts
 
 
 class Screener(Layout):
     """Screens residents against a fixed list of offers, on one evaluator (the engine's backend)."""
 
-    def __init__(self, evaluator: Evaluator, offer_facts: Sequence[Mapping[str, Any]]):
+    def __init__(
+        self,
+        evaluator: Evaluator,
+        offer_facts: Sequence[Mapping[str, Any]],
+        parts: Sequence[OfferPart] | None = None,
+    ):
+        """`parts`: the offer side computed in pieces (`offer_part`, in offer order), as
+        the processes of a workers=N matrix share it; else computed here."""
         super().__init__(evaluator)
         self.evaluator = evaluator
         self.params = evaluator.ruleset.params
         self.offer_facts = offer_facts
         self.field_bit: dict[str, int] = {}
-        self.offer_bits = [self.pack(evaluator.run("offer", facts)) for facts in offer_facts]
         self.plans = [_RulePlan(rule) for rule in evaluator.rules_by_scope["placement"]]
+        if parts is None:
+            parts = [offer_part(evaluator, offer_facts, 0, len(offer_facts))]
+        self.offer_bits = [
+            self.pack_named(fired, undetermined)
+            for part in parts
+            for fired, undetermined in part[0]
+        ]
+        # Each leaf (and raw field) over every offer once: rules share many of them.
+        columns: dict[Any, list[Any]] = {
+            leaf: list(chain.from_iterable(part[1][index] for part in parts))
+            for index, leaf in enumerate(_offer_leaves(self.plans))
+        }
+
+        def column(leaf: Leaf) -> list[Any]:
+            return columns[leaf]
+
+        def raw(path: str) -> list[Any]:
+            found = columns.get(path)
+            if found is None:
+                found = columns[path] = [facts.get(path) for facts in offer_facts]
+            return found
+
+        count = len(offer_facts)
+        nothing = [()] * count
         for plan in self.plans:
-            seen: dict[Any, int] = {}
-            for index, facts in enumerate(offer_facts):
-                key = (
-                    tuple(_leaf_key(leaf, facts, self.params) for leaf in plan.offer_leaves),
-                    tuple(facts.get(path) for path in plan.offer_paths),
-                )
-                cls = seen.get(key)
-                if cls is None:
-                    cls = seen[key] = len(plan.representatives)
-                    plan.representatives.append(index)
-                plan.classes.append(cls)
-        self.groups = self._group(len(offer_facts))
+            by_leaves = list(zip(*map(column, plan.offer_leaves), strict=True)) or nothing
+            by_fields = list(zip(*map(raw, plan.offer_paths), strict=True)) or nothing
+            numbers: dict[Any, int] = {}  # a class per distinct key, numbered as first seen
+            plan.classes = [
+                numbers.setdefault(key, len(numbers))
+                for key in zip(by_leaves, by_fields, strict=True)
+            ]
+            first = dict(zip(reversed(plan.classes), range(count - 1, -1, -1), strict=True))
+            plan.representatives = [first[cls] for cls in range(len(numbers))]
+        self.groups = self._group(count)
 
     def _group(self, offers: int) -> list[_Group]:
         """Rules whose classes together still split the offers into few: one pass per row."""
@@ -311,6 +407,21 @@ class Screener(Layout):
         for rule, waiting in outcome.undetermined:
             bits |= self.open_bit[rule.id]
             if rule.severity == "critical":
+                bits |= 1
+            for path in waiting:
+                bits |= self.field(path)
+        return bits
+
+    def pack_named(
+        self, fired: Iterable[str], undetermined: Iterable[tuple[str, Iterable[str]]]
+    ) -> int:
+        """`pack` of an outcome given by rule ids (as `offer_part` sends it)."""
+        bits = 0
+        for rule_id in fired:
+            bits |= self.rule_bit[rule_id]
+        for rule_id, waiting in undetermined:
+            bits |= self.open_bit[rule_id]
+            if rule_id in self.critical:
                 bits |= 1
             for path in waiting:
                 bits |= self.field(path)
@@ -386,13 +497,18 @@ class Screener(Layout):
         `check`: the global index of the first resident; cell (i, i mod offers) of every
         row is also assessed the ordinary way and must agree.
         """
-        signatures: list[Sequence[int]] = []
+        heads: list[tuple[int, tuple[int, ...]]] = []
+        head_numbers: dict[tuple[int, tuple[int, ...]], int] = {}
+        # Per distinct cell of the chunk: its sort key, head, rule ids, missing count.
         sort_keys: list[int] = []
         accepted: list[bool] = []
+        cell_heads: list[int] = []
+        cell_fired: list[int] = []
+        cell_missing: list[int] = []
         known: dict[int, int] = {}
         rows = []
         count = len(self.offer_facts)
-        offset, keep = self.field_offset, self.signature_mask
+        offset, keep, fired_mask = self.field_offset, self.signature_mask, self.fired_mask
         for number, resident in enumerate(residents):
             results = self._results(resident)
             if count:
@@ -403,11 +519,18 @@ class Screener(Layout):
             for cell in [(b & keep) | ((b >> offset).bit_count() << offset) for b in cells]:
                 found = known.get(cell)
                 if found is None:
-                    found = known[cell] = len(signatures)
-                    key, acceptable_cell, signature = self.encode(cell)
-                    signatures.append(signature)
+                    found = known[cell] = len(sort_keys)
+                    key, verdict, counts = self.head(cell)
+                    head = (_VERDICT_CODE[verdict], counts)
+                    head_number = head_numbers.get(head)
+                    if head_number is None:
+                        head_number = head_numbers[head] = len(heads)
+                        heads.append(head)
                     sort_keys.append(key)
-                    accepted.append(acceptable_cell)
+                    accepted.append(verdict in ACCEPTABLE)
+                    cell_heads.append(head_number)
+                    cell_fired.append((cell & fired_mask) >> 1)
+                    cell_missing.append(cell >> offset)
                 numbers.append(found)
             keys = [
                 (sort_keys[found] * count + offer_order[index]) * count + index
@@ -415,14 +538,22 @@ class Screener(Layout):
             ]
             keys.sort()
             order = [key % count for key in keys]
-            acceptable = bool(order) and accepted[numbers[order[0]]]  # the best cell
+            ranked = list(map(numbers.__getitem__, order))
+            acceptable = bool(order) and accepted[ranked[0]]  # the best cell
             blocking = None
             if count and not acceptable:
                 everywhere = functools.reduce(operator.and_, cells, self.severity_masks[_CRITICAL])
-                _, _, signature = self.encode(everywhere)
-                blocking = tuple(self.rule_ids[i] for i in signature[_HEAD:])
-            rows.append(CompactRow(order, [numbers[index] for index in order], blocking))
-        return CompactChunk(rows, signatures)
+                blocking = tuple(self.fired_ids(everywhere))
+            rows.append(
+                CompactRow(
+                    order,
+                    list(map(cell_heads.__getitem__, ranked)),
+                    list(map(cell_fired.__getitem__, ranked)),
+                    list(map(cell_missing.__getitem__, ranked)),
+                    blocking,
+                )
+            )
+        return CompactChunk(rows, heads)
 
     def _check(
         self, resident: Mapping[str, Any], index: int, results: list[int | list[int]]
@@ -450,43 +581,46 @@ def _offer_order(offers: Sequence[OfferProfile]) -> list[int]:
 
 
 class _Assembler:
-    """Builds the Matrix from compact rows; equal counts and rule-id lists are shared."""
+    """Builds the Matrix from compact rows; equal counts dicts are shared.
+
+    Per cell only C-level calls: `map` over the row's columns into `MatrixCell`.
+    """
 
     def __init__(self, evaluator: Evaluator, offers: Sequence[OfferProfile]):
-        self.rule_ids = Layout(evaluator).rule_ids
+        self.layout = Layout(evaluator)
         self.offer_ids = [o.id for o in offers]
         self.ranks = list(range(1, len(offers) + 1))
-        self.heads: dict[Sequence[int], tuple[str, dict[str, int], int]] = {}
-        self.ids: dict[Sequence[int], list[str]] = {}
+        self.counts: dict[tuple[int, ...], dict[str, int]] = {}
 
-    def cells(self, signatures: Sequence[Sequence[int]]) -> list[CellParts]:
-        """A chunk's signatures (`Layout.encode`) as the parts of cells."""
-        heads, ids_of, rule_ids = self.heads, self.ids, self.rule_ids
-        local = []
-        for signature in signatures:
-            head = signature[:_HEAD]
-            parts = heads.get(head)
-            if parts is None:
-                counts = dict(zip(_SEVERITIES, head[1:-2], strict=True))
-                parts = heads[head] = (_VERDICTS[head[0]], counts, head[-2] | head[-1] << 8)
-            body = signature[_HEAD:]
-            as_list = ids_of.get(body)
-            if as_list is None:
-                as_list = ids_of[body] = list(map(rule_ids.__getitem__, body))
-            local.append((parts[0], parts[1], as_list, parts[2]))
-        return local
+    def heads(self, chunk: CompactChunk) -> tuple[list[str], list[dict[str, int]]]:
+        """A chunk's distinct heads as verdicts and (shared) counts dicts."""
+        verdicts, counts = [], []
+        for code, numbers in chunk.heads:
+            verdicts.append(_VERDICTS[code])
+            shared = self.counts.get(numbers)
+            if shared is None:
+                shared = self.counts[numbers] = dict(zip(_SEVERITIES, numbers, strict=True))
+            counts.append(shared)
+        return verdicts, counts
 
     def row(
         self,
         resident_id: str,
         row: CompactRow,
-        local: Sequence[CellParts],
+        verdicts: list[str],
+        counts: list[dict[str, int]],
     ) -> MatrixRow:
-        offer_ids, ranks = self.offer_ids, self.ranks
-        ranking = [
-            MatrixCell(ranks[place], offer_ids[offer], *local[cell])
-            for place, (offer, cell) in enumerate(zip(row.order, row.cells, strict=True))
-        ]
+        ranking = list(
+            map(
+                MatrixCell,
+                self.ranks,
+                map(self.offer_ids.__getitem__, row.order),
+                map(verdicts.__getitem__, row.heads),
+                map(counts.__getitem__, row.heads),
+                self.layout.rule_lists(row.fired),
+                row.missing,
+            )
+        )
         return MatrixRow.model_construct(resident_id=resident_id, ranking=ranking)
 
 
@@ -537,24 +671,35 @@ def screen(
     as_of = as_of or date.today()
     resident_facts, offer_facts = _facts(residents, offers, as_of)
     order = _offer_order(offers)
-    if workers is None:
-        chunks: Iterable[tuple[int, CompactChunk]] = [
-            (0, Screener(evaluator, offer_facts).rows(resident_facts, order))
-        ]
-    else:
-        chunks = workers.screen(offer_facts, resident_facts, order)
     with _no_gc():  # a million cells, none of them in a cycle: collecting only costs
+        if workers is None:
+            chunks: Iterable[tuple[int, CompactChunk]] = [
+                (0, Screener(evaluator, offer_facts).rows(resident_facts, order))
+            ]
+        else:
+            chunks = workers.screen(evaluator, offer_facts, resident_facts, order)
         return _assemble(evaluator, residents, offers, chunks, as_of, lang)
 
 
 @contextlib.contextmanager
 def _no_gc() -> Iterator[None]:
+    """The cyclic collector paused; what was built meanwhile joins the oldest generation.
+
+    A matrix is a few hundred thousand objects in no cycle. Re-enabled as it was, the
+    collector's next young collection traversed every one of them (~0.07 s for 120,000
+    cells, as long as a tenth of the whole screening, after the work was done).
+    `freeze()` then `unfreeze()` moves every tracked object into the oldest generation
+    at once, without a traversal; skipped when the caller uses `gc.freeze` itself.
+    """
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if enabled:
+            if gc.get_freeze_count() == 0:
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
 
 
@@ -570,10 +715,10 @@ def _assemble(
     rows: list[MatrixRow | None] = [None] * len(residents)
     blocking: list[tuple[str, tuple[str, ...] | None]] = [("", None)] * len(residents)
     for start, chunk in chunks:
-        local = assembler.cells(chunk.signatures)
+        verdicts, counts = assembler.heads(chunk)
         for offset, row in enumerate(chunk.rows):
             resident_id = residents[start + offset].id
-            rows[start + offset] = assembler.row(resident_id, row, local)
+            rows[start + offset] = assembler.row(resident_id, row, verdicts, counts)
             blocking[start + offset] = (resident_id, row.blocking)
     by_id = {rule.id: rule for rule in evaluator.ruleset.rules}
     return Matrix.model_construct(
@@ -620,14 +765,28 @@ def _serve() -> None:
         if message[0] == "stop":
             break
         try:
-            if message[0] == "offers":
-                _, offer_facts, order = message
-                screener = Screener(evaluator, offer_facts)
+            if message[0] == "offers":  # compute our part of the offer side, get the others
+                _, offer_facts, order, index, count = message
+                screener = None
+                bounds = _part_bounds(len(offer_facts), index, count)
+                part = offer_part(evaluator, offer_facts, *bounds)
+                conn.send(("offer-part", part))
+                try:
+                    reply = conn.recv()
+                except (EOFError, OSError):  # the parent has gone
+                    break
+                if reply[0] == "stop":
+                    break
+                parts = {**reply[1], index: part}
+                screener = Screener(evaluator, offer_facts, [parts[i] for i in range(count)])
             elif message[0] == "rows":
                 if screener is None:
                     raise EngineError("rows asked for before the offers")
                 _, start, resident_facts = message
-                conn.send(("rows", start, screener.rows(resident_facts, order, check=start)))
+                with _no_gc():  # the rows' lists hold no cycles, and are gone once sent
+                    chunk = screener.rows(resident_facts, order, check=start)
+                    conn.send(("rows", start, chunk))
+                    del chunk
         except Exception as exc:
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
     evaluator.close()
@@ -648,7 +807,13 @@ def _stop(processes: list[subprocess.Popen[bytes]], connections: list[Connection
 
 
 class MatrixWorkers:
-    """N worker processes, each with the engine's rule files loaded once; reused across calls."""
+    """Screening in `count` processes: this one and count - 1 worker processes.
+
+    Each worker has the engine's rule files loaded once and is reused across calls.
+    `workers=2` is two processes screening, this one among them (the documented meaning
+    of `--workers N`): the calling process takes chunks of residents itself whenever no
+    worker's answer waits to be made rows, so on two cores both are busy until the end.
+    """
 
     def __init__(self, ruleset: Ruleset, backend: str, count: int):
         if os.name != "posix":
@@ -668,7 +833,7 @@ class MatrixWorkers:
         processes: list[subprocess.Popen[bytes]] = []
         self.pids = processes  # read by benchmarks (`.pid`): the workers' CPU time
         self._finalizer = weakref.finalize(self, _stop, processes, self.connections)
-        for _ in range(count):
+        for _ in range(count - 1):
             mine, theirs = socket.socketpair()
             with theirs:
                 processes.append(
@@ -705,27 +870,32 @@ class MatrixWorkers:
 
     def screen(
         self,
+        evaluator: Evaluator,
         offer_facts: list[dict[str, Any]],
         resident_facts: list[dict[str, Any]],
         order: list[int],
     ) -> Iterator[tuple[int, CompactChunk]]:
-        """The residents in chunks over the workers, a few chunks each so they finish together.
+        """The residents in chunks over this process and the workers, as each is screened.
 
-        Yields each chunk as it arrives (with its first resident's index), so the caller
-        builds rows while the workers screen the next chunks.
+        Yields each chunk with its first resident's index. Chunks shrink towards the end
+        (a third of what is left over the processes, at least `_SMALLEST` residents, at
+        most about `_CELLS` cells), so the processes finish together; whoever is free
+        takes the next one.
         """
-        size = max(1, math.ceil(len(resident_facts) / (self.count * 4)))
-        pending = [
-            (start, resident_facts[start : start + size])
-            for start in range(0, len(resident_facts), size)
-        ]
-        pending.reverse()
+        pending: collections.deque[tuple[int, list[dict[str, Any]]]] = collections.deque()
+        start, processes = 0, len(self.connections) + 1
+        largest = max(_SMALLEST, _CELLS // max(1, len(offer_facts)))
+        while start < len(resident_facts):
+            left = len(resident_facts) - start
+            size = min(largest, max(_SMALLEST, math.ceil(left / (3 * processes))))
+            pending.append((start, resident_facts[start : start + size]))
+            start += size
         with self.lock:
             if not self.alive:
                 raise EngineError("the matrix workers are closed")
             finished = False
             try:
-                yield from self._exchange(offer_facts, order, pending)
+                yield from self._exchange(evaluator, offer_facts, order, pending)
                 finished = True
             finally:
                 if not finished:  # a failure, or the caller stopped: replies may be in flight
@@ -733,48 +903,104 @@ class MatrixWorkers:
 
     def _exchange(
         self,
+        evaluator: Evaluator,
         offer_facts: list[dict[str, Any]],
         order: list[int],
-        pending: list[tuple[int, list[dict[str, Any]]]],
+        pending: collections.deque[tuple[int, list[dict[str, Any]]]],
     ) -> Iterator[tuple[int, CompactChunk]]:
-        """The chunks as the workers return them.
+        """The chunks as they are screened, here or in a worker.
 
         A thread talks to the workers: it reads each answer as soon as it is sent and
-        gives that worker its next chunk, so no worker waits (blocked on a full socket)
-        while this thread builds rows from an earlier chunk.
+        gives that worker its next chunk, so no worker waits while this thread screens
+        a chunk of its own or builds rows. This thread builds the rows of every answer
+        that has arrived, and otherwise screens the next pending chunk itself.
         """
         arrived: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
+        mine: queue.SimpleQueue[OfferPart | None] = queue.SimpleQueue()
+        take = threading.Lock()
         talker = threading.Thread(
-            target=self._talk, args=(offer_facts, order, pending, arrived), daemon=True
+            target=self._talk,
+            args=(offer_facts, order, pending, take, mine, arrived),
+            daemon=True,
         )
         talker.start()
-        while True:
+        try:
+            # Each process computes a part of the offer side, and gets the others'.
+            count = len(self.connections) + 1
+            try:
+                part = offer_part(evaluator, offer_facts, *_part_bounds(len(offer_facts), 0, count))
+            except BaseException:
+                mine.put(None)
+                raise
+            mine.put(part)
             message = arrived.get()
-            if message[0] == "done":
-                break
             if message[0] == "error":
-                talker.join()
                 raise EngineError(f"a matrix worker failed: {message[1]}")
-            yield message[1], message[2]
-        talker.join()
+            screener = Screener(evaluator, offer_facts, message[1])
+            while True:
+                try:
+                    message = arrived.get_nowait()
+                except queue.Empty:
+                    with take:
+                        mine = pending.popleft() if pending else None
+                    if mine is not None:
+                        yield mine[0], screener.rows(mine[1], order, check=mine[0])
+                        continue
+                    message = arrived.get()  # the last chunks are in the workers
+                if message[0] == "done":
+                    break
+                if message[0] == "error":
+                    raise EngineError(f"a matrix worker failed: {message[1]}")
+                yield message[1], message[2]
+        finally:
+            with take:
+                pending.clear()  # on a failure here: the workers get no more
+            if talker.is_alive() and sys.exc_info()[0] is not None:
+                self.close()  # unblocks the talker
+            talker.join()
 
     def _talk(
         self,
         offer_facts: list[dict[str, Any]],
         order: list[int],
-        pending: list[tuple[int, list[dict[str, Any]]]],
+        pending: collections.deque[tuple[int, list[dict[str, Any]]]],
+        take: threading.Lock,
+        mine: queue.SimpleQueue[OfferPart | None],
         arrived: queue.SimpleQueue[tuple[Any, ...]],
     ) -> None:
-        """Send the offers and the chunks, a worker's next one as soon as it answers."""
+        """Send the offers, gather and share the parts of the offer side (this process's
+        from `mine`), then the chunks, a worker's next one as soon as it answers."""
+
+        def give(conn: Connection) -> None:
+            with take:
+                chunk = pending.popleft() if pending else None
+            if chunk is not None:
+                conn.send(("rows", *chunk))
+                busy[conn] += 1
+
         try:
+            count = len(self.connections) + 1
+            for index, conn in enumerate(self.connections, start=1):
+                conn.send(("offers", offer_facts, order, index, count))
+            parts: dict[int, OfferPart] = {}
+            for index, conn in enumerate(self.connections, start=1):
+                message = self._receive(conn)
+                if message[0] != "offer-part":
+                    arrived.put(("error", message[1]))
+                    return
+                parts[index] = message[1]
+            own = mine.get()
+            if own is None:  # this process failed
+                return
+            parts[0] = own
+            for index, conn in enumerate(self.connections, start=1):
+                conn.send(("offer-parts", {k: v for k, v in parts.items() if k != index}))
+            arrived.put(("parts", [parts[k] for k in range(count)]))
             busy: dict[Connection, int] = {}
             for conn in self.connections:
-                conn.send(("offers", offer_facts, order))
                 busy[conn] = 0
                 for _ in range(2):  # one queued behind the one running
-                    if pending:
-                        conn.send(("rows", *pending.pop()))
-                        busy[conn] += 1
+                    give(conn)
             while any(busy.values()):
                 for ready in wait([c for c, n in busy.items() if n]):
                     conn = ready  # type: ignore[assignment]
@@ -783,14 +1009,17 @@ class MatrixWorkers:
                     if message[0] != "rows":
                         arrived.put(("error", message[1]))
                         return
-                    if pending:
-                        conn.send(("rows", *pending.pop()))
-                        busy[conn] += 1
+                    give(conn)
                     arrived.put(message)
         except (OSError, ValueError) as exc:  # the connections were closed under it
             arrived.put(("error", f"{type(exc).__name__}: {exc}"))
             return
         arrived.put(("done",))
+
+
+_SMALLEST = 4  # residents in a chunk at the least: a few thousand cells
+_CELLS = 25_000  # cells in a chunk at the most (unless _SMALLEST residents are more): a
+# worker holds a chunk's rows until it is sent, and a slow process holds up the end less
 
 
 _WORKER = "from roprules.evaluation.matrix import _serve; _serve()"
