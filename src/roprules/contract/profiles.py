@@ -14,13 +14,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
+    ValidationInfo,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -41,9 +42,10 @@ def _national_id_error() -> PydanticCustomError:
     return PydanticCustomError("national_id", TEXTS["national_id"]["en"])
 
 
-def _no_national_id(value: str) -> str:
-    """A valid fødselsnummer, D- or H-number in any spelling (see national_id.py) is refused."""
-    if contains_national_id(value):
+def _no_national_id(value: str, info: ValidationInfo) -> str:
+    """A valid fødselsnummer, D- or H-number in any spelling (see national_id.py) is refused
+    (input that `screened` passed has no text that could hold one)."""
+    if info.context is not SCREENED and contains_national_id(value):
         raise _national_id_error()
     return value
 
@@ -161,6 +163,109 @@ def _special_fields(model: type[BaseModel]) -> frozenset[str]:
     return frozenset(dates | ({"id"} & set(model.model_fields)))
 
 
+# The validation context of input that `screened` passed: its contract models skip
+# their `_screen` and text validators, which would change nothing (see `screened`).
+SCREENED: dict[str, bool] = {"screened": True}
+
+
+def screened(model: type[BaseModel], data: Any) -> bool:
+    """True when `_screen` would refuse nothing in `data` and leave it as it is, at any
+    level, and no text of it could hold a national identity number: then validating it
+    with `context=SCREENED` gives exactly what validating it without gives.
+
+    One pass over the whole input instead of a validator call and a regular expression
+    per value and model: the texts that are words of the contract (enum values) are set
+    aside at once (a set difference; none has a digit) and only the others (ids, names,
+    dates) are searched for digits. Anything unusual (a key that is not a field, a
+    text with 11 digits or more, a large number, a value of another type, a special
+    field `_screen` would look at closer) answers False, and the input is then
+    validated as always: the full screen decides, and words any error.
+    """
+    texts: list[str] = []
+    if not _collect_texts(model, data, texts):
+        return False
+    for text in set(texts).difference(_contract_words()):
+        if _DIGIT.search(text) is not None and len(_DIGIT.findall(text)) >= 11:
+            return False
+    return True
+
+
+def _collect_texts(model: type[BaseModel], data: Any, texts: list[str]) -> bool:
+    """Gather the text values of one model's input (and of its nested models); False
+    if any key or value needs the full screen."""
+    if data.__class__ is not dict or not data.keys() <= _field_names(model):
+        return False  # not a mapping, or a key that is not a field: the full screen
+    append = texts.append
+    for key, value in data.items():
+        kind = value.__class__
+        if kind is str:
+            append(value)
+        elif kind is bool or value is None or kind is date:  # dates: the special fields
+            continue
+        elif kind is int or kind is float:
+            if not -_SMALL < value < _SMALL:  # NaN also fails this
+                return False
+        elif kind is list:
+            for item in value:
+                if item.__class__ is not str:
+                    return False
+            texts.extend(value)
+        elif kind is dict:
+            nested = _nested_models(model).get(key)
+            if nested is None or not _collect_texts(nested, value, texts):
+                return False
+        else:
+            return False
+    for key in _special_fields(model):
+        value = data.get(key)
+        if value is not None and _problem(value, key, key != "id") is not None:
+            return False
+    return True
+
+
+@cache
+def _field_names(model: type[BaseModel]) -> frozenset[str]:
+    """A model's field names (with fewer than 11 digits: keys among them cannot hold a
+    national identity number)."""
+    return frozenset(name for name in model.model_fields if len(_DIGIT.findall(name)) < 11)
+
+
+@cache
+def _contract_words() -> frozenset[str]:
+    """Every enum value of the contract models (words with fewer than 11 digits)."""
+    words: set[str] = set()
+
+    def walk(annotation: Any) -> None:
+        if get_origin(annotation) is Literal:
+            words.update(a for a in get_args(annotation) if isinstance(a, str))
+        elif _is_model(annotation):
+            for field in annotation.model_fields.values():
+                walk(field.annotation)
+        else:
+            for arg in get_args(annotation):
+                walk(arg)
+
+    for model in (ResidentProfile, OfferProfile):
+        walk(model)
+    return frozenset(w for w in words if len(_DIGIT.findall(w)) < 11)
+
+
+@cache
+def _nested_models(model: type[BaseModel]) -> dict[str, type[BaseModel]]:
+    """The fields that hold a nested contract model, with its class."""
+    found: dict[str, type[BaseModel]] = {}
+    for name in _nested_fields(model):
+        annotation = model.model_fields[name].annotation
+        inner = [a for a in (annotation, *get_args(annotation)) if _is_model(a)]
+        if len(inner) == 1:
+            found[name] = inner[0]
+    return found
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
 def _schema_extra(schema: dict[str, Any]) -> None:
     """The JSON Schema shows the case-reference pattern of `id` (checked in `_screen`)."""
     id_schema = schema.get("properties", {}).get("id")
@@ -189,7 +294,9 @@ class ContractModel(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _screen_values(cls, data: Any) -> Any:
+    def _screen_values(cls, data: Any, info: ValidationInfo) -> Any:
+        if info.context is SCREENED:  # `screened` found nothing _screen would change
+            return data
         return _screen(cls, data)
 
 
