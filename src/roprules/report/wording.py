@@ -51,9 +51,6 @@ from roprules.report.open_questions import missing_entries, verdict_summary
 from roprules.rulebase.conditions import AS_OF, explain
 from roprules.rulebase.ruleset import Rule, Ruleset
 
-# A finding's parts are ~2 KB (texts and facts): 4,096 of them stay under ~8 MB per
-# engine; the benchmark's 600 placements needed ~2,000.
-PARTS_LIMIT = 4096
 # Validated findings, open questions and undetermined rules, each a few hundred bytes
 # to ~2 KB, shared between assessments (frozen models): an assessment's validation
 # passes them through instead of validating each again.
@@ -69,9 +66,9 @@ class Wording:
         self.ruleset = ruleset
         self.messages = catalogue or messages()
         self._scope_rules: dict[str, tuple[Rule, ...]] = {}
-        # A finding's texts and facts, looked up once the values its rule reads
-        # were seen (evaluation/memo.py); citations built once per rule.
-        self._parts: Memo = Memo(limit=PARTS_LIMIT)
+        # Findings, open questions and undetermined rules, looked up once the values
+        # they read were seen (evaluation/memo.py); citations built once per rule.
+        self._templates: dict[tuple[str, str], Finding] = {}
         self._findings: Memo = Memo(limit=MODELS_LIMIT)
         self._missing: Memo = Memo(limit=MODELS_LIMIT)
         self._undetermined: Memo = Memo(limit=MODELS_LIMIT)
@@ -164,22 +161,27 @@ class Wording:
         lang: str,
         derived: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
-        paths = self._text_reads[rule.id]
-        derived_key = tuple(map(derived.get, paths)) if derived else None
-        explanation, suggestion, used = self._parts.get(
-            Memo.key(rule.id, paths, facts, lang, derived_key),
-            lambda: self._finding_parts(rule, facts, lang, derived),
-        )
+        """A fired rule's finding as output data (`superseded_by` left out)."""
+        explanation, suggestion, used = self._finding_parts(rule, facts, lang, derived)
+        return {
+            **self._finding_fields(rule, lang),
+            "explanation": explanation,
+            "facts": list(used),
+            "suggestions": [suggestion],
+        }
+
+    def _finding_fields(self, rule: Rule, lang: str) -> dict[str, Any]:
+        """What a rule's findings in one language have in common, whatever the values."""
         spec = rule.spec
         return {
             "rule_id": rule.id,
             "kind": spec.kind,
             "severity": rule.severity,
             "title": spec.title.get(lang),
-            "explanation": explanation,
-            "facts": list(used),
+            "explanation": "",
+            "facts": [],
             "sources": list(self._sources[rule.id]),
-            "suggestions": [suggestion],
+            "suggestions": [""],
             "topics": list(spec.topics),
             "theme": rule.theme,
             "local_change": local_change(rule),
@@ -197,9 +199,30 @@ class Wording:
         derived_key = tuple(map(derived.get, paths)) if derived else None
         return self._findings.get(
             Memo.key(rule.id, paths, facts, lang, derived_key),
-            lambda: Finding.model_validate(
-                {**self.finding(rule, facts, lang, derived), "superseded_by": []}
-            ),
+            lambda: self._new_finding(rule, facts, lang, derived),
+        )
+
+    def _new_finding(
+        self,
+        rule: Rule,
+        facts: Mapping[str, Any],
+        lang: str,
+        derived: Mapping[str, str] | None,
+    ) -> Finding:
+        """A finding not seen before: the rule's validated template (`_finding_fields`, once
+        per rule and language) copied with the texts and facts of these values. The
+        texts are plain `str` and the facts validated `Fact`s, so the copy is what
+        validating the whole finding gives (tests/test_memo.py holds the two equal)."""
+        key = (rule.id, lang)
+        template = self._templates.get(key)
+        if template is None:
+            template = Finding.model_validate(
+                {**self._finding_fields(rule, lang), "superseded_by": []}
+            )
+            self._templates[key] = template
+        explanation, suggestion, used = self._finding_parts(rule, facts, lang, derived)
+        return template.model_copy(
+            update={"explanation": explanation, "facts": list(used), "suggestions": [suggestion]}
         )
 
     def undetermined(self, rule: Rule, waiting: Any, lang: str) -> Undetermined:
