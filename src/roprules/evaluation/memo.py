@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 DEFAULT_LIMIT = 16_384
+_MISSING: Any = object()  # a miss (a stored result may be None); no KeyError raised per miss
 
 
 def reads(*paths: Iterable[str]) -> tuple[str, ...]:
@@ -42,11 +43,11 @@ class Memo:
 
     def get(self, key: Any, compute: Callable[[], T]) -> T:
         try:
-            return self._values[key]  # type: ignore[no-any-return]
-        except KeyError:
-            pass
+            value = self._values.get(key, _MISSING)
         except TypeError:  # a value that cannot be hashed
             return compute()
+        if value is not _MISSING:
+            return value  # type: ignore[no-any-return]
         value = compute()
         if len(self._values) >= self._limit:
             self._values.clear()
