@@ -39,7 +39,7 @@ from roprules.evaluation.backends import (
 )
 from roprules.evaluation.memo import Memo, reads
 from roprules.evaluation.ranking import rank_key  # noqa: F401  (re-exported: the order)
-from roprules.rulebase.conditions import AS_OF, undetermined_by
+from roprules.rulebase.conditions import AS_OF, Waiting, compile_undetermined
 from roprules.rulebase.ruleset import Rule, Ruleset
 
 SCOPE_RULES: dict[str, tuple[str, ...]] = {
@@ -95,6 +95,7 @@ class Evaluator:
         # seen (evaluation/memo.py).
         self._waiting: Memo = Memo()
         self._reads = {r.id: reads(r.fields, (AS_OF,)) for r in ruleset.rules}
+        self._waiting_functions: dict[str, Waiting] = {}
         self.engines: dict[str, ScopeEngine] = {}
         self.closed = False
         try:
@@ -161,11 +162,18 @@ class Evaluator:
 
     def waiting_on(self, rule: Rule, facts: Mapping[str, Any]) -> frozenset[str]:
         """The fields an undetermined rule waits on (looked up once these values were seen)."""
-        params = self.ruleset.params
         return self._waiting.get(
             Memo.key(rule.id, self._reads[rule.id], facts),
-            lambda: undetermined_by(rule.condition, facts, params)[1],
+            lambda: self._waiting_function(rule)(facts)[1],
         )
+
+    def _waiting_function(self, rule: Rule) -> Waiting:
+        """The rule's compiled `undetermined_by`, compiled on first use (not at load)."""
+        function = self._waiting_functions.get(rule.id)
+        if function is None:
+            function = compile_undetermined(rule.condition, self.ruleset.params)
+            self._waiting_functions[rule.id] = function
+        return function
 
     def _run_evaluator(self, rules: Sequence[Rule], facts: Mapping[str, Any]) -> Outcome:
         """The evaluator backend: each rule's compiled condition, evaluated once."""
