@@ -48,7 +48,7 @@ from roprules.evaluation.questions import (
     waiting_rules,
 )
 from roprules.report.open_questions import missing_entries, verdict_summary
-from roprules.rulebase.conditions import AS_OF, explain
+from roprules.rulebase.conditions import AS_OF, Used, compile_used
 from roprules.rulebase.ruleset import Rule, Ruleset
 
 # Validated findings, open questions and undetermined rules, each a few hundred bytes
@@ -69,6 +69,7 @@ class Wording:
         # Findings, open questions and undetermined rules, looked up once the values
         # they read were seen (evaluation/memo.py); citations built once per rule.
         self._templates: dict[tuple[str, str], Finding] = {}
+        self._used: dict[str, Used] = {}
         self._findings: Memo = Memo(limit=MODELS_LIMIT)
         self._missing: Memo = Memo(limit=MODELS_LIMIT)
         self._undetermined: Memo = Memo(limit=MODELS_LIMIT)
@@ -273,13 +274,17 @@ class Wording:
         """A fired rule's explanation, suggestion and the facts that made it fire: what
         the values it reads decide (`finding` looks them up once seen)."""
         params = self.ruleset.params
-        why = explain(rule.condition, facts, params)
-        if why.value is not True:
+        if rule.evaluate(facts) is not True:
             raise EngineError(f"rule {rule.id}: durable_rules fired but the evaluator disagrees")
+        used_function = self._used.get(rule.id)
+        if used_function is None:  # compiled on first use (not at load)
+            used_function = self._used[rule.id] = compile_used(rule.condition, params)
+        why: dict[str, Any] = {}
+        used_function(facts, why)  # explain(rule.condition, facts, params).used
         sources = derived or {}
         used = tuple(
             self.fact_model(path, value, lang, sources.get(path))
-            for path, value in sorted(why.used.items())
+            for path, value in sorted(why.items())
         )
         return (
             rule.texts.render("explanation", lang, facts, params),
