@@ -37,7 +37,7 @@ from roprules.evaluation.backends import (
     make_scope_engine,
     resolve_backend,
 )
-from roprules.evaluation.memo import Memo, reads
+from roprules.evaluation.memo import MISSING, Memo, reads
 from roprules.evaluation.ranking import rank_key  # noqa: F401  (re-exported: the order)
 from roprules.rulebase.conditions import AS_OF, Waiting, compile_undetermined
 from roprules.rulebase.ruleset import Rule, Ruleset
@@ -179,12 +179,17 @@ class Evaluator:
         """The evaluator backend: each rule's compiled condition, evaluated once."""
         fired: list[Rule] = []
         undetermined: list[tuple[Rule, frozenset[str]]] = []
+        lookup, reads, get = self._waiting.lookup, self._reads, facts.get
         for rule in rules:
             result = rule.evaluate(facts)
             if result is True:
                 fired.append(rule)
-            elif result is None:
-                undetermined.append((rule, self.waiting_on(rule, facts)))
+            elif result is None:  # `waiting_on`, inlined: ~30 rules per assessment
+                key = (rule.id, tuple(map(get, reads[rule.id])))
+                waiting = lookup(key)
+                if waiting is MISSING:
+                    waiting = self._waiting.store(key, self._waiting_function(rule)(facts)[1])
+                undetermined.append((rule, waiting))
         return Outcome(tuple(fired), tuple(undetermined))
 
     def outcome(self, scope: str, facts: Mapping[str, Any]) -> Outcome:

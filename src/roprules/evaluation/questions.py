@@ -76,8 +76,41 @@ class _FieldIndex:
     is_set_readers: frozenset[str]  # ids of rules with an is_set leaf on the field
 
 
+class _ScopeIndex:
+    """What `could_change_verdict` needs of a scope's rules, gathered once per scope."""
+
+    def __init__(self, scope_rules: Sequence[Rule]):
+        self.rules = scope_rules  # kept: the index is found by the identity of this tuple
+        self.by_id = {r.id: r for r in scope_rules}
+        self.critical = frozenset(r.id for r in scope_rules if r.severity == "critical")
+        self.verdict_rules = frozenset(
+            r.id for r in scope_rules if r.severity in _VERDICT_SEVERITIES
+        )
+
+    def movers(
+        self, current: str, fired: Iterable[Rule], fired_counts: Mapping[str, int]
+    ) -> frozenset[str]:
+        """The ids of `_relevant(current, scope_rules, fired ids, fired_counts)`: the
+        scope's rules whose change of state could move the current verdict."""
+        if current == "incomplete":
+            return self.critical
+        if current == "suitable":
+            return self.verdict_rules
+        in_scope = self.by_id
+        if current == "unsuitable":
+            fired_critical = [r.id for r in fired if r.severity == "critical" and r.id in in_scope]
+            if len(fired_critical) != fired_counts["critical"]:
+                return frozenset()
+            return frozenset(fired_critical)
+        fired_major = [r.id for r in fired if r.severity == "major" and r.id in in_scope]
+        if len(fired_major) != fired_counts["major"]:
+            return self.critical
+        return self.critical.union(fired_major)
+
+
 class _RulesetIndex:
     def __init__(self, ruleset: Ruleset):
+        self._scopes: dict[int, _ScopeIndex] = {}
         tested: dict[str, list[Leaf]] = {}
         readers: dict[str, set[str]] = {}
         for rule in ruleset.rules:
@@ -96,6 +129,17 @@ class _RulesetIndex:
             path: _index(path, found, params, frozenset(readers.get(path, ())))
             for path, found in tested.items()
         }
+
+    def scope(self, scope_rules: Sequence[Rule]) -> _ScopeIndex:
+        """The index of a scope's rules, by the identity of the (cached) sequence given;
+        a sequence not seen before is indexed (a few at most are kept)."""
+        found = self._scopes.get(id(scope_rules))
+        if found is None or found.rules is not scope_rules:
+            found = _ScopeIndex(scope_rules)
+            if len(self._scopes) >= 16:
+                self._scopes.clear()
+            self._scopes[id(scope_rules)] = found
+        return found
 
 
 def _index(
@@ -276,8 +320,9 @@ def could_change_verdict(
     undetermined_counts = _counts(r.severity for r, _ in outcome.undetermined)
     current = verdict_of_counts(fired_counts, undetermined_counts)
     index = _ruleset_index(ruleset)
+    scope = index.scope(scope_rules)
     # The rules that could move the verdict at all, gathered by the fields they read.
-    movers = {r.id for r in _relevant(current, scope_rules, fired_ids, fired_counts)}
+    movers = scope.movers(current, outcome.fired, fired_counts)
     if current == "unsuitable" and not movers <= index.is_set_fields.keys():
         return result  # a fired critical rule only a value can clear must test is_set
     if not movers:
@@ -287,7 +332,7 @@ def could_change_verdict(
         if rule.id in movers:
             for path in fields:
                 by_field.setdefault(path, {})[rule.id] = rule
-    scope_ids = {r.id: r for r in scope_rules}
+    scope_ids = scope.by_id
     for rule_id, paths in index.is_set_fields.items():
         rule = scope_ids.get(rule_id)
         if rule is not None and rule_id in movers:
@@ -370,17 +415,26 @@ def _move(
         undetermined[severity] += step
 
 
-def completeness(scope_rules: Sequence[Rule], undetermined: Iterable[Rule]) -> float:
+def completeness(
+    scope_rules: Sequence[Rule], undetermined: Iterable[Rule], total: int | None = None
+) -> float:
     """The severity-weighted share of the scope's rules that could be evaluated (0..1).
 
     Each rule weighs `SEVERITY_WEIGHTS[severity]`; 1.0 when every rule could be
-    evaluated (nothing is missing), and for a scope without rules.
+    evaluated (nothing is missing), and for a scope without rules. `total`: the
+    scope's weight when the caller has it (`scope_weight`).
     """
-    total = sum(SEVERITY_WEIGHTS[r.severity] for r in scope_rules)
+    if total is None:
+        total = scope_weight(scope_rules)
     if not total:
         return 1.0
     open_weight = sum(SEVERITY_WEIGHTS[r.severity] for r in undetermined)
     return round(1 - open_weight / total, 4)
+
+
+def scope_weight(scope_rules: Sequence[Rule]) -> int:
+    """The weight of a scope's rules together (the whole of `completeness`)."""
+    return sum(SEVERITY_WEIGHTS[r.severity] for r in scope_rules)
 
 
 def open_questions_by_severity(severities: Iterable[str]) -> dict[str, int]:

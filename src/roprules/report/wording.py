@@ -9,7 +9,7 @@ so that what-if searches and the matrix can re-run it without paying for text.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -34,7 +34,7 @@ from roprules.contract.profiles import (
 )
 from roprules.contract.rule_schema import SEVERITY_ORDER
 from roprules.evaluation.backends import EngineError
-from roprules.evaluation.memo import Memo, reads
+from roprules.evaluation.memo import MISSING, Memo, reads
 from roprules.evaluation.outcome import (
     SCOPE_RULES,
     Outcome,
@@ -45,6 +45,7 @@ from roprules.evaluation.questions import (
     could_change_verdict,
     open_questions_by_severity,
     question_order,
+    scope_weight,
     waiting_rules,
 )
 from roprules.report.open_questions import missing_entries, verdict_summary
@@ -66,10 +67,14 @@ class Wording:
         self.ruleset = ruleset
         self.messages = catalogue or messages()
         self._scope_rules: dict[str, tuple[Rule, ...]] = {}
+        self._weights: dict[str, int] = {}  # each scope's weight (`scope_weight`)
+        self._summaries: dict[tuple[Any, ...], str] = {}
         # Findings, open questions and undetermined rules, looked up once the values
         # they read were seen (evaluation/memo.py); citations built once per rule.
         self._templates: dict[tuple[str, str], Finding] = {}
         self._used: dict[str, Used] = {}
+        # The order of findings and undetermined rules: most severe first, then by id.
+        self._order = {r.id: (SEVERITY_ORDER[r.severity], r.id) for r in ruleset.rules}
         self._findings: Memo = Memo(limit=MODELS_LIMIT)
         self._missing: Memo = Memo(limit=MODELS_LIMIT)
         self._undetermined: Memo = Memo(limit=MODELS_LIMIT)
@@ -103,10 +108,7 @@ class Wording:
         each finding, fact and question as its own model.
         """
         derived, derivations = derivations_and_sources(facts, resident)
-        findings = sorted(
-            (self.finding_model(rule, facts, lang, derived) for rule in outcome.fired),
-            key=lambda f: (SEVERITY_ORDER[f.severity], f.rule_id),
-        )
+        findings = self._finding_models(outcome.fired, facts, lang, derived)
         superseding = supersessions(outcome.fired)
         if superseding:
             findings = [
@@ -115,10 +117,7 @@ class Wording:
                 else f
                 for f in findings
             ]
-        undetermined = sorted(
-            (self.undetermined(rule, waiting, lang) for rule, waiting in outcome.undetermined),
-            key=lambda u: (SEVERITY_ORDER[u.severity], u.rule_id),
-        )
+        undetermined = self._undetermined_models(outcome.undetermined, lang)
         verdict = outcome.verdict
         scope_rules = self.scope_rules(scope)
         changes = could_change_verdict(self.ruleset, scope_rules, outcome, facts)
@@ -128,9 +127,11 @@ class Wording:
             {
                 "scope": scope,
                 "verdict": verdict,
-                "verdict_summary": verdict_summary(self.messages, verdict, open_counts, lang),
+                "verdict_summary": self.verdict_summary(verdict, open_counts, lang),
                 "open_questions_by_severity": open_counts,
-                "completeness": completeness(scope_rules, [r for r, _ in outcome.undetermined]),
+                "completeness": completeness(
+                    scope_rules, [r for r, _ in outcome.undetermined], self._weights[scope]
+                ),
                 "findings": findings,
                 "missing": missing,
                 "undetermined": undetermined,
@@ -226,6 +227,50 @@ class Wording:
             update={"explanation": explanation, "facts": list(used), "suggestions": [suggestion]}
         )
 
+    def _finding_models(
+        self,
+        fired: Iterable[Rule],
+        facts: Mapping[str, Any],
+        lang: str,
+        derived: Mapping[str, str] | None,
+    ) -> list[Finding]:
+        """`finding_model` of each fired rule, most severe first, then by rule id (the
+        look-ups inlined: ~20 findings per assessment)."""
+        lookup, store, order, reads = (
+            self._findings.lookup,
+            self._findings.store,
+            self._order,
+            self._text_reads,
+        )
+        get = facts.get
+        derived_get = derived.get if derived else None
+        found = []
+        for rule in fired:
+            paths = reads[rule.id]
+            derived_key = tuple(map(derived_get, paths)) if derived_get is not None else None
+            key = (rule.id, tuple(map(get, paths)), lang, derived_key)  # as in finding_model
+            finding = lookup(key)
+            if finding is MISSING:
+                finding = store(key, self._new_finding(rule, facts, lang, derived))
+            found.append((order[rule.id], finding))
+        found.sort(key=_first)
+        return [finding for _, finding in found]
+
+    def _undetermined_models(
+        self, undetermined: Iterable[tuple[Rule, frozenset[str]]], lang: str
+    ) -> list[Undetermined]:
+        """`undetermined` of each rule, most severe first, then by rule id."""
+        lookup, store, order = self._undetermined.lookup, self._undetermined.store, self._order
+        found = []
+        for rule, waiting in undetermined:
+            key = (rule.id, frozenset(waiting), lang)  # as in `undetermined`
+            model = lookup(key)
+            if model is MISSING:
+                model = store(key, self.undetermined(rule, waiting, lang))
+            found.append((order[rule.id], model))
+        found.sort(key=_first)
+        return [model for _, model in found]
+
     def undetermined(self, rule: Rule, waiting: Any, lang: str) -> Undetermined:
         """An undetermined rule and the fields it waits on, validated once per fields."""
         return self._undetermined.get(
@@ -248,19 +293,22 @@ class Wording:
         for rule, fields in outcome.undetermined:
             for path in fields:
                 waiting.setdefault(path, []).append(rule)
-        get = self._missing.get
+        lookup, store = self._missing.lookup, self._missing.store
         changes = could_change or {}  # None and an absent field both read None
-        entries = [
-            get(
-                (path, tuple([r.id for r in rules]), changes.get(path), lang),
-                lambda path=path, rules=rules: _ordered(
-                    MissingInfo.model_validate(
-                        missing_entries({path: rules}, could_change, catalogue, lang)[0]
-                    )
-                ),
-            )
-            for path, rules in waiting.items()
-        ]
+        entries = []
+        for path, rules in waiting.items():
+            key = (path, tuple([r.id for r in rules]), changes.get(path), lang)
+            entry = lookup(key)
+            if entry is MISSING:
+                entry = store(
+                    key,
+                    _ordered(
+                        MissingInfo.model_validate(
+                            missing_entries({path: rules}, could_change, catalogue, lang)[0]
+                        )
+                    ),
+                )
+            entries.append(entry)
         entries.sort(key=_first)
         return [model for _, model in entries]
 
@@ -349,12 +397,25 @@ class Wording:
             )
         return notices
 
+    def verdict_summary(self, verdict: str, open_counts: Mapping[str, int], lang: str) -> str:
+        """`verdict_summary`, once per verdict, open critical and major counts and language
+        (the only things it reads)."""
+        key = (verdict, open_counts.get("critical"), open_counts.get("major"), lang)
+        summary = self._summaries.get(key)
+        if summary is None:
+            summary = verdict_summary(self.messages, verdict, open_counts, lang)
+            if len(self._summaries) >= MODELS_LIMIT:
+                self._summaries.clear()
+            self._summaries[key] = summary
+        return summary
+
     def scope_rules(self, scope: str) -> tuple[Rule, ...]:
         """The rules an assessment of `scope` runs (placement: all three scopes)."""
         cached = self._scope_rules.get(scope)
         if cached is None:
             parts = SCOPE_RULES[scope]
             cached = tuple(r for part in parts for r in self.ruleset.rules if r.scope == part)
+            self._weights[scope] = scope_weight(cached)
             self._scope_rules[scope] = cached
         return cached
 
@@ -387,5 +448,6 @@ def _ordered(entry: MissingInfo) -> tuple[tuple[Any, ...], MissingInfo]:
     return order, entry
 
 
-def _first(item: tuple[tuple[Any, ...], MissingInfo]) -> tuple[Any, ...]:
+def _first(item: tuple[Any, Any]) -> Any:
+    """The sort key of an (order, model) pair."""
     return item[0]
