@@ -512,6 +512,9 @@ DEPRECATED_FIELDS: dict[str, str] = {
 }
 
 
+_DEPRECATED_PATHS = (*DEPRECATED_VALUES, *DEPRECATED_FIELDS)
+
+
 @dataclass(frozen=True)
 class Deprecation:
     """A deprecated field or value found in a profile; `key` names its notice text."""
@@ -527,8 +530,8 @@ def deprecations(
     """The deprecated fields and values these profiles use, in contract order."""
     found: list[Deprecation] = []
     for prefix, profile in (("resident", resident), ("offer", offer)):
-        if profile is None:
-            continue
+        if profile is None or not any(p.startswith(prefix + ".") for p in _DEPRECATED_PATHS):
+            continue  # no deprecated path lies in this profile
         raw = {
             path: _value_at(profile, prefix, path)
             for path in (*DEPRECATED_VALUES, *DEPRECATED_FIELDS)
@@ -571,10 +574,16 @@ def derived_sources(facts: Mapping[str, Any], profile: BaseModel | None) -> dict
 
 
 def derivations_and_sources(
-    facts: Mapping[str, Any], profile: BaseModel | None
+    facts: Mapping[str, Any],
+    profile: BaseModel | None,
+    derivations: list[Derivation] | None = None,
 ) -> tuple[dict[str, str], list[Derivation]]:
     """`derived_sources` and `brukerplan_derivations` of one resident at once (the
-    resident's entered facts flattened once, its BrukerPlan table read once)."""
+    resident's entered facts flattened once, its BrukerPlan table read once).
+
+    `derivations`: the resident's BrukerPlan derivations when the caller has them
+    already (`profile_facts_and_derivations` of this profile): then neither is done
+    again."""
     if profile is None:
         return {}, []
     found: dict[str, str] = {}
@@ -584,13 +593,18 @@ def derivations_and_sources(
         and "resident.coercion_need" in facts
     ):
         found["resident.coercion_need"] = "resident.needs_coercion"
-    derivations: list[Derivation] = []
-    if getattr(profile, "brukerplan", None) is not None:
+    if getattr(profile, "brukerplan", None) is None:
+        return found, []
+    if derivations is None:
         entered = _entered(profile)
         derivations = derive_from_brukerplan(entered)
         for derivation in derivations:
             if derivation.path not in entered and derivation.path in facts:
                 found.setdefault(derivation.path, derivation.source)
+        return found, derivations
+    for derivation in derivations:  # derived only for paths the team left unknown
+        if derivation.path in facts:
+            found.setdefault(derivation.path, derivation.source)
     return found, derivations
 
 
@@ -623,7 +637,16 @@ def profile_to_facts(prefix: str, profile: BaseModel | None) -> dict[str, Any]:
     table in messages/brukerplan.yaml (see brukerplan.py); never over a value
     the team entered.
     """
+    return profile_facts_and_derivations(prefix, profile)[0]
+
+
+def profile_facts_and_derivations(
+    prefix: str, profile: BaseModel | None
+) -> tuple[dict[str, Any], list[Derivation]]:
+    """`profile_to_facts` and the BrukerPlan derivations it applied (those of
+    `brukerplan_derivations`: derived from the same entered values), at once."""
     facts: dict[str, Any] = {}
+    derivations: list[Derivation] = []
     if profile is not None:
         _flatten(prefix, profile, facts)
         for path, renamed in DEPRECATED_VALUES.items():
@@ -633,9 +656,10 @@ def profile_to_facts(prefix: str, profile: BaseModel | None) -> dict[str, Any]:
         if facts.get("resident.needs_coercion") is False:
             facts.setdefault("resident.coercion_need", "none")
         if prefix == "resident" and getattr(profile, "brukerplan", None) is not None:
-            for derivation in derive_from_brukerplan(facts):
+            derivations = derive_from_brukerplan(facts)
+            for derivation in derivations:
                 facts[derivation.path] = derivation.value
-    return facts
+    return facts, derivations
 
 
 _NOT_FACTS = frozenset({"id", "name"})
@@ -688,10 +712,19 @@ def profile_dates(prefix: str, profile: BaseModel | None) -> list[tuple[str, dat
 
 @cache
 def _date_or_model_fields(model: type[BaseModel]) -> tuple[str, ...]:
-    """The fields of a model that can hold a date or a nested model, in field order
-    (the others cannot hold a date: the contract models are strict and closed)."""
+    """The fields of a model that can hold a date, or a nested model that can, in field
+    order (the others cannot hold a date: the contract models are strict and closed)."""
     return tuple(
         name
         for name, field in model.model_fields.items()
-        if _is_date_field(field.annotation) or _holds_model(field.annotation)
+        if _is_date_field(field.annotation)
+        or any(_date_or_model_fields(m) for m in _models_in(field.annotation))
+        or (_holds_model(field.annotation) and not _models_in(field.annotation))
     )
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The contract model classes an annotation names (none for a plain field)."""
+    if _is_model(annotation):
+        return [annotation]
+    return [m for arg in get_args(annotation) for m in _models_in(arg)]

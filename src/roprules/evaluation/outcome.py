@@ -27,7 +27,13 @@ from roprules.contract.assessment import (
     RulesetRef,
     Verdict,
 )
-from roprules.contract.profiles import OfferProfile, ResidentProfile, profile_to_facts
+from roprules.contract.profiles import (
+    Derivation,
+    OfferProfile,
+    ResidentProfile,
+    profile_facts_and_derivations,
+    profile_to_facts,
+)
 from roprules.contract.rule_schema import SEVERITY_ORDER
 from roprules.evaluation.backends import (
     CompiledRule,
@@ -145,6 +151,7 @@ class Evaluator:
         fired: list[Rule] = []
         undetermined: list[tuple[Rule, frozenset[str]]] = []
         known = facts.keys()
+        lookup, reads, get = self._waiting.lookup, self._reads, facts.get
         for rule in rules:
             if rule.id in fired_ids:
                 fired.append(rule)
@@ -156,8 +163,12 @@ class Evaluator:
                 raise EngineError(
                     f"rule {rule.id}: durable_rules did not fire but the evaluator says true"
                 )
-            if result is None:
-                undetermined.append((rule, self.waiting_on(rule, facts)))
+            if result is None:  # `waiting_on`, inlined as in `_run_evaluator`
+                key = (rule.id, tuple(map(get, reads[rule.id])))
+                waiting = lookup(key)
+                if waiting is MISSING:
+                    waiting = self._waiting.store(key, self._waiting_function(rule)(facts)[1])
+                undetermined.append((rule, waiting))
         return Outcome(tuple(fired), tuple(undetermined))
 
     def waiting_on(self, rule: Rule, facts: Mapping[str, Any]) -> frozenset[str]:
@@ -246,11 +257,18 @@ def assessment_facts(
     resident: ResidentProfile | None, offer: OfferProfile | None, as_of: date
 ) -> dict[str, Any]:
     """The flat facts of one assessment: both profiles and the assessment date."""
-    return {
-        **profile_to_facts("resident", resident),
-        **profile_to_facts("offer", offer),
-        AS_OF: as_of.isoformat(),
-    }
+    return assessment_facts_and_derivations(resident, offer, as_of)[0]
+
+
+def assessment_facts_and_derivations(
+    resident: ResidentProfile | None, offer: OfferProfile | None, as_of: date
+) -> tuple[dict[str, Any], list[Derivation]]:
+    """`assessment_facts` and the resident's BrukerPlan derivations among them (which
+    the wording reports: computed once)."""
+    facts, derivations = profile_facts_and_derivations("resident", resident)
+    facts.update(profile_to_facts("offer", offer))
+    facts[AS_OF] = as_of.isoformat()
+    return facts, derivations
 
 
 def severity_counts(severities: Sequence[str]) -> dict[str, int]:

@@ -69,6 +69,7 @@ class Wording:
         self._scope_rules: dict[str, tuple[Rule, ...]] = {}
         self._weights: dict[str, int] = {}  # each scope's weight (`scope_weight`)
         self._summaries: dict[tuple[Any, ...], str] = {}
+        self._superseding = frozenset(r.id for r in ruleset.rules if r.spec.supersedes)
         # Findings, open questions and undetermined rules, looked up once the values
         # they read were seen (evaluation/memo.py); citations built once per rule.
         self._templates: dict[tuple[str, str], Finding] = {}
@@ -101,15 +102,22 @@ class Wording:
         backend_ref: BackendRef | None,
         now: datetime | None = None,
         as_of: date | None = None,
+        derivations: list[Derivation] | None = None,
     ) -> Assessment:
         """The Assessment, assembled as plain data and validated once.
 
         One validation of the whole tree is several times cheaper than building
-        each finding, fact and question as its own model.
+        each finding, fact and question as its own model. `derivations`: the
+        resident's BrukerPlan derivations when the caller has them (from
+        `assessment_facts_and_derivations`, for these facts).
         """
-        derived, derivations = derivations_and_sources(facts, resident)
+        derived, derivations = derivations_and_sources(facts, resident, derivations)
         findings = self._finding_models(outcome.fired, facts, lang, derived)
-        superseding = supersessions(outcome.fired)
+        superseding = (
+            supersessions(outcome.fired)
+            if any(rule.id in self._superseding for rule in outcome.fired)
+            else None  # no fired rule supersedes another
+        )
         if superseding:
             findings = [
                 f.model_copy(update={"superseded_by": list(superseding[f.rule_id])})
