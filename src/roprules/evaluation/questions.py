@@ -21,6 +21,7 @@ import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from itertools import chain
 from typing import Any, Protocol
 
 from roprules.contract.fields import RULE_FIELDS, field_registry
@@ -271,7 +272,13 @@ def _ruleset_index(ruleset: Ruleset) -> _RulesetIndex:
 
 def candidate_values(ruleset: Ruleset, path: str, facts: Mapping[str, Any]) -> list[Any]:
     """The values of `path` that matter to the rules reading it, given the other facts."""
-    entry = _ruleset_index(ruleset).fields.get(path)
+    return _candidates(_ruleset_index(ruleset), ruleset, path, facts)
+
+
+def _candidates(
+    index: _RulesetIndex, ruleset: Ruleset, path: str, facts: Mapping[str, Any]
+) -> list[Any]:
+    entry = index.fields.get(path)
     if entry is None:
         return []
     values = list(entry.values)
@@ -311,11 +318,9 @@ def could_change_verdict(
     current verdict are evaluated (`_relevant`: never minor or info ones), and the
     search for a field stops at the first value that changes the verdict.
     """
-    result = {path: False for _, fields in outcome.undetermined for path in fields}
+    result = dict.fromkeys(chain.from_iterable(map(_second, outcome.undetermined)), False)
     if not result:
         return result
-    fired_ids = {r.id for r in outcome.fired}
-    undetermined_ids = {r.id for r, _ in outcome.undetermined}
     fired_counts = _counts(r.severity for r in outcome.fired)
     undetermined_counts = _counts(r.severity for r, _ in outcome.undetermined)
     current = verdict_of_counts(fired_counts, undetermined_counts)
@@ -327,6 +332,8 @@ def could_change_verdict(
         return result  # a fired critical rule only a value can clear must test is_set
     if not movers:
         return result
+    fired_ids = {r.id for r in outcome.fired}
+    undetermined_ids = {r.id for r, _ in outcome.undetermined}
     by_field: dict[str, dict[str, Rule]] = {}
     for rule, fields in outcome.undetermined:
         if rule.id in movers:
@@ -351,7 +358,7 @@ def could_change_verdict(
             )
             for rule in relevant
         ]
-        for value in candidate_values(ruleset, path, facts):
+        for value in _candidates(index, ruleset, path, facts):
             work[path] = value
             fired: dict[str, int] | None = None
             undetermined: dict[str, int] = undetermined_counts
@@ -404,6 +411,10 @@ def _counts(severities: Iterable[str]) -> dict[str, int]:
     for severity in severities:
         counts[severity] += 1
     return counts
+
+
+def _second(pair: tuple[Any, Any]) -> Any:
+    return pair[1]
 
 
 def _move(
