@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
+from operator import itemgetter
 from typing import Any
 
 from roprules.contract.assessment import (
@@ -261,7 +262,7 @@ class Wording:
             if finding is MISSING:
                 finding = store(key, self._new_finding(rule, facts, lang, derived))
             found.append((order[rule.id], finding))
-        found.sort(key=_first)
+        found.sort(key=_FIRST)
         return [finding for _, finding in found]
 
     def _undetermined_models(
@@ -276,7 +277,7 @@ class Wording:
             if model is MISSING:
                 model = store(key, self.undetermined(rule, waiting, lang))
             found.append((order[rule.id], model))
-        found.sort(key=_first)
+        found.sort(key=_FIRST)
         return [model for _, model in found]
 
     def undetermined(self, rule: Rule, waiting: Any, lang: str) -> Undetermined:
@@ -298,14 +299,22 @@ class Wording:
         on it and whether it could change the verdict were seen; in the same order."""
         catalogue = self.messages
         waiting: dict[str, list[Rule]] = {}
+        ids: dict[str, list[str]] = {}
         for rule, fields in outcome.undetermined:
+            rule_id = rule.id
             for path in fields:
-                waiting.setdefault(path, []).append(rule)
+                rules = waiting.get(path)
+                if rules is None:
+                    waiting[path] = [rule]
+                    ids[path] = [rule_id]
+                else:
+                    rules.append(rule)
+                    ids[path].append(rule_id)
         lookup, store = self._missing.lookup, self._missing.store
-        changes = could_change or {}  # None and an absent field both read None
+        get_change = (could_change or {}).get  # None and an absent field both read None
         entries = []
         for path, rules in waiting.items():
-            key = (path, tuple([r.id for r in rules]), changes.get(path), lang)
+            key = (path, tuple(ids[path]), get_change(path), lang)
             entry = lookup(key)
             if entry is MISSING:
                 entry = store(
@@ -317,7 +326,7 @@ class Wording:
                     ),
                 )
             entries.append(entry)
-        entries.sort(key=_first)
+        entries.sort(key=_FIRST)
         return [model for _, model in entries]
 
     def _finding_parts(
@@ -456,6 +465,4 @@ def _ordered(entry: MissingInfo) -> tuple[tuple[Any, ...], MissingInfo]:
     return order, entry
 
 
-def _first(item: tuple[Any, Any]) -> Any:
-    """The sort key of an (order, model) pair."""
-    return item[0]
+_FIRST = itemgetter(0)  # the sort key of an (order, model) pair
