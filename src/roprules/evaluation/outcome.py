@@ -16,7 +16,7 @@ conditional (a major finding) → suitable.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -53,6 +53,11 @@ SCOPE_RULES: dict[str, tuple[str, ...]] = {
     "offer": ("offer",),
     "resident": ("resident",),
 }
+
+
+# A rule as the evaluator backend's loop reads it: the rule, its compiled condition, its
+# id and the fact paths its memo key holds.
+_Planned = tuple[Rule, Callable[[Mapping[str, Any]], Any], str, tuple[str, ...]]
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,15 @@ class Evaluator:
         self._waiting: Memo = Memo()
         self._reads = {r.id: reads(r.fields, (AS_OF,)) for r in ruleset.rules}
         self._waiting_functions: dict[str, Waiting] = {}
+        # Each scope's rules with what the evaluator backend's loop reads of them.
+        self._plans: dict[str, tuple[_Planned, ...]] = {
+            scope: tuple((r, r.evaluate, r.id, self._reads[r.id]) for r in rules)
+            for scope, rules in self.rules_by_scope.items()
+        }
+        self._scope_plans = {
+            scope: tuple(p for part in parts for p in self._plans[part])
+            for scope, parts in SCOPE_RULES.items()
+        }
         self.engines: dict[str, ScopeEngine] = {}
         self.closed = False
         try:
@@ -146,7 +160,7 @@ class Evaluator:
         if not rules:
             return Outcome((), ())
         if self.backend == "evaluator":
-            return self._run_evaluator(rules, facts)
+            return self._run_evaluator(self._plans[rule_scope], facts)
         fired_ids = self.engines[rule_scope].fire(facts)
         fired: list[Rule] = []
         undetermined: list[tuple[Rule, frozenset[str]]] = []
@@ -186,17 +200,17 @@ class Evaluator:
             self._waiting_functions[rule.id] = function
         return function
 
-    def _run_evaluator(self, rules: Sequence[Rule], facts: Mapping[str, Any]) -> Outcome:
+    def _run_evaluator(self, plan: Sequence[_Planned], facts: Mapping[str, Any]) -> Outcome:
         """The evaluator backend: each rule's compiled condition, evaluated once."""
         fired: list[Rule] = []
         undetermined: list[tuple[Rule, frozenset[str]]] = []
-        lookup, reads, get = self._waiting.lookup, self._reads, facts.get
-        for rule in rules:
-            result = rule.evaluate(facts)
+        lookup, get = self._waiting.lookup, facts.get
+        for rule, evaluate, rule_id, paths in plan:
+            result = evaluate(facts)
             if result is True:
                 fired.append(rule)
             elif result is None:  # `waiting_on`, inlined: ~30 rules per assessment
-                key = (rule.id, tuple(map(get, reads[rule.id])))
+                key = (rule_id, tuple(map(get, paths)))
                 waiting = lookup(key)
                 if waiting is MISSING:
                     waiting = self._waiting.store(key, self._waiting_function(rule)(facts)[1])
@@ -204,6 +218,9 @@ class Evaluator:
         return Outcome(tuple(fired), tuple(undetermined))
 
     def outcome(self, scope: str, facts: Mapping[str, Any]) -> Outcome:
+        """The rules of every rule scope an assessment of `scope` runs, in that order."""
+        if self.backend == "evaluator" and not self.closed:  # the scopes' plans in one loop
+            return self._run_evaluator(self._scope_plans[scope], facts)
         fired: list[Rule] = []
         undetermined: list[tuple[Rule, frozenset[str]]] = []
         for rule_scope in SCOPE_RULES[scope]:

@@ -253,11 +253,18 @@ class Wording:
         )
         get = facts.get
         derived_get = derived.get if derived else None
+        derived_paths = derived.keys() if derived else None
         found = []
         for rule in fired:
             paths = reads[rule.id]
-            derived_key = tuple(map(derived_get, paths)) if derived_get is not None else None
-            key = (rule.id, tuple(map(get, paths)), lang, derived_key)  # as in finding_model
+            # as in finding_model, but None also when none of its paths was derived (the
+            # same finding as with no derived facts at all: more look-ups hit)
+            derived_key = (
+                tuple(map(derived_get, paths))
+                if derived_paths is not None and not derived_paths.isdisjoint(paths)
+                else None
+            )
+            key = (rule.id, tuple(map(get, paths)), lang, derived_key)
             finding = lookup(key)
             if finding is MISSING:
                 finding = store(key, self._new_finding(rule, facts, lang, derived))
