@@ -63,6 +63,12 @@ class Memo:
         except TypeError:
             return MISSING
 
+    def getter(self) -> Callable[[Any, Any], Any]:
+        """The store's own `get(key, default)`, for loops that look up many keys: no
+        Python call per look-up. The caller catches the TypeError of a key that cannot
+        be hashed (as `lookup` does)."""
+        return self._values.get
+
     def store(self, key: Any, value: T) -> T:
         """Keep a result computed after `lookup` missed (a key that cannot be hashed is
         not kept); returns the value."""

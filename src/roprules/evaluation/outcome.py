@@ -204,14 +204,17 @@ class Evaluator:
         """The evaluator backend: each rule's compiled condition, evaluated once."""
         fired: list[Rule] = []
         undetermined: list[tuple[Rule, frozenset[str]]] = []
-        lookup, get = self._waiting.lookup, facts.get
+        stored, get = self._waiting.getter(), facts.get
         for rule, evaluate, rule_id, paths in plan:
             result = evaluate(facts)
             if result is True:
                 fired.append(rule)
             elif result is None:  # `waiting_on`, inlined: ~30 rules per assessment
                 key = (rule_id, tuple(map(get, paths)))
-                waiting = lookup(key)
+                try:
+                    waiting = stored(key, MISSING)
+                except TypeError:  # a value that cannot be hashed
+                    waiting = MISSING
                 if waiting is MISSING:
                     waiting = self._waiting.store(key, self._waiting_function(rule)(facts)[1])
                 undetermined.append((rule, waiting))

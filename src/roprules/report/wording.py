@@ -245,8 +245,8 @@ class Wording:
     ) -> list[Finding]:
         """`finding_model` of each fired rule, most severe first, then by rule id (the
         look-ups inlined: ~20 findings per assessment)."""
-        lookup, store, order, reads = (
-            self._findings.lookup,
+        stored, store, order, reads = (
+            self._findings.getter(),
             self._findings.store,
             self._order,
             self._text_reads,
@@ -265,7 +265,10 @@ class Wording:
                 else None
             )
             key = (rule.id, tuple(map(get, paths)), lang, derived_key)
-            finding = lookup(key)
+            try:
+                finding = stored(key, MISSING)
+            except TypeError:  # a value that cannot be hashed
+                finding = MISSING
             if finding is MISSING:
                 finding = store(key, self._new_finding(rule, facts, lang, derived))
             found.append((order[rule.id], finding))
@@ -276,11 +279,11 @@ class Wording:
         self, undetermined: Iterable[tuple[Rule, frozenset[str]]], lang: str
     ) -> list[Undetermined]:
         """`undetermined` of each rule, most severe first, then by rule id."""
-        lookup, store, order = self._undetermined.lookup, self._undetermined.store, self._order
+        stored, store, order = self._undetermined.getter(), self._undetermined.store, self._order
         found = []
         for rule, waiting in undetermined:
             key = (rule.id, frozenset(waiting), lang)  # as in `undetermined`
-            model = lookup(key)
+            model = stored(key, MISSING)  # rule ids, field names and lang: hashable
             if model is MISSING:
                 model = store(key, self.undetermined(rule, waiting, lang))
             found.append((order[rule.id], model))
@@ -317,12 +320,12 @@ class Wording:
                 else:
                     rules.append(rule)
                     ids[path].append(rule_id)
-        lookup, store = self._missing.lookup, self._missing.store
+        stored, store = self._missing.getter(), self._missing.store
         get_change = (could_change or {}).get  # None and an absent field both read None
         entries = []
         for path, rules in waiting.items():
             key = (path, tuple(ids[path]), get_change(path), lang)
-            entry = lookup(key)
+            entry = stored(key, MISSING)  # field names, rule ids, a bool and lang: hashable
             if entry is MISSING:
                 entry = store(
                     key,
