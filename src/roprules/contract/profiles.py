@@ -198,9 +198,11 @@ def _collect_texts(model: type[BaseModel], data: Any, texts: list[str]) -> bool:
     append = texts.append
     for key, value in data.items():
         kind = value.__class__
+        if kind is bool:  # the commonest
+            continue
         if kind is str:
             append(value)
-        elif kind is bool or value is None or kind is date:  # dates: the special fields
+        elif value is None or kind is date:  # dates: the special fields
             continue
         elif kind is int or kind is float:
             if not -_SMALL < value < _SMALL:  # NaN also fails this

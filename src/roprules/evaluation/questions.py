@@ -321,11 +321,18 @@ def could_change_verdict(
     result = dict.fromkeys(chain.from_iterable(map(_second, outcome.undetermined)), False)
     if not result:
         return result
+    index = _ruleset_index(ruleset)
+    scope = index.scope(scope_rules)
+    fired_critical = [r.id for r in outcome.fired if r.severity == "critical"]
+    if fired_critical:  # unsuitable: the exits below, before counting anything
+        in_scope = [rule_id for rule_id in fired_critical if rule_id in scope.by_id]
+        if len(in_scope) != len(fired_critical):
+            return result  # `movers` is empty
+        if not index.is_set_fields.keys() >= set(in_scope):
+            return result  # a fired critical rule only a value can clear must test is_set
     fired_counts = _counts(r.severity for r in outcome.fired)
     undetermined_counts = _counts(r.severity for r, _ in outcome.undetermined)
     current = verdict_of_counts(fired_counts, undetermined_counts)
-    index = _ruleset_index(ruleset)
-    scope = index.scope(scope_rules)
     # The rules that could move the verdict at all, gathered by the fields they read.
     movers = scope.movers(current, outcome.fired, fired_counts)
     if current == "unsuitable" and not movers <= index.is_set_fields.keys():
