@@ -71,6 +71,7 @@ class Wording:
         self._weights: dict[str, int] = {}  # each scope's weight (`scope_weight`)
         self._summaries: dict[tuple[Any, ...], str] = {}
         self._superseding = frozenset(r.id for r in ruleset.rules if r.spec.supersedes)
+        self._rules = {r.id: r for r in ruleset.rules}
         # Findings, open questions and undetermined rules, looked up once the values
         # they read were seen (evaluation/memo.py); citations built once per rule.
         self._templates: dict[tuple[str, str], Finding] = {}
@@ -308,25 +309,23 @@ class Wording:
         """`missing` as validated models, each looked up once its field, the rules waiting
         on it and whether it could change the verdict were seen; in the same order."""
         catalogue = self.messages
-        waiting: dict[str, list[Rule]] = {}
-        ids: dict[str, list[str]] = {}
+        waiting: dict[str, list[str]] = {}  # field -> ids of the rules waiting on it
         for rule, fields in outcome.undetermined:
             rule_id = rule.id
             for path in fields:
-                rules = waiting.get(path)
-                if rules is None:
-                    waiting[path] = [rule]
-                    ids[path] = [rule_id]
+                ids = waiting.get(path)
+                if ids is None:
+                    waiting[path] = [rule_id]
                 else:
-                    rules.append(rule)
-                    ids[path].append(rule_id)
+                    ids.append(rule_id)
         stored, store = self._missing.getter(), self._missing.store
         get_change = (could_change or {}).get  # None and an absent field both read None
         entries = []
-        for path, rules in waiting.items():
-            key = (path, tuple(ids[path]), get_change(path), lang)
+        for path, ids in waiting.items():
+            key = (path, tuple(ids), get_change(path), lang)
             entry = stored(key, MISSING)  # field names, rule ids, a bool and lang: hashable
             if entry is MISSING:
+                rules = [self._rules[rule_id] for rule_id in ids]
                 entry = store(
                     key,
                     _ordered(
