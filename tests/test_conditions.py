@@ -17,10 +17,13 @@ from roprules.evaluation.backends import CompiledRule, ScopeEngine, make_scope_e
 from roprules.rulebase.conditions import (
     ConditionError,
     compile_evaluator,
+    compile_undetermined,
+    compile_used,
     evaluate_leaf,
     explain,
     leaves,
     parse_condition,
+    undetermined_by,
 )
 
 PARAMS = {"young_age_limit": 30, "max_heavy_users_together": 2}
@@ -63,8 +66,14 @@ def kleene_not(x: bool | None) -> bool | None:
 def evaluate(data: Any, facts: dict[str, Any], params: dict[str, Any] = PARAMS) -> bool | None:
     node = parse_condition(data, "when", params)
     fast = compile_evaluator(node, params)(facts)
-    slow = explain(node, facts, params).value
+    reference = explain(node, facts, params)
+    slow = reference.value
     assert fast is slow, f"compiled evaluator {fast} but explain {slow}"
+    # the compiled forms of undetermined_by and of explain's facts agree too
+    assert compile_undetermined(node, params)(facts) == undetermined_by(node, facts, params)
+    used: dict[str, Any] = {}
+    compile_used(node, params)(facts, used)
+    assert used == reference.used
     return fast
 
 

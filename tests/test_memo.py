@@ -69,3 +69,31 @@ def test_supersessions_give_superseded_by_of_every_fired_rule() -> None:
     assert found, "the shipped rules supersede one another somewhere"
     for rule in fired:
         assert found.get(rule.id, []) == superseded_by(rule.id, fired), rule.id
+
+
+@SETTINGS
+@given(resident=resident_profiles(), offer=offer_profiles())
+def test_a_finding_copied_from_its_template_is_the_validated_finding(
+    resident: dict[str, Any], offer: dict[str, Any]
+):
+    """A finding not seen before is its rule's validated template copied with its texts and
+    facts (`Wording._new_finding`): the same model, fields set and JSON as validating the
+    whole finding."""
+    from roprules.contract.assessment import Finding
+    from roprules.contract.intake import load_offer, load_resident
+    from roprules.contract.profiles import derived_sources
+    from roprules.evaluation.outcome import assessment_facts
+
+    engine = WARM["evaluator"]
+    facts = assessment_facts(load_resident(resident), load_offer(offer), AS_OF)
+    derived = derived_sources(facts, load_resident(resident))
+    wording = engine._wording
+    for rule in engine._evaluator.outcome("placement", facts).fired:
+        for lang in ("nb", "en"):
+            copied = wording._new_finding(rule, facts, lang, derived)
+            validated = Finding.model_validate(
+                {**wording.finding(rule, facts, lang, derived), "superseded_by": []}
+            )
+            assert copied == validated
+            assert copied.model_fields_set == validated.model_fields_set
+            assert copied.model_dump_json() == validated.model_dump_json()

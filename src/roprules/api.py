@@ -41,7 +41,7 @@ from roprules.contract.documents import InputError
 from roprules.contract.errors import ErrorDetail, excerpt, text
 from roprules.contract.intake import check_dates, collect, load_offer, load_resident
 from roprules.contract.profiles import OfferProfile, ResidentProfile
-from roprules.evaluation.outcome import Evaluator, assessment_facts
+from roprules.evaluation.outcome import Evaluator, assessment_facts_and_derivations
 from roprules.evaluation.ranking import unknown_weight
 from roprules.report.wording import Wording
 from roprules.rulebase.ruleset import Ruleset, load_ruleset
@@ -152,7 +152,7 @@ class Engine:
 
         With `remedies`, add what would make it suitable (computed only then).
         """
-        facts = assessment_facts(resident, offer, as_of)
+        facts, derivations = assessment_facts_and_derivations(resident, offer, as_of)
         outcome = self._evaluator.outcome(scope, facts)
         assessment = self._wording.assessment(
             scope,
@@ -165,6 +165,7 @@ class Engine:
             backend_ref=self._evaluator.backend_ref,
             now=now,
             as_of=as_of,
+            derivations=derivations,
         )
         if not remedies:
             return assessment

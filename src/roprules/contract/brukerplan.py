@@ -143,9 +143,15 @@ def _allowed(annotation: Any) -> set[Any] | None:
     return None
 
 
+@cache
+def _sources() -> frozenset[str]:
+    """The score paths the table's rows read."""
+    return frozenset(row.source for row in table())
+
+
 def derive(facts: Mapping[str, Any]) -> list[Derivation]:
     """The values the BrukerPlan scores in `facts` derive for fields `facts` lacks."""
-    if not any(key.startswith(PREFIX) for key in facts):
+    if _sources().isdisjoint(facts):  # no score any row reads: nothing to derive
         return []
     found = []
     for row in table():

@@ -28,7 +28,14 @@ from roprules.contract.errors import (
     value_choices,
 )
 from roprules.contract.fields import strip_annotation
-from roprules.contract.profiles import OfferProfile, Refused, ResidentProfile, profile_dates
+from roprules.contract.profiles import (
+    SCREENED,
+    OfferProfile,
+    Refused,
+    ResidentProfile,
+    profile_dates,
+    screened,
+)
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 T = TypeVar("T")
@@ -193,6 +200,8 @@ def validate_profile(
             errors=[ErrorDetail(field=field, code="wrong_type", message=message, file=source)]
         )
     try:
+        if screened(model, data):  # nothing to refuse: the screens inside would change nothing
+            return model.model_validate(data, context=SCREENED)
         return model.model_validate(data)
     except ValidationError as exc:
         raise InputError(errors=validation_errors(model, exc, source, prefix, lang)) from None

@@ -14,13 +14,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
+    ValidationInfo,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -41,9 +42,10 @@ def _national_id_error() -> PydanticCustomError:
     return PydanticCustomError("national_id", TEXTS["national_id"]["en"])
 
 
-def _no_national_id(value: str) -> str:
-    """A valid fødselsnummer, D- or H-number in any spelling (see national_id.py) is refused."""
-    if contains_national_id(value):
+def _no_national_id(value: str, info: ValidationInfo) -> str:
+    """A valid fødselsnummer, D- or H-number in any spelling (see national_id.py) is refused
+    (input that `screened` passed has no text that could hold one)."""
+    if info.context is not SCREENED and contains_national_id(value):
         raise _national_id_error()
     return value
 
@@ -161,6 +163,111 @@ def _special_fields(model: type[BaseModel]) -> frozenset[str]:
     return frozenset(dates | ({"id"} & set(model.model_fields)))
 
 
+# The validation context of input that `screened` passed: its contract models skip
+# their `_screen` and text validators, which would change nothing (see `screened`).
+SCREENED: dict[str, bool] = {"screened": True}
+
+
+def screened(model: type[BaseModel], data: Any) -> bool:
+    """True when `_screen` would refuse nothing in `data` and leave it as it is, at any
+    level, and no text of it could hold a national identity number: then validating it
+    with `context=SCREENED` gives exactly what validating it without gives.
+
+    One pass over the whole input instead of a validator call and a regular expression
+    per value and model: the texts that are words of the contract (enum values) are set
+    aside at once (a set difference; none has a digit) and only the others (ids, names,
+    dates) are searched for digits. Anything unusual (a key that is not a field, a
+    text with 11 digits or more, a large number, a value of another type, a special
+    field `_screen` would look at closer) answers False, and the input is then
+    validated as always: the full screen decides, and words any error.
+    """
+    texts: list[str] = []
+    if not _collect_texts(model, data, texts):
+        return False
+    for text in set(texts).difference(_contract_words()):
+        if _DIGIT.search(text) is not None and len(_DIGIT.findall(text)) >= 11:
+            return False
+    return True
+
+
+def _collect_texts(model: type[BaseModel], data: Any, texts: list[str]) -> bool:
+    """Gather the text values of one model's input (and of its nested models); False
+    if any key or value needs the full screen."""
+    if data.__class__ is not dict or not data.keys() <= _field_names(model):
+        return False  # not a mapping, or a key that is not a field: the full screen
+    append = texts.append
+    for key, value in data.items():
+        kind = value.__class__
+        if kind is bool:  # the commonest
+            continue
+        if kind is str:
+            append(value)
+        elif value is None or kind is date:  # dates: the special fields
+            continue
+        elif kind is int or kind is float:
+            if not -_SMALL < value < _SMALL:  # NaN also fails this
+                return False
+        elif kind is list:
+            for item in value:
+                if item.__class__ is not str:
+                    return False
+            texts.extend(value)
+        elif kind is dict:
+            nested = _nested_models(model).get(key)
+            if nested is None or not _collect_texts(nested, value, texts):
+                return False
+        else:
+            return False
+    for key in _special_fields(model):
+        value = data.get(key)
+        if value is not None and _problem(value, key, key != "id") is not None:
+            return False
+    return True
+
+
+@cache
+def _field_names(model: type[BaseModel]) -> frozenset[str]:
+    """A model's field names (with fewer than 11 digits: keys among them cannot hold a
+    national identity number)."""
+    return frozenset(name for name in model.model_fields if len(_DIGIT.findall(name)) < 11)
+
+
+@cache
+def _contract_words() -> frozenset[str]:
+    """Every enum value of the contract models (words with fewer than 11 digits)."""
+    words: set[str] = set()
+
+    def walk(annotation: Any) -> None:
+        if get_origin(annotation) is Literal:
+            words.update(a for a in get_args(annotation) if isinstance(a, str))
+        elif _is_model(annotation):
+            for field in annotation.model_fields.values():
+                walk(field.annotation)
+        else:
+            for arg in get_args(annotation):
+                walk(arg)
+
+    for model in (ResidentProfile, OfferProfile):
+        walk(model)
+    return frozenset(w for w in words if len(_DIGIT.findall(w)) < 11)
+
+
+@cache
+def _nested_models(model: type[BaseModel]) -> dict[str, type[BaseModel]]:
+    """The fields that hold a nested contract model, with its class."""
+    found: dict[str, type[BaseModel]] = {}
+    for name in _nested_fields(model):
+        annotation = model.model_fields[name].annotation
+        inner = [a for a in (annotation, *get_args(annotation)) if _is_model(a)]
+        if len(inner) == 1:
+            found[name] = inner[0]
+    return found
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
 def _schema_extra(schema: dict[str, Any]) -> None:
     """The JSON Schema shows the case-reference pattern of `id` (checked in `_screen`)."""
     id_schema = schema.get("properties", {}).get("id")
@@ -189,7 +296,9 @@ class ContractModel(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _screen_values(cls, data: Any) -> Any:
+    def _screen_values(cls, data: Any, info: ValidationInfo) -> Any:
+        if info.context is SCREENED:  # `screened` found nothing _screen would change
+            return data
         return _screen(cls, data)
 
 
@@ -405,6 +514,9 @@ DEPRECATED_FIELDS: dict[str, str] = {
 }
 
 
+_DEPRECATED_PATHS = (*DEPRECATED_VALUES, *DEPRECATED_FIELDS)
+
+
 @dataclass(frozen=True)
 class Deprecation:
     """A deprecated field or value found in a profile; `key` names its notice text."""
@@ -420,8 +532,8 @@ def deprecations(
     """The deprecated fields and values these profiles use, in contract order."""
     found: list[Deprecation] = []
     for prefix, profile in (("resident", resident), ("offer", offer)):
-        if profile is None:
-            continue
+        if profile is None or not any(p.startswith(prefix + ".") for p in _DEPRECATED_PATHS):
+            continue  # no deprecated path lies in this profile
         raw = {
             path: _value_at(profile, prefix, path)
             for path in (*DEPRECATED_VALUES, *DEPRECATED_FIELDS)
@@ -464,10 +576,16 @@ def derived_sources(facts: Mapping[str, Any], profile: BaseModel | None) -> dict
 
 
 def derivations_and_sources(
-    facts: Mapping[str, Any], profile: BaseModel | None
+    facts: Mapping[str, Any],
+    profile: BaseModel | None,
+    derivations: list[Derivation] | None = None,
 ) -> tuple[dict[str, str], list[Derivation]]:
     """`derived_sources` and `brukerplan_derivations` of one resident at once (the
-    resident's entered facts flattened once, its BrukerPlan table read once)."""
+    resident's entered facts flattened once, its BrukerPlan table read once).
+
+    `derivations`: the resident's BrukerPlan derivations when the caller has them
+    already (`profile_facts_and_derivations` of this profile): then neither is done
+    again."""
     if profile is None:
         return {}, []
     found: dict[str, str] = {}
@@ -477,13 +595,18 @@ def derivations_and_sources(
         and "resident.coercion_need" in facts
     ):
         found["resident.coercion_need"] = "resident.needs_coercion"
-    derivations: list[Derivation] = []
-    if getattr(profile, "brukerplan", None) is not None:
+    if getattr(profile, "brukerplan", None) is None:
+        return found, []
+    if derivations is None:
         entered = _entered(profile)
         derivations = derive_from_brukerplan(entered)
         for derivation in derivations:
             if derivation.path not in entered and derivation.path in facts:
                 found.setdefault(derivation.path, derivation.source)
+        return found, derivations
+    for derivation in derivations:  # derived only for paths the team left unknown
+        if derivation.path in facts:
+            found.setdefault(derivation.path, derivation.source)
     return found, derivations
 
 
@@ -516,7 +639,16 @@ def profile_to_facts(prefix: str, profile: BaseModel | None) -> dict[str, Any]:
     table in messages/brukerplan.yaml (see brukerplan.py); never over a value
     the team entered.
     """
+    return profile_facts_and_derivations(prefix, profile)[0]
+
+
+def profile_facts_and_derivations(
+    prefix: str, profile: BaseModel | None
+) -> tuple[dict[str, Any], list[Derivation]]:
+    """`profile_to_facts` and the BrukerPlan derivations it applied (those of
+    `brukerplan_derivations`: derived from the same entered values), at once."""
     facts: dict[str, Any] = {}
+    derivations: list[Derivation] = []
     if profile is not None:
         _flatten(prefix, profile, facts)
         for path, renamed in DEPRECATED_VALUES.items():
@@ -526,9 +658,10 @@ def profile_to_facts(prefix: str, profile: BaseModel | None) -> dict[str, Any]:
         if facts.get("resident.needs_coercion") is False:
             facts.setdefault("resident.coercion_need", "none")
         if prefix == "resident" and getattr(profile, "brukerplan", None) is not None:
-            for derivation in derive_from_brukerplan(facts):
+            derivations = derive_from_brukerplan(facts)
+            for derivation in derivations:
                 facts[derivation.path] = derivation.value
-    return facts
+    return facts, derivations
 
 
 _NOT_FACTS = frozenset({"id", "name"})
@@ -581,10 +714,19 @@ def profile_dates(prefix: str, profile: BaseModel | None) -> list[tuple[str, dat
 
 @cache
 def _date_or_model_fields(model: type[BaseModel]) -> tuple[str, ...]:
-    """The fields of a model that can hold a date or a nested model, in field order
-    (the others cannot hold a date: the contract models are strict and closed)."""
+    """The fields of a model that can hold a date, or a nested model that can, in field
+    order (the others cannot hold a date: the contract models are strict and closed)."""
     return tuple(
         name
         for name, field in model.model_fields.items()
-        if _is_date_field(field.annotation) or _holds_model(field.annotation)
+        if _is_date_field(field.annotation)
+        or any(_date_or_model_fields(m) for m in _models_in(field.annotation))
+        or (_holds_model(field.annotation) and not _models_in(field.annotation))
     )
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The contract model classes an annotation names (none for a plain field)."""
+    if _is_model(annotation):
+        return [annotation]
+    return [m for arg in get_args(annotation) for m in _models_in(arg)]

@@ -20,6 +20,8 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 DEFAULT_LIMIT = 16_384
+# What `lookup` answers for a result not stored (a stored result may be None).
+MISSING: Any = object()
 
 
 def reads(*paths: Iterable[str]) -> tuple[str, ...]:
@@ -42,12 +44,38 @@ class Memo:
 
     def get(self, key: Any, compute: Callable[[], T]) -> T:
         try:
-            return self._values[key]  # type: ignore[no-any-return]
-        except KeyError:
-            pass
+            value = self._values.get(key, MISSING)
         except TypeError:  # a value that cannot be hashed
             return compute()
+        if value is not MISSING:
+            return value  # type: ignore[no-any-return]
         value = compute()
+        if len(self._values) >= self._limit:
+            self._values.clear()
+        self._values[key] = value
+        return value
+
+    def lookup(self, key: Any) -> Any:
+        """The stored result, or `MISSING` (also for a key that cannot be hashed): `get`
+        without a function to call, for the hottest callers (no closure per look-up)."""
+        try:
+            return self._values.get(key, MISSING)
+        except TypeError:
+            return MISSING
+
+    def getter(self) -> Callable[[Any, Any], Any]:
+        """The store's own `get(key, default)`, for loops that look up many keys: no
+        Python call per look-up. The caller catches the TypeError of a key that cannot
+        be hashed (as `lookup` does)."""
+        return self._values.get
+
+    def store(self, key: Any, value: T) -> T:
+        """Keep a result computed after `lookup` missed (a key that cannot be hashed is
+        not kept); returns the value."""
+        try:
+            hash(key)
+        except TypeError:
+            return value
         if len(self._values) >= self._limit:
             self._values.clear()
         self._values[key] = value

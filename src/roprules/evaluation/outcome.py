@@ -16,7 +16,7 @@ conditional (a major finding) → suitable.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -27,7 +27,13 @@ from roprules.contract.assessment import (
     RulesetRef,
     Verdict,
 )
-from roprules.contract.profiles import OfferProfile, ResidentProfile, profile_to_facts
+from roprules.contract.profiles import (
+    Derivation,
+    OfferProfile,
+    ResidentProfile,
+    profile_facts_and_derivations,
+    profile_to_facts,
+)
 from roprules.contract.rule_schema import SEVERITY_ORDER
 from roprules.evaluation.backends import (
     CompiledRule,
@@ -37,9 +43,9 @@ from roprules.evaluation.backends import (
     make_scope_engine,
     resolve_backend,
 )
-from roprules.evaluation.memo import Memo, reads
+from roprules.evaluation.memo import MISSING, Memo, reads
 from roprules.evaluation.ranking import rank_key  # noqa: F401  (re-exported: the order)
-from roprules.rulebase.conditions import AS_OF, undetermined_by
+from roprules.rulebase.conditions import AS_OF, Waiting, compile_undetermined
 from roprules.rulebase.ruleset import Rule, Ruleset
 
 SCOPE_RULES: dict[str, tuple[str, ...]] = {
@@ -47,6 +53,11 @@ SCOPE_RULES: dict[str, tuple[str, ...]] = {
     "offer": ("offer",),
     "resident": ("resident",),
 }
+
+
+# A rule as the evaluator backend's loop reads it: the rule, its compiled condition, its
+# id and the fact paths its memo key holds.
+_Planned = tuple[Rule, Callable[[Mapping[str, Any]], Any], str, tuple[str, ...]]
 
 
 @dataclass(frozen=True)
@@ -95,6 +106,16 @@ class Evaluator:
         # seen (evaluation/memo.py).
         self._waiting: Memo = Memo()
         self._reads = {r.id: reads(r.fields, (AS_OF,)) for r in ruleset.rules}
+        self._waiting_functions: dict[str, Waiting] = {}
+        # Each scope's rules with what the evaluator backend's loop reads of them.
+        self._plans: dict[str, tuple[_Planned, ...]] = {
+            scope: tuple((r, r.evaluate, r.id, self._reads[r.id]) for r in rules)
+            for scope, rules in self.rules_by_scope.items()
+        }
+        self._scope_plans = {
+            scope: tuple(p for part in parts for p in self._plans[part])
+            for scope, parts in SCOPE_RULES.items()
+        }
         self.engines: dict[str, ScopeEngine] = {}
         self.closed = False
         try:
@@ -139,11 +160,12 @@ class Evaluator:
         if not rules:
             return Outcome((), ())
         if self.backend == "evaluator":
-            return self._run_evaluator(rules, facts)
+            return self._run_evaluator(self._plans[rule_scope], facts)
         fired_ids = self.engines[rule_scope].fire(facts)
         fired: list[Rule] = []
         undetermined: list[tuple[Rule, frozenset[str]]] = []
         known = facts.keys()
+        lookup, reads, get = self._waiting.lookup, self._reads, facts.get
         for rule in rules:
             if rule.id in fired_ids:
                 fired.append(rule)
@@ -155,31 +177,53 @@ class Evaluator:
                 raise EngineError(
                     f"rule {rule.id}: durable_rules did not fire but the evaluator says true"
                 )
-            if result is None:
-                undetermined.append((rule, self.waiting_on(rule, facts)))
+            if result is None:  # `waiting_on`, inlined as in `_run_evaluator`
+                key = (rule.id, tuple(map(get, reads[rule.id])))
+                waiting = lookup(key)
+                if waiting is MISSING:
+                    waiting = self._waiting.store(key, self._waiting_function(rule)(facts)[1])
+                undetermined.append((rule, waiting))
         return Outcome(tuple(fired), tuple(undetermined))
 
     def waiting_on(self, rule: Rule, facts: Mapping[str, Any]) -> frozenset[str]:
         """The fields an undetermined rule waits on (looked up once these values were seen)."""
-        params = self.ruleset.params
         return self._waiting.get(
             Memo.key(rule.id, self._reads[rule.id], facts),
-            lambda: undetermined_by(rule.condition, facts, params)[1],
+            lambda: self._waiting_function(rule)(facts)[1],
         )
 
-    def _run_evaluator(self, rules: Sequence[Rule], facts: Mapping[str, Any]) -> Outcome:
+    def _waiting_function(self, rule: Rule) -> Waiting:
+        """The rule's compiled `undetermined_by`, compiled on first use (not at load)."""
+        function = self._waiting_functions.get(rule.id)
+        if function is None:
+            function = compile_undetermined(rule.condition, self.ruleset.params)
+            self._waiting_functions[rule.id] = function
+        return function
+
+    def _run_evaluator(self, plan: Sequence[_Planned], facts: Mapping[str, Any]) -> Outcome:
         """The evaluator backend: each rule's compiled condition, evaluated once."""
         fired: list[Rule] = []
         undetermined: list[tuple[Rule, frozenset[str]]] = []
-        for rule in rules:
-            result = rule.evaluate(facts)
+        stored, get = self._waiting.getter(), facts.get
+        for rule, evaluate, rule_id, paths in plan:
+            result = evaluate(facts)
             if result is True:
                 fired.append(rule)
-            elif result is None:
-                undetermined.append((rule, self.waiting_on(rule, facts)))
+            elif result is None:  # `waiting_on`, inlined: ~30 rules per assessment
+                key = (rule_id, tuple(map(get, paths)))
+                try:
+                    waiting = stored(key, MISSING)
+                except TypeError:  # a value that cannot be hashed
+                    waiting = MISSING
+                if waiting is MISSING:
+                    waiting = self._waiting.store(key, self._waiting_function(rule)(facts)[1])
+                undetermined.append((rule, waiting))
         return Outcome(tuple(fired), tuple(undetermined))
 
     def outcome(self, scope: str, facts: Mapping[str, Any]) -> Outcome:
+        """The rules of every rule scope an assessment of `scope` runs, in that order."""
+        if self.backend == "evaluator" and not self.closed:  # the scopes' plans in one loop
+            return self._run_evaluator(self._scope_plans[scope], facts)
         fired: list[Rule] = []
         undetermined: list[tuple[Rule, frozenset[str]]] = []
         for rule_scope in SCOPE_RULES[scope]:
@@ -233,11 +277,18 @@ def assessment_facts(
     resident: ResidentProfile | None, offer: OfferProfile | None, as_of: date
 ) -> dict[str, Any]:
     """The flat facts of one assessment: both profiles and the assessment date."""
-    return {
-        **profile_to_facts("resident", resident),
-        **profile_to_facts("offer", offer),
-        AS_OF: as_of.isoformat(),
-    }
+    return assessment_facts_and_derivations(resident, offer, as_of)[0]
+
+
+def assessment_facts_and_derivations(
+    resident: ResidentProfile | None, offer: OfferProfile | None, as_of: date
+) -> tuple[dict[str, Any], list[Derivation]]:
+    """`assessment_facts` and the resident's BrukerPlan derivations among them (which
+    the wording reports: computed once)."""
+    facts, derivations = profile_facts_and_derivations("resident", resident)
+    facts.update(profile_to_facts("offer", offer))
+    facts[AS_OF] = as_of.isoformat()
+    return facts, derivations
 
 
 def severity_counts(severities: Sequence[str]) -> dict[str, int]:

@@ -21,6 +21,7 @@ import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from itertools import chain
 from typing import Any, Protocol
 
 from roprules.contract.fields import RULE_FIELDS, field_registry
@@ -76,8 +77,41 @@ class _FieldIndex:
     is_set_readers: frozenset[str]  # ids of rules with an is_set leaf on the field
 
 
+class _ScopeIndex:
+    """What `could_change_verdict` needs of a scope's rules, gathered once per scope."""
+
+    def __init__(self, scope_rules: Sequence[Rule]):
+        self.rules = scope_rules  # kept: the index is found by the identity of this tuple
+        self.by_id = {r.id: r for r in scope_rules}
+        self.critical = frozenset(r.id for r in scope_rules if r.severity == "critical")
+        self.verdict_rules = frozenset(
+            r.id for r in scope_rules if r.severity in _VERDICT_SEVERITIES
+        )
+
+    def movers(
+        self, current: str, fired: Iterable[Rule], fired_counts: Mapping[str, int]
+    ) -> frozenset[str]:
+        """The ids of `_relevant(current, scope_rules, fired ids, fired_counts)`: the
+        scope's rules whose change of state could move the current verdict."""
+        if current == "incomplete":
+            return self.critical
+        if current == "suitable":
+            return self.verdict_rules
+        in_scope = self.by_id
+        if current == "unsuitable":
+            fired_critical = [r.id for r in fired if r.severity == "critical" and r.id in in_scope]
+            if len(fired_critical) != fired_counts["critical"]:
+                return frozenset()
+            return frozenset(fired_critical)
+        fired_major = [r.id for r in fired if r.severity == "major" and r.id in in_scope]
+        if len(fired_major) != fired_counts["major"]:
+            return self.critical
+        return self.critical.union(fired_major)
+
+
 class _RulesetIndex:
     def __init__(self, ruleset: Ruleset):
+        self._scopes: dict[int, _ScopeIndex] = {}
         tested: dict[str, list[Leaf]] = {}
         readers: dict[str, set[str]] = {}
         for rule in ruleset.rules:
@@ -96,6 +130,17 @@ class _RulesetIndex:
             path: _index(path, found, params, frozenset(readers.get(path, ())))
             for path, found in tested.items()
         }
+
+    def scope(self, scope_rules: Sequence[Rule]) -> _ScopeIndex:
+        """The index of a scope's rules, by the identity of the (cached) sequence given;
+        a sequence not seen before is indexed (a few at most are kept)."""
+        found = self._scopes.get(id(scope_rules))
+        if found is None or found.rules is not scope_rules:
+            found = _ScopeIndex(scope_rules)
+            if len(self._scopes) >= 16:
+                self._scopes.clear()
+            self._scopes[id(scope_rules)] = found
+        return found
 
 
 def _index(
@@ -227,7 +272,13 @@ def _ruleset_index(ruleset: Ruleset) -> _RulesetIndex:
 
 def candidate_values(ruleset: Ruleset, path: str, facts: Mapping[str, Any]) -> list[Any]:
     """The values of `path` that matter to the rules reading it, given the other facts."""
-    entry = _ruleset_index(ruleset).fields.get(path)
+    return _candidates(_ruleset_index(ruleset), ruleset, path, facts)
+
+
+def _candidates(
+    index: _RulesetIndex, ruleset: Ruleset, path: str, facts: Mapping[str, Any]
+) -> list[Any]:
+    entry = index.fields.get(path)
     if entry is None:
         return []
     values = list(entry.values)
@@ -267,27 +318,35 @@ def could_change_verdict(
     current verdict are evaluated (`_relevant`: never minor or info ones), and the
     search for a field stops at the first value that changes the verdict.
     """
-    result = {path: False for _, fields in outcome.undetermined for path in fields}
+    result = dict.fromkeys(chain.from_iterable(map(_second, outcome.undetermined)), False)
     if not result:
         return result
-    fired_ids = {r.id for r in outcome.fired}
-    undetermined_ids = {r.id for r, _ in outcome.undetermined}
+    index = _ruleset_index(ruleset)
+    scope = index.scope(scope_rules)
+    fired_critical = [r.id for r in outcome.fired if r.severity == "critical"]
+    if fired_critical:  # unsuitable: the exits below, before counting anything
+        in_scope = [rule_id for rule_id in fired_critical if rule_id in scope.by_id]
+        if len(in_scope) != len(fired_critical):
+            return result  # `movers` is empty
+        if not index.is_set_fields.keys() >= set(in_scope):
+            return result  # a fired critical rule only a value can clear must test is_set
     fired_counts = _counts(r.severity for r in outcome.fired)
     undetermined_counts = _counts(r.severity for r, _ in outcome.undetermined)
     current = verdict_of_counts(fired_counts, undetermined_counts)
-    index = _ruleset_index(ruleset)
     # The rules that could move the verdict at all, gathered by the fields they read.
-    movers = {r.id for r in _relevant(current, scope_rules, fired_ids, fired_counts)}
+    movers = scope.movers(current, outcome.fired, fired_counts)
     if current == "unsuitable" and not movers <= index.is_set_fields.keys():
         return result  # a fired critical rule only a value can clear must test is_set
     if not movers:
         return result
+    fired_ids = {r.id for r in outcome.fired}
+    undetermined_ids = {r.id for r, _ in outcome.undetermined}
     by_field: dict[str, dict[str, Rule]] = {}
     for rule, fields in outcome.undetermined:
         if rule.id in movers:
             for path in fields:
                 by_field.setdefault(path, {})[rule.id] = rule
-    scope_ids = {r.id: r for r in scope_rules}
+    scope_ids = scope.by_id
     for rule_id, paths in index.is_set_fields.items():
         rule = scope_ids.get(rule_id)
         if rule is not None and rule_id in movers:
@@ -306,7 +365,7 @@ def could_change_verdict(
             )
             for rule in relevant
         ]
-        for value in candidate_values(ruleset, path, facts):
+        for value in _candidates(index, ruleset, path, facts):
             work[path] = value
             fired: dict[str, int] | None = None
             undetermined: dict[str, int] = undetermined_counts
@@ -361,6 +420,10 @@ def _counts(severities: Iterable[str]) -> dict[str, int]:
     return counts
 
 
+def _second(pair: tuple[Any, Any]) -> Any:
+    return pair[1]
+
+
 def _move(
     fired: dict[str, int], undetermined: dict[str, int], severity: str, state: Any, step: int
 ) -> None:
@@ -370,17 +433,26 @@ def _move(
         undetermined[severity] += step
 
 
-def completeness(scope_rules: Sequence[Rule], undetermined: Iterable[Rule]) -> float:
+def completeness(
+    scope_rules: Sequence[Rule], undetermined: Iterable[Rule], total: int | None = None
+) -> float:
     """The severity-weighted share of the scope's rules that could be evaluated (0..1).
 
     Each rule weighs `SEVERITY_WEIGHTS[severity]`; 1.0 when every rule could be
-    evaluated (nothing is missing), and for a scope without rules.
+    evaluated (nothing is missing), and for a scope without rules. `total`: the
+    scope's weight when the caller has it (`scope_weight`).
     """
-    total = sum(SEVERITY_WEIGHTS[r.severity] for r in scope_rules)
+    if total is None:
+        total = scope_weight(scope_rules)
     if not total:
         return 1.0
     open_weight = sum(SEVERITY_WEIGHTS[r.severity] for r in undetermined)
     return round(1 - open_weight / total, 4)
+
+
+def scope_weight(scope_rules: Sequence[Rule]) -> int:
+    """The weight of a scope's rules together (the whole of `completeness`)."""
+    return sum(SEVERITY_WEIGHTS[r.severity] for r in scope_rules)
 
 
 def open_questions_by_severity(severities: Iterable[str]) -> dict[str, int]:

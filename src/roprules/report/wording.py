@@ -9,8 +9,9 @@ so that what-if searches and the matrix can re-run it without paying for text.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
+from operator import itemgetter
 from typing import Any
 
 from roprules.contract.assessment import (
@@ -34,7 +35,7 @@ from roprules.contract.profiles import (
 )
 from roprules.contract.rule_schema import SEVERITY_ORDER
 from roprules.evaluation.backends import EngineError
-from roprules.evaluation.memo import Memo, reads
+from roprules.evaluation.memo import MISSING, Memo, reads
 from roprules.evaluation.outcome import (
     SCOPE_RULES,
     Outcome,
@@ -45,15 +46,13 @@ from roprules.evaluation.questions import (
     could_change_verdict,
     open_questions_by_severity,
     question_order,
+    scope_weight,
     waiting_rules,
 )
 from roprules.report.open_questions import missing_entries, verdict_summary
-from roprules.rulebase.conditions import AS_OF, explain
+from roprules.rulebase.conditions import AS_OF, Used, compile_used
 from roprules.rulebase.ruleset import Rule, Ruleset
 
-# A finding's parts are ~2 KB (texts and facts): 4,096 of them stay under ~8 MB per
-# engine; the benchmark's 600 placements needed ~2,000.
-PARTS_LIMIT = 4096
 # Validated findings, open questions and undetermined rules, each a few hundred bytes
 # to ~2 KB, shared between assessments (frozen models): an assessment's validation
 # passes them through instead of validating each again.
@@ -69,9 +68,16 @@ class Wording:
         self.ruleset = ruleset
         self.messages = catalogue or messages()
         self._scope_rules: dict[str, tuple[Rule, ...]] = {}
-        # A finding's texts and facts, looked up once the values its rule reads
-        # were seen (evaluation/memo.py); citations built once per rule.
-        self._parts: Memo = Memo(limit=PARTS_LIMIT)
+        self._weights: dict[str, int] = {}  # each scope's weight (`scope_weight`)
+        self._summaries: dict[tuple[Any, ...], str] = {}
+        self._superseding = frozenset(r.id for r in ruleset.rules if r.spec.supersedes)
+        self._rules = {r.id: r for r in ruleset.rules}
+        # Findings, open questions and undetermined rules, looked up once the values
+        # they read were seen (evaluation/memo.py); citations built once per rule.
+        self._templates: dict[tuple[str, str], Finding] = {}
+        self._used: dict[str, Used] = {}
+        # The order of findings and undetermined rules: most severe first, then by id.
+        self._order = {r.id: (SEVERITY_ORDER[r.severity], r.id) for r in ruleset.rules}
         self._findings: Memo = Memo(limit=MODELS_LIMIT)
         self._missing: Memo = Memo(limit=MODELS_LIMIT)
         self._undetermined: Memo = Memo(limit=MODELS_LIMIT)
@@ -98,18 +104,22 @@ class Wording:
         backend_ref: BackendRef | None,
         now: datetime | None = None,
         as_of: date | None = None,
+        derivations: list[Derivation] | None = None,
     ) -> Assessment:
         """The Assessment, assembled as plain data and validated once.
 
         One validation of the whole tree is several times cheaper than building
-        each finding, fact and question as its own model.
+        each finding, fact and question as its own model. `derivations`: the
+        resident's BrukerPlan derivations when the caller has them (from
+        `assessment_facts_and_derivations`, for these facts).
         """
-        derived, derivations = derivations_and_sources(facts, resident)
-        findings = sorted(
-            (self.finding_model(rule, facts, lang, derived) for rule in outcome.fired),
-            key=lambda f: (SEVERITY_ORDER[f.severity], f.rule_id),
+        derived, derivations = derivations_and_sources(facts, resident, derivations)
+        findings = self._finding_models(outcome.fired, facts, lang, derived)
+        superseding = (
+            supersessions(outcome.fired)
+            if any(rule.id in self._superseding for rule in outcome.fired)
+            else None  # no fired rule supersedes another
         )
-        superseding = supersessions(outcome.fired)
         if superseding:
             findings = [
                 f.model_copy(update={"superseded_by": list(superseding[f.rule_id])})
@@ -117,10 +127,7 @@ class Wording:
                 else f
                 for f in findings
             ]
-        undetermined = sorted(
-            (self.undetermined(rule, waiting, lang) for rule, waiting in outcome.undetermined),
-            key=lambda u: (SEVERITY_ORDER[u.severity], u.rule_id),
-        )
+        undetermined = self._undetermined_models(outcome.undetermined, lang)
         verdict = outcome.verdict
         scope_rules = self.scope_rules(scope)
         changes = could_change_verdict(self.ruleset, scope_rules, outcome, facts)
@@ -130,9 +137,11 @@ class Wording:
             {
                 "scope": scope,
                 "verdict": verdict,
-                "verdict_summary": verdict_summary(self.messages, verdict, open_counts, lang),
+                "verdict_summary": self.verdict_summary(verdict, open_counts, lang),
                 "open_questions_by_severity": open_counts,
-                "completeness": completeness(scope_rules, [r for r, _ in outcome.undetermined]),
+                "completeness": completeness(
+                    scope_rules, [r for r, _ in outcome.undetermined], self._weights[scope]
+                ),
                 "findings": findings,
                 "missing": missing,
                 "undetermined": undetermined,
@@ -164,22 +173,27 @@ class Wording:
         lang: str,
         derived: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
-        paths = self._text_reads[rule.id]
-        derived_key = tuple(map(derived.get, paths)) if derived else None
-        explanation, suggestion, used = self._parts.get(
-            Memo.key(rule.id, paths, facts, lang, derived_key),
-            lambda: self._finding_parts(rule, facts, lang, derived),
-        )
+        """A fired rule's finding as output data (`superseded_by` left out)."""
+        explanation, suggestion, used = self._finding_parts(rule, facts, lang, derived)
+        return {
+            **self._finding_fields(rule, lang),
+            "explanation": explanation,
+            "facts": list(used),
+            "suggestions": [suggestion],
+        }
+
+    def _finding_fields(self, rule: Rule, lang: str) -> dict[str, Any]:
+        """What a rule's findings in one language have in common, whatever the values."""
         spec = rule.spec
         return {
             "rule_id": rule.id,
             "kind": spec.kind,
             "severity": rule.severity,
             "title": spec.title.get(lang),
-            "explanation": explanation,
-            "facts": list(used),
+            "explanation": "",
+            "facts": [],
             "sources": list(self._sources[rule.id]),
-            "suggestions": [suggestion],
+            "suggestions": [""],
             "topics": list(spec.topics),
             "theme": rule.theme,
             "local_change": local_change(rule),
@@ -197,10 +211,85 @@ class Wording:
         derived_key = tuple(map(derived.get, paths)) if derived else None
         return self._findings.get(
             Memo.key(rule.id, paths, facts, lang, derived_key),
-            lambda: Finding.model_validate(
-                {**self.finding(rule, facts, lang, derived), "superseded_by": []}
-            ),
+            lambda: self._new_finding(rule, facts, lang, derived),
         )
+
+    def _new_finding(
+        self,
+        rule: Rule,
+        facts: Mapping[str, Any],
+        lang: str,
+        derived: Mapping[str, str] | None,
+    ) -> Finding:
+        """A finding not seen before: the rule's validated template (`_finding_fields`, once
+        per rule and language) copied with the texts and facts of these values. The
+        texts are plain `str` and the facts validated `Fact`s, so the copy is what
+        validating the whole finding gives (tests/test_memo.py holds the two equal)."""
+        key = (rule.id, lang)
+        template = self._templates.get(key)
+        if template is None:
+            template = Finding.model_validate(
+                {**self._finding_fields(rule, lang), "superseded_by": []}
+            )
+            self._templates[key] = template
+        explanation, suggestion, used = self._finding_parts(rule, facts, lang, derived)
+        return template.model_copy(
+            update={"explanation": explanation, "facts": list(used), "suggestions": [suggestion]}
+        )
+
+    def _finding_models(
+        self,
+        fired: Iterable[Rule],
+        facts: Mapping[str, Any],
+        lang: str,
+        derived: Mapping[str, str] | None,
+    ) -> list[Finding]:
+        """`finding_model` of each fired rule, most severe first, then by rule id (the
+        look-ups inlined: ~20 findings per assessment)."""
+        stored, store, order, reads = (
+            self._findings.getter(),
+            self._findings.store,
+            self._order,
+            self._text_reads,
+        )
+        get = facts.get
+        derived_get = derived.get if derived else None
+        derived_paths = derived.keys() if derived else None
+        found = []
+        for rule in fired:
+            paths = reads[rule.id]
+            # as in finding_model, but None also when none of its paths was derived (the
+            # same finding as with no derived facts at all: more look-ups hit)
+            derived_key = (
+                tuple(map(derived_get, paths))
+                if derived_paths is not None and not derived_paths.isdisjoint(paths)
+                else None
+            )
+            key = (rule.id, tuple(map(get, paths)), lang, derived_key)
+            try:
+                finding = stored(key, MISSING)
+            except TypeError:  # a value that cannot be hashed
+                finding = MISSING
+            if finding is MISSING:
+                finding = store(key, self._new_finding(rule, facts, lang, derived))
+            found.append((order[rule.id], finding))
+        found.sort(key=_FIRST)
+        return [finding for _, finding in found]
+
+    def _undetermined_models(
+        self, undetermined: Iterable[tuple[Rule, frozenset[str]]], lang: str
+    ) -> list[Undetermined]:
+        """`undetermined` of each rule, most severe first, then by rule id."""
+        stored, store, order = self._undetermined.getter(), self._undetermined.store, self._order
+        found = []
+        for rule, waiting in undetermined:
+            key = (rule.id, frozenset(waiting), lang)  # as in `undetermined`
+            model = stored(key, MISSING)  # rule ids, field names and lang: hashable
+            if model is MISSING:
+                model = store(key, self.undetermined(rule, waiting, lang))
+            found.append((order[rule.id], model))
+        found.sort(key=_FIRST)
+        return [model for _, model in found]
 
     def undetermined(self, rule: Rule, waiting: Any, lang: str) -> Undetermined:
         """An undetermined rule and the fields it waits on, validated once per fields."""
@@ -220,24 +309,33 @@ class Wording:
         """`missing` as validated models, each looked up once its field, the rules waiting
         on it and whether it could change the verdict were seen; in the same order."""
         catalogue = self.messages
-        waiting: dict[str, list[Rule]] = {}
+        waiting: dict[str, list[str]] = {}  # field -> ids of the rules waiting on it
         for rule, fields in outcome.undetermined:
+            rule_id = rule.id
             for path in fields:
-                waiting.setdefault(path, []).append(rule)
-        get = self._missing.get
-        changes = could_change or {}  # None and an absent field both read None
-        entries = [
-            get(
-                (path, tuple([r.id for r in rules]), changes.get(path), lang),
-                lambda path=path, rules=rules: _ordered(
-                    MissingInfo.model_validate(
-                        missing_entries({path: rules}, could_change, catalogue, lang)[0]
-                    )
-                ),
-            )
-            for path, rules in waiting.items()
-        ]
-        entries.sort(key=_first)
+                ids = waiting.get(path)
+                if ids is None:
+                    waiting[path] = [rule_id]
+                else:
+                    ids.append(rule_id)
+        stored, store = self._missing.getter(), self._missing.store
+        get_change = (could_change or {}).get  # None and an absent field both read None
+        entries = []
+        for path, ids in waiting.items():
+            key = (path, tuple(ids), get_change(path), lang)
+            entry = stored(key, MISSING)  # field names, rule ids, a bool and lang: hashable
+            if entry is MISSING:
+                rules = [self._rules[rule_id] for rule_id in ids]
+                entry = store(
+                    key,
+                    _ordered(
+                        MissingInfo.model_validate(
+                            missing_entries({path: rules}, could_change, catalogue, lang)[0]
+                        )
+                    ),
+                )
+            entries.append(entry)
+        entries.sort(key=_FIRST)
         return [model for _, model in entries]
 
     def _finding_parts(
@@ -250,13 +348,17 @@ class Wording:
         """A fired rule's explanation, suggestion and the facts that made it fire: what
         the values it reads decide (`finding` looks them up once seen)."""
         params = self.ruleset.params
-        why = explain(rule.condition, facts, params)
-        if why.value is not True:
+        if rule.evaluate(facts) is not True:
             raise EngineError(f"rule {rule.id}: durable_rules fired but the evaluator disagrees")
+        used_function = self._used.get(rule.id)
+        if used_function is None:  # compiled on first use (not at load)
+            used_function = self._used[rule.id] = compile_used(rule.condition, params)
+        why: dict[str, Any] = {}
+        used_function(facts, why)  # explain(rule.condition, facts, params).used
         sources = derived or {}
         used = tuple(
             self.fact_model(path, value, lang, sources.get(path))
-            for path, value in sorted(why.used.items())
+            for path, value in sorted(why.items())
         )
         return (
             rule.texts.render("explanation", lang, facts, params),
@@ -321,12 +423,25 @@ class Wording:
             )
         return notices
 
+    def verdict_summary(self, verdict: str, open_counts: Mapping[str, int], lang: str) -> str:
+        """`verdict_summary`, once per verdict, open critical and major counts and language
+        (the only things it reads)."""
+        key = (verdict, open_counts.get("critical"), open_counts.get("major"), lang)
+        summary = self._summaries.get(key)
+        if summary is None:
+            summary = verdict_summary(self.messages, verdict, open_counts, lang)
+            if len(self._summaries) >= MODELS_LIMIT:
+                self._summaries.clear()
+            self._summaries[key] = summary
+        return summary
+
     def scope_rules(self, scope: str) -> tuple[Rule, ...]:
         """The rules an assessment of `scope` runs (placement: all three scopes)."""
         cached = self._scope_rules.get(scope)
         if cached is None:
             parts = SCOPE_RULES[scope]
             cached = tuple(r for part in parts for r in self.ruleset.rules if r.scope == part)
+            self._weights[scope] = scope_weight(cached)
             self._scope_rules[scope] = cached
         return cached
 
@@ -359,5 +474,4 @@ def _ordered(entry: MissingInfo) -> tuple[tuple[Any, ...], MissingInfo]:
     return order, entry
 
 
-def _first(item: tuple[tuple[Any, ...], MissingInfo]) -> tuple[Any, ...]:
-    return item[0]
+_FIRST = itemgetter(0)  # the sort key of an (order, model) pair

@@ -567,21 +567,34 @@ def compile_evaluator(node: Condition, params: Mapping[str, Any]) -> Evaluator:
 
 
 def _compile_leaf(leaf: Leaf, params: Mapping[str, Any]) -> Evaluator:
-    subject, op = leaf.subject, leaf.op
-    if (
-        not isinstance(subject, str)
-        or isinstance(leaf.operand, FieldRef)
-        or op
-        in (
-            "is_set",
-            "is_empty",
-            "contains",
-            "not_contains",
-        )
-    ):
+    """One leaf as a closure: `evaluate_leaf` with the dispatch on its subject, operator
+    and operand done once here (a test holds every shape to `evaluate_leaf`)."""
+    subject, op, operand = leaf.subject, leaf.op, leaf.operand
+    if isinstance(subject, MonthsSince):
+        return _compile_months_since(leaf, params)
+    if not isinstance(subject, str):
         return lambda facts: evaluate_leaf(leaf, facts, params)
-    constant = _operand_value(leaf.operand, {}, params)
     path = subject
+    if op == "is_set":
+        if operand is True:
+            return lambda facts: facts.get(path) is not None
+        if operand is False:
+            return lambda facts: facts.get(path) is None
+        return lambda facts: evaluate_leaf(leaf, facts, params)
+    if isinstance(operand, FieldRef):
+        other_path = operand.path
+
+        def field_to_field(facts: Facts) -> Truth:
+            value = facts.get(path)
+            if value is None:
+                return None
+            other = facts.get(other_path)
+            return None if other is None else _compare(op, value, other)
+
+        return field_to_field
+    constant = _operand_value(operand, {}, params)
+    if constant is None:
+        return lambda facts: evaluate_leaf(leaf, facts, params)
     if op == "eq":
         return lambda facts: None if (v := facts.get(path)) is None else v == constant
     if op == "ne":
@@ -591,7 +604,47 @@ def _compile_leaf(leaf: Leaf, params: Mapping[str, Any]) -> Evaluator:
         if op == "in":
             return lambda facts: None if (v := facts.get(path)) is None else v in members
         return lambda facts: None if (v := facts.get(path)) is None else v not in members
+    if op == "contains":
+        return lambda facts: None if (v := facts.get(path)) is None else constant in v
+    if op == "not_contains":
+        return lambda facts: None if (v := facts.get(path)) is None else constant not in v
+    if op == "is_empty":
+        return lambda facts: None if (v := facts.get(path)) is None else (len(v) == 0) is constant
     return lambda facts: None if (v := facts.get(path)) is None else _compare(op, v, constant)
+
+
+# Months between a date fact and the assessment date, by their ISO texts: the same few
+# dates come back on every assessment of a profile (bounded; emptied when full).
+_MONTHS: dict[tuple[Any, Any], float] = {}
+_MONTHS_LIMIT = 4096
+
+
+def _compile_months_since(leaf: Leaf, params: Mapping[str, Any]) -> Evaluator:
+    """A `months_since` leaf: `evaluate_leaf` with the months looked up once computed."""
+    subject = leaf.subject
+    assert isinstance(subject, MonthsSince)
+    path, op = subject.path, leaf.op
+    if op == "is_set" or isinstance(leaf.operand, FieldRef):
+        return lambda facts: evaluate_leaf(leaf, facts, params)
+    constant = _operand_value(leaf.operand, {}, params)
+
+    def months_since(facts: Facts) -> Truth:
+        day, as_of = facts.get(path), facts.get(AS_OF)
+        if day is None or as_of is None or constant is None:
+            return None
+        key = (day, as_of)
+        try:
+            months = _MONTHS.get(key)
+        except TypeError:  # not hashable: computed every time
+            return _compare(op, months_value(_as_date(day), _as_date(as_of)), constant)
+        if months is None:
+            months = months_value(_as_date(day), _as_date(as_of))
+            if len(_MONTHS) >= _MONTHS_LIMIT:
+                _MONTHS.clear()
+            _MONTHS[key] = months
+        return _compare(op, months, constant)
+
+    return months_since
 
 
 @dataclass(frozen=True)
@@ -683,6 +736,128 @@ def undetermined_by(
             unknown = True
             waiting.update(blocking)
     return (None, frozenset(waiting)) if unknown else (not decisive, frozenset())
+
+
+_NOTHING: frozenset[str] = frozenset()
+Waiting = Callable[[Facts], tuple[Truth, frozenset[str]]]
+Used = Callable[[Facts, dict[str, Any]], None]
+
+
+def compile_undetermined(node: Condition, params: Mapping[str, Any]) -> Waiting:
+    """`undetermined_by` as a closure: each part's value from its compiled evaluator, and
+    only the parts left unknown asked for the fields they wait on (a property test holds
+    it to `undetermined_by` on every shipped rule)."""
+    if isinstance(node, Leaf):
+        evaluate = _compile_leaf(node, params)
+        fields = node.fields()
+
+        def leaf(facts: Facts) -> tuple[Truth, frozenset[str]]:
+            value = evaluate(facts)
+            if value is not None:
+                return value, _NOTHING
+            return None, frozenset([p for p in fields if facts.get(p) is None])
+
+        return leaf
+    if isinstance(node, NotOf):
+        inner = compile_undetermined(node.part, params)
+
+        def negate(facts: Facts) -> tuple[Truth, frozenset[str]]:
+            value, waiting = inner(facts)
+            return (None if value is None else not value), waiting
+
+        return negate
+    parts = tuple(
+        (compile_evaluator(p, params), compile_undetermined(p, params)) for p in node.parts
+    )
+    if isinstance(node, AtLeast):
+        needed = node.n
+
+        def at_least(facts: Facts) -> tuple[Truth, frozenset[str]]:
+            true = unknown = 0
+            blocked: set[str] = set()
+            for evaluate, waiting_of in parts:
+                value = evaluate(facts)
+                if value is True:
+                    true += 1
+                elif value is None:
+                    unknown += 1
+                    blocked.update(waiting_of(facts)[1])
+            if true >= needed:
+                return True, _NOTHING
+            if true + unknown < needed:
+                return False, _NOTHING
+            return None, frozenset(blocked)
+
+        return at_least
+    decisive = isinstance(node, AnyOf)
+
+    def all_or_any(facts: Facts) -> tuple[Truth, frozenset[str]]:
+        unknown = False
+        waiting: set[str] = set()
+        for evaluate, waiting_of in parts:
+            value = evaluate(facts)
+            if value is decisive:
+                return decisive, _NOTHING
+            if value is None:
+                unknown = True
+                waiting.update(waiting_of(facts)[1])
+        return (None, frozenset(waiting)) if unknown else (not decisive, _NOTHING)
+
+    return all_or_any
+
+
+def compile_used(node: Condition, params: Mapping[str, Any]) -> Used:
+    """A closure that adds `explain(node, facts, params).used` to a dict: the facts (and
+    parameters) that decided the condition, the parts chosen by their compiled
+    evaluators (a property test holds it to `explain` on every shipped rule)."""
+    if isinstance(node, Leaf):
+        fields = node.fields()
+        operand = node.operand
+        param = (
+            (f"params.{operand.name}", params[operand.name])
+            if isinstance(operand, ParamRef)
+            else None
+        )
+
+        def leaf(facts: Facts, out: dict[str, Any]) -> None:
+            for path in fields:
+                out[path] = facts.get(path)
+            if param is not None:
+                out[param[0]] = param[1]
+
+        return leaf
+    if isinstance(node, NotOf):
+        return compile_used(node.part, params)
+    parts = tuple((compile_evaluator(p, params), compile_used(p, params)) for p in node.parts)
+    if isinstance(node, AtLeast):
+        needed = node.n
+
+        def at_least(facts: Facts, out: dict[str, Any]) -> None:
+            values = [evaluate(facts) for evaluate, _ in parts]
+            true = sum(1 for v in values if v is True)
+            unknown = sum(1 for v in values if v is None)
+            for value, (_, add) in zip(values, parts, strict=True):
+                if true >= needed:
+                    chosen = value is True  # the true parts decided it
+                elif true + unknown < needed:
+                    chosen = value is False  # the false parts decided it
+                else:
+                    chosen = value is not None  # unknown: what is known so far
+                if chosen:
+                    add(facts, out)
+
+        return at_least
+    decisive = not isinstance(node, AllOf)
+
+    def all_or_any(facts: Facts, out: dict[str, Any]) -> None:
+        values = [evaluate(facts) for evaluate, _ in parts]
+        decided = any(v is decisive for v in values)
+        for value, (_, add) in zip(values, parts, strict=True):
+            # decided: the decisive parts alone; else every part that is known
+            if (value is decisive) if decided else (value is not None):
+                add(facts, out)
+
+    return all_or_any
 
 
 def _merge(results: list[Explanation]) -> dict[str, Any]:
