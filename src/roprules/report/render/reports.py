@@ -41,8 +41,7 @@ if TYPE_CHECKING:
 FORMATS = ("text", "json", "markdown", "html")
 MATRIX_FORMATS = ("text", "json", "markdown", "html", "csv")
 _MATRIX_TEMPLATE = {"text": "matrix.txt.j2", "markdown": "matrix.md.j2", "html": "matrix.html.j2"}
-_TEMPLATE = {
-    "text": "assessment.txt.j2",
+_TEMPLATE = {  # text: text_report.py
     "markdown": "assessment.md.j2",
     "html": "assessment.html.j2",
 }
@@ -250,6 +249,10 @@ def render_assessment(
     """
     if fmt == "json":
         return escape.json_text(assessment.model_dump_json(indent=2)) + "\n"
+    if fmt == "text":  # without Jinja2: printed at every `roprules check` (text_report.py)
+        from roprules.report.render.text_report import assessment_text
+
+        return assessment_text(assessment, color=color)
     template = _environment().get_template(_TEMPLATE[fmt])
     return template.render(
         a=assessment,
