@@ -27,7 +27,6 @@ from roprules.contract.assessment import (
 from roprules.contract.fields import ASKED_OF, field_registry
 from roprules.contract.messages import messages
 from roprules.contract.rule_schema import SEVERITY_ORDER
-from roprules.report.plain import WhyGroup, why_lines
 from roprules.report.remedies import word as remedy_word
 from roprules.report.render import escape
 
@@ -206,6 +205,9 @@ def local_change_text(change: LocalChange, lang: str) -> str:
 
 
 def _helpers(lang: str, color: bool = False) -> dict[str, Any]:
+    # Here, not at import: only the templates need it (the text report and JSON do not).
+    from roprules.report.plain import why_lines
+
     catalogue = messages()
 
     def paint(text: Any, style: str) -> Markup:
@@ -265,6 +267,8 @@ def render_assessment(
 def _why_node(node: Any) -> Any:
     """A why tree as given; a flat list of rows becomes a group without a heading."""
     if isinstance(node, Sequence) and not isinstance(node, str):
+        from roprules.report.plain import WhyGroup
+
         return WhyGroup(kind="list", n=0, outcome="unknown", heading="", parts=tuple(node))
     return node
 
