@@ -13,26 +13,18 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
-from roprules.contract.assessment import (
-    Assessment,
-    Compare,
-    Finding,
-    LocalChange,
-    Matrix,
-    MatrixCell,
-    MatrixGap,
-    MissingInfo,
-    Ranking,
-)
+from roprules.contract.assessment import Assessment, Finding, LocalChange, MissingInfo
 from roprules.contract.fields import ASKED_OF, field_registry
 from roprules.contract.messages import messages
 from roprules.contract.rule_schema import SEVERITY_ORDER
 from roprules.report.remedies import word as remedy_word
 from roprules.report.render import escape
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # built when a ranking, comparison or matrix is (contract/rankings.py)
     from jinja2.runtime import Context
     from jinja2.sandbox import SandboxedEnvironment
+
+    from roprules.contract.rankings import Compare, Matrix, MatrixCell, MatrixGap, Ranking
 
 # Jinja2 is imported when a template is first rendered: JSON and CSV output never
 # need it (benchmarks/README.md, cold start).
