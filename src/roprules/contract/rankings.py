@@ -5,8 +5,7 @@ cold `roprules check`, benchmarks/README.md): `roprules.contract.assessment` sti
 every name (`from roprules.contract.assessment import Ranking` imports this module).
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` (see assessment.py).
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
