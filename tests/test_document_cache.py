@@ -325,3 +325,20 @@ def test_a_failed_write_leaves_no_file_and_no_error(cache_dir, monkeypatch):
     monkeypatch.setattr(dc.os, "replace", refuse)
     assert summary(load_ruleset()) == summary(uncached(monkeypatch))
     assert cache_dir.is_dir() and not list(cache_dir.iterdir())
+
+
+def test_old_entries_are_removed_at_the_first_write(tmp_path, monkeypatch):
+    monkeypatch.setattr(dc, "_PRUNED", [])
+    store = dc.DocumentCache(tmp_path)
+    store.put(b"old", "yaml", {"a": 1})
+    store.put(b"recent", "yaml", {"b": 2})
+    old, recent = (tmp_path / (dc.key_of(raw, "yaml") + ".json") for raw in (b"old", b"recent"))
+    long_ago = old.stat().st_mtime - dc.MAX_AGE_SECONDS - 60
+    os.utime(old, (long_ago, long_ago))
+    store.put(b"later", "yaml", {"c": 3})  # not the process's first write: nothing removed
+    assert old.exists()
+    monkeypatch.setattr(dc, "_PRUNED", [])
+    store.put(b"new", "yaml", {"d": 4})
+    assert not old.exists() and recent.exists()
+    assert store.get(b"old", "yaml") == (False, None)
+    assert store.get(b"recent", "yaml") == (True, {"b": 2})

@@ -99,7 +99,8 @@ def key_of(raw: bytes, kind: str) -> str:
 
 
 def _plain(value: Any, path: list[Any], dates: list[list[Any]]) -> Any:
-    """`value` as JSON gives it back; dates become ISO text, their places noted."""
+    """`value` as JSON gives it back; dates become ISO text, their places (`path`, the
+    keys and indexes down to them) noted in `dates`."""
     kind = value.__class__
     if kind is str or kind is bool or kind is int or kind is float or value is None:
         return value
@@ -108,10 +109,17 @@ def _plain(value: Any, path: list[Any], dates: list[list[Any]]) -> Any:
         for key, item in value.items():
             if key.__class__ is not str:
                 raise _NotCacheable
-            out[key] = _plain(item, [*path, key], dates)
+            path.append(key)
+            out[key] = _plain(item, path, dates)
+            path.pop()
         return out
     if kind is list:
-        return [_plain(item, [*path, index], dates) for index, item in enumerate(value)]
+        items = []
+        for index, item in enumerate(value):
+            path.append(index)
+            items.append(_plain(item, path, dates))
+            path.pop()
+        return items
     if kind is date or kind is datetime:
         dates.append([*path, kind is datetime])
         return value.isoformat()
@@ -132,6 +140,9 @@ def _restore(document: Any, dates: Any) -> Any:
             raise ValueError("bad entry")
         parent[last] = datetime.fromisoformat(text) if is_datetime else date.fromisoformat(text)
     return document
+
+
+_PRUNED: list[bool] = []  # old entries are looked for once per process, at the first write
 
 
 class DocumentCache:
@@ -174,13 +185,15 @@ class DocumentCache:
                 with contextlib.suppress(OSError):
                     os.unlink(temporary)
                 raise
-            self._prune()
+            if not _PRUNED:
+                _PRUNED.append(True)
+                self._prune()
         except Exception:  # read-only, full, not a folder, not cacheable: no entry
             return
 
     def _prune(self) -> None:
-        """Remove entries written more than MAX_AGE_SECONDS ago (only when an entry is
-        written, never on a plain start); one still in use is written again next time."""
+        """Remove entries written more than MAX_AGE_SECONDS ago (at the first write of a
+        process, never on a start that only reads); one still in use is written again."""
         limit = time.time() - MAX_AGE_SECONDS
         for path in self.directory.glob("*" + _SUFFIX):
             with contextlib.suppress(OSError):
