@@ -13,9 +13,12 @@ else the evaluator). Modules that must hold on both backends use `each_engine`
 
 from __future__ import annotations
 
+import atexit
 import functools
+import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
@@ -36,6 +39,13 @@ OFFERS_DIR = PROFILES_DIR / "offers"
 # CI clones the repository with a copy of shared/ beside it, as on a developer machine.
 SPEC_DIR = REPO.parent / "shared" / "spec"
 
+
+# The on-disk document cache (contract/document_cache.py) of this test run: a folder of
+# its own, never the developer's ~/.cache; every load after the first reads from it.
+if "ROPRULES_CACHE_DIR" not in os.environ:
+    _CACHE = tempfile.mkdtemp(prefix="roprules-test-cache-")
+    os.environ["ROPRULES_CACHE_DIR"] = _CACHE
+    atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 
 BACKENDS: tuple[str, ...] = ("durable", "evaluator") if durable_available() else ("evaluator",)
 needs_durable = pytest.mark.skipif(

@@ -49,6 +49,17 @@ def test_auto_chooses_durable_where_it_imports():
     assert shared_engine().backend == expected
 
 
+def test_the_evaluator_reports_the_installed_version():
+    """roprules' `__version__` is what its package metadata says (pyproject.toml)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        installed = version("roprules")
+    except PackageNotFoundError:
+        pytest.skip("roprules is not installed here (only on the path)")
+    assert backends.backend_version("evaluator") == installed
+
+
 @needs_durable
 def test_durable_reports_the_pinned_version():
     assert backends.backend_version("durable") == "2.0.28"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -370,3 +372,26 @@ def test_a_command_leaves_the_collector_as_it_found_it(capsys):
     finally:
         gc.set_threshold(*before)
     capsys.readouterr()
+
+
+def test_objects_leave_the_collector_only_at_exit(tmp_path):
+    """A command (not `serve`) freezes the objects left at exit, so the interpreter's
+    last collections do not walk them; while the process runs, nothing is frozen."""
+    code = (
+        "import atexit, gc, sys\n"
+        "atexit.register(lambda: print('at exit', gc.get_freeze_count() > 0))\n"
+        "from roprules.cli import main\n"
+        "for _ in range(2):\n"
+        "    assert main(sys.argv[1:]) == 0\n"
+        "print('after main', gc.get_freeze_count())\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, "schema", "resident"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO / "src")},
+        check=True,
+    )
+    assert result.stdout.splitlines()[-2:] == ["after main 0", "at exit True"]

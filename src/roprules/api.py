@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 
-from roprules.contract.assessment import Assessment, Compare, Matrix, Ranking
+from roprules.contract.assessment import Assessment
 from roprules.contract.documents import InputError
 from roprules.contract.errors import ErrorDetail, excerpt, text
 from roprules.contract.intake import check_dates, collect, load_offer, load_resident
@@ -47,6 +47,7 @@ from roprules.report.wording import Wording
 from roprules.rulebase.ruleset import Ruleset, load_ruleset
 
 if TYPE_CHECKING:  # the matrix (and its worker processes) only when a matrix is asked for
+    from roprules.contract.rankings import Compare, Matrix, Ranking
     from roprules.evaluation.matrix import MatrixWorkers
 
 ProfileInput = dict[str, Any] | BaseModel | str | Path

@@ -12,7 +12,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from roprules.contract.documents import parse_text
+from roprules.contract.document_cache import document_cache, parse_cached
 
 LANGUAGES = ("nb", "en")
 # Units shown after a number in reports ("800 m", "25 minutter").
@@ -76,8 +76,9 @@ class Messages:
 
 
 def _read(name: str) -> dict[str, Any]:
-    text = resources.files("roprules").joinpath("messages", name).read_text(encoding="utf-8")
-    return parse_text(text, name) or {}
+    """A catalogue, parsed once per version of its bytes (contract/document_cache.py)."""
+    raw = resources.files("roprules").joinpath("messages", name).read_bytes()
+    return parse_cached(raw, name, document_cache()) or {}
 
 
 @cache

@@ -67,15 +67,9 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
-from roprules.contract.assessment import (
-    VERDICT_RANK,
-    Matrix,
-    MatrixCell,
-    MatrixGap,
-    MatrixOffer,
-    MatrixRow,
-)
+from roprules.contract.assessment import VERDICT_RANK
 from roprules.contract.profiles import OfferProfile, ResidentProfile, profile_to_facts
+from roprules.contract.rankings import Matrix, MatrixCell, MatrixGap, MatrixOffer, MatrixRow
 from roprules.contract.rule_schema import SEVERITY_ORDER
 from roprules.evaluation.backends import EngineError
 from roprules.evaluation.outcome import Evaluator, Outcome, severity_counts, verdict_of

@@ -13,17 +13,16 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from roprules.contract.assessment import (
-    Assessment,
+from roprules.contract.assessment import Assessment, RulesetRef
+from roprules.contract.messages import messages
+from roprules.contract.rankings import (
     Compare,
     CompareCell,
     ComparedOffer,
     CompareRow,
     RankedOffer,
     Ranking,
-    RulesetRef,
 )
-from roprules.contract.messages import messages
 from roprules.contract.rule_schema import SEVERITY_ORDER
 from roprules.evaluation.ranking import rank_key, rank_score, unknown_weight
 

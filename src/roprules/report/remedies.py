@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from roprules.contract.assessment import Assessment, Matrix, MatrixNeed, Remedy, VerdictRemedy
+from roprules.contract.assessment import Assessment, Remedy, VerdictRemedy
 from roprules.contract.fields import field_registry
 from roprules.contract.messages import Messages, messages
 from roprules.contract.profiles import OfferProfile, ResidentProfile
@@ -28,6 +28,9 @@ from roprules.evaluation.counterfactuals import (
 )
 from roprules.evaluation.outcome import Outcome, assessment_facts
 from roprules.rulebase.ruleset import Ruleset
+
+if TYPE_CHECKING:  # built when a matrix is (contract/rankings.py)
+    from roprules.contract.rankings import Matrix
 
 # The sentences, per language. `{changes}` is a list of changes joined with
 # «og» / "and"; `{titles}` rule titles in «» / “”.
@@ -373,5 +376,7 @@ def with_needs(
         return matrix
     offer_facts = [assessment_facts(None, offer, as_of) for offer in offers]
     needs = gap_needs(evaluator, gaps, offer_facts, budget_s=budget_s)
+    from roprules.contract.rankings import MatrixNeed
+
     shown = [MatrixNeed.model_validate(need_data(need, matrix.lang)) for need in needs]
     return matrix.model_copy(update={"needs": shown})

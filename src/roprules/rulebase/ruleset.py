@@ -13,7 +13,7 @@ any assessment can be reproduced with the exact rules that made it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cached_property
@@ -23,6 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from roprules.contract.document_cache import DocumentCache, document_cache, read_document_cached
 from roprules.contract.documents import InputError, read_document_and_bytes
 from roprules.contract.intake import check_dates, validate_profile, validation_messages
 from roprules.contract.messages import Messages, messages
@@ -178,11 +179,13 @@ def _read_model(
     model: type[BaseModel],
     errors: list[str],
     contents: dict[Path, bytes] | None = None,
+    store: DocumentCache | None = None,
 ) -> Any:
     """The validated file and its document; its bytes go into `contents` (to hash
-    exactly what was read)."""
+    exactly what was read). The document may come from `store` (parsed at an earlier
+    start from the same bytes); it is validated all the same."""
     try:
-        raw, data = read_document_and_bytes(path)
+        raw, data = read_document_cached(path, store)
         if contents is not None:
             contents[path] = data
     except InputError as exc:
@@ -226,16 +229,56 @@ def load_ruleset(
     *,
     messages_catalogue: Messages | None = None,
 ) -> Ruleset:
-    """Load and check every rule file; raise RulesetError listing every problem."""
+    """Load and check every rule file; raise RulesetError listing every problem.
+
+    The parsed documents may come from the on-disk cache (contract/document_cache.py);
+    a rule base that fails any check is read again from its files alone, so that every
+    error is found and worded from the YAML itself.
+    """
     root = Path(rules_dir) if rules_dir is not None else default_rules_dir()
     catalogue = messages_catalogue or messages()
+    read_overlay = _read_once(overlay) if overlay is not None else None
+    store = document_cache()
+    if store is not None:
+        try:
+            return _load_ruleset(root, overlay, read_overlay, catalogue, store)
+        except RulesetError:
+            pass
+    return _load_ruleset(root, overlay, read_overlay, catalogue, None)
+
+
+def _read_once(overlay: str | Path) -> Callable[[], tuple[Overlay, str]]:
+    """The overlay read at the first call only (it may be a pipe such as /dev/stdin,
+    which a second reading would find empty); later calls give the same result."""
+    result: list[Any] = []
+
+    def read() -> tuple[Overlay, str]:
+        if not result:
+            try:
+                result.append(load_overlay(overlay))
+            except InputError as exc:
+                result.append(exc)
+        if isinstance(result[0], InputError):
+            raise result[0]
+        return result[0]
+
+    return read
+
+
+def _load_ruleset(
+    root: Path,
+    overlay: str | Path | None,
+    read_overlay: Callable[[], tuple[Overlay, str]] | None,
+    catalogue: Messages,
+    store: DocumentCache | None,
+) -> Ruleset:
     errors: list[str] = []
     if not _is_dir(root):
         raise RulesetError([f"{root}: no such rules directory"])
 
     contents: dict[Path, bytes] = {}  # the bytes read, hashed below
-    header, _ = _read_model(root / HEADER_FILE, RulesetHeader, errors, contents)
-    params_file, _ = _read_model(root / PARAMETERS_FILE, ParametersFile, errors, contents)
+    header, _ = _read_model(root / HEADER_FILE, RulesetHeader, errors, contents, store)
+    params_file, _ = _read_model(root / PARAMETERS_FILE, ParametersFile, errors, contents, store)
     if header is None or params_file is None:
         raise RulesetError(errors)
 
@@ -245,9 +288,9 @@ def load_ruleset(
 
     overlay_info = None
     changes: dict[str, RuleChange] = {}
-    if overlay is not None:
+    if overlay is not None and read_overlay is not None:
         try:
-            overlay_model, overlay_hash = load_overlay(overlay)
+            overlay_model, overlay_hash = read_overlay()
         except InputError as exc:
             raise RulesetError(exc.messages) from None
         overlay_info = OverlayInfo(overlay_model.name, overlay_hash, str(overlay))
@@ -270,7 +313,7 @@ def load_ruleset(
             Theme(header_theme.id, header_theme.title, header_theme.id, header_theme.description)
         )
         for path in paths:
-            rule_file, _ = _read_model(path, RuleFile, errors, contents)
+            rule_file, _ = _read_model(path, RuleFile, errors, contents, store)
             if rule_file is None:
                 continue
             for spec in rule_file.rules:

@@ -13,27 +13,18 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
-from roprules.contract.assessment import (
-    Assessment,
-    Compare,
-    Finding,
-    LocalChange,
-    Matrix,
-    MatrixCell,
-    MatrixGap,
-    MissingInfo,
-    Ranking,
-)
+from roprules.contract.assessment import Assessment, Finding, LocalChange, MissingInfo
 from roprules.contract.fields import ASKED_OF, field_registry
 from roprules.contract.messages import messages
 from roprules.contract.rule_schema import SEVERITY_ORDER
-from roprules.report.plain import WhyGroup, why_lines
 from roprules.report.remedies import word as remedy_word
 from roprules.report.render import escape
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # built when a ranking, comparison or matrix is (contract/rankings.py)
     from jinja2.runtime import Context
     from jinja2.sandbox import SandboxedEnvironment
+
+    from roprules.contract.rankings import Compare, Matrix, MatrixCell, MatrixGap, Ranking
 
 # Jinja2 is imported when a template is first rendered: JSON and CSV output never
 # need it (benchmarks/README.md, cold start).
@@ -41,8 +32,7 @@ if TYPE_CHECKING:
 FORMATS = ("text", "json", "markdown", "html")
 MATRIX_FORMATS = ("text", "json", "markdown", "html", "csv")
 _MATRIX_TEMPLATE = {"text": "matrix.txt.j2", "markdown": "matrix.md.j2", "html": "matrix.html.j2"}
-_TEMPLATE = {
-    "text": "assessment.txt.j2",
+_TEMPLATE = {  # text: text_report.py
     "markdown": "assessment.md.j2",
     "html": "assessment.html.j2",
 }
@@ -207,6 +197,9 @@ def local_change_text(change: LocalChange, lang: str) -> str:
 
 
 def _helpers(lang: str, color: bool = False) -> dict[str, Any]:
+    # Here, not at import: only the templates need it (the text report and JSON do not).
+    from roprules.report.plain import why_lines
+
     catalogue = messages()
 
     def paint(text: Any, style: str) -> Markup:
@@ -250,6 +243,10 @@ def render_assessment(
     """
     if fmt == "json":
         return escape.json_text(assessment.model_dump_json(indent=2)) + "\n"
+    if fmt == "text":  # without Jinja2: printed at every `roprules check` (text_report.py)
+        from roprules.report.render.text_report import assessment_text
+
+        return assessment_text(assessment, color=color)
     template = _environment().get_template(_TEMPLATE[fmt])
     return template.render(
         a=assessment,
@@ -262,6 +259,8 @@ def render_assessment(
 def _why_node(node: Any) -> Any:
     """A why tree as given; a flat list of rows becomes a group without a heading."""
     if isinstance(node, Sequence) and not isinstance(node, str):
+        from roprules.report.plain import WhyGroup
+
         return WhyGroup(kind="list", n=0, outcome="unknown", heading="", parts=tuple(node))
     return node
 
