@@ -17,6 +17,7 @@ from conftest import REPO, chromium_dump, needs_chromium
 from roprules import Engine
 from roprules.cli import main
 from roprules.contract.assessment import Matrix, MatrixCell
+from roprules.contract.documents import InputError
 from roprules.contract.profiles import OfferProfile, ResidentProfile
 from roprules.evaluation.backends import EngineError
 from roprules.evaluation.matrix import screen, screen_each_cell
@@ -333,6 +334,41 @@ def test_workers_give_the_same_matrix(tmp_path):
     assert _matrix_out(target, "--workers", "2") == 0
     assert _matrix_out(tmp_path / "one.json") == 0
     assert target.read_text(encoding="utf-8") == (tmp_path / "one.json").read_text(encoding="utf-8")
+
+
+def test_bad_input_is_the_same_error_with_workers_and_they_stay():
+    """The offers are validated first and the residents while the worker starts on the
+    offers: the same InputError, problems in the same order, and the worker is kept."""
+    residents = [
+        yaml.safe_load(path.read_text(encoding="utf-8"))
+        for path in sorted(SHIPPED_RESIDENTS.glob("*.yaml"))[:3]
+    ]
+    offers = [
+        yaml.safe_load(path.read_text(encoding="utf-8"))
+        for path in sorted(SHIPPED_OFFERS.glob("*.yaml"))[:3]
+    ]
+    bad_resident = {**residents[1], "age": "old"}
+    bad_offer = {**offers[2], "vacant_units": -3}
+    cases = [
+        ([residents[0], bad_resident], offers),
+        (residents, [offers[0], bad_offer]),
+        ([bad_resident, residents[0], bad_resident], [bad_offer, offers[1]]),
+        ([bad_resident], [offers[0], {"id": 5}]),
+    ]
+    with Engine.load() as engine:
+        engine.matrix(residents, offers, as_of="2026-11-30", workers=2)
+        pids = [process.pid for process in engine._matrix_workers.pids]
+        for people, places in cases:
+            errors = []
+            for workers in (1, 2):
+                with pytest.raises(InputError) as caught:
+                    engine.matrix(people, places, as_of="2026-11-30", workers=workers)
+                errors.append(caught.value.errors)
+            assert errors[0] == errors[1] and errors[0]
+        one = engine.matrix(residents, offers, as_of="2026-11-30")
+        two = engine.matrix(residents, offers, as_of="2026-11-30", workers=2)
+        assert two.model_dump_json() == one.model_dump_json()
+        assert [process.pid for process in engine._matrix_workers.pids] == pids
 
 
 def test_a_worker_that_cannot_load_the_same_rules_is_an_error(tmp_path):

@@ -41,6 +41,7 @@ from roprules.contract.documents import InputError
 from roprules.contract.errors import ErrorDetail, excerpt, text
 from roprules.contract.intake import check_dates, collect, load_offer, load_resident
 from roprules.contract.profiles import OfferProfile, ResidentProfile
+from roprules.evaluation.backends import EngineError
 from roprules.evaluation.outcome import Evaluator, assessment_facts_and_derivations
 from roprules.evaluation.ranking import unknown_weight
 from roprules.report.wording import Wording
@@ -355,18 +356,59 @@ class Engine:
         if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
             raise ValueError(f"workers must be a whole number of at least 1; got {workers!r}")
         lang, day = _lang(lang), assessment_date(as_of)
-        people, places = _load_many(
-            _as_list(residents, "residents", lang), _as_list(offers, "offers", lang), lang, day
-        )
+        resident_items = _as_list(residents, "residents", lang)
+        offer_items = _as_list(offers, "offers", lang)
         from roprules.evaluation.matrix import screen
 
-        pool = self._workers(workers) if workers > 1 and people and places else None
-        matrix = screen(self._evaluator, people, places, as_of=day, lang=lang, workers=pool)
+        if workers > 1 and resident_items and offer_items:
+            # The offers first: the worker computes its part of the offer side while this
+            # process validates the residents (`screen` calls `load_residents`).
+            people: list[ResidentProfile] = []
+            places, pool = self._offers_and_workers(resident_items, offer_items, lang, day, workers)
+
+            def load_residents() -> list[ResidentProfile]:
+                people.extend(_load_many(resident_items, [], lang, day)[0])
+                return people
+
+            matrix = screen(
+                self._evaluator, load_residents, places, as_of=day, lang=lang, workers=pool
+            )
+        else:
+            people, places = _load_many(resident_items, offer_items, lang, day)
+            matrix = screen(self._evaluator, people, places, as_of=day, lang=lang)
         if not remedies:
             return matrix
         from roprules.report.remedies import with_needs
 
         return with_needs(matrix, self._remedy_evaluator(), people, places, day)
+
+    def _offers_and_workers(
+        self,
+        resident_items: list[ProfileInput],
+        offer_items: list[ProfileInput],
+        lang: str,
+        day: date,
+        workers: int,
+    ) -> tuple[list[OfferProfile], MatrixWorkers]:
+        """The offers validated and the workers ready; the errors exactly as `_load_many`'s.
+
+        Bad offers: the residents are validated too and their problems come first, as
+        when both are validated at once; no worker is started. Workers that cannot
+        start: bad residents are still an InputError, as before.
+        """
+        try:
+            places = _load_many([], offer_items, lang, day)[1]
+        except InputError as bad_offers:
+            try:
+                _load_many(resident_items, [], lang, day)
+            except InputError as bad_residents:
+                raise InputError(errors=[*bad_residents.errors, *bad_offers.errors]) from None
+            raise
+        try:
+            return places, self._workers(workers)
+        except EngineError:
+            _load_many(resident_items, [], lang, day)
+            raise
 
     def _workers(self, count: int) -> MatrixWorkers:
         """The matrix's worker processes, started on first use and kept until close()."""

@@ -68,6 +68,7 @@ from pathlib import Path
 from typing import Any
 
 from roprules.contract.assessment import VERDICT_RANK
+from roprules.contract.documents import InputError
 from roprules.contract.profiles import OfferProfile, ResidentProfile, profile_to_facts
 from roprules.contract.rankings import Matrix, MatrixCell, MatrixGap, MatrixOffer, MatrixRow
 from roprules.contract.rule_schema import SEVERITY_ORDER
@@ -654,25 +655,37 @@ def _facts(
 
 def screen(
     evaluator: Evaluator,
-    residents: Sequence[ResidentProfile],
+    residents: Sequence[ResidentProfile] | Callable[[], Sequence[ResidentProfile]],
     offers: Sequence[OfferProfile],
     *,
     as_of: date | None = None,
     lang: str = "nb",
     workers: MatrixWorkers | None = None,
 ) -> Matrix:
-    """Every resident against every offer; in `workers` when given, else in this process."""
+    """Every resident against every offer; in `workers` when given, else in this process.
+
+    `residents` may be a function that validates and returns them (raising InputError):
+    with `workers`, it is called once the workers have the offers, so that validating
+    the residents overlaps the workers' part of the offer side.
+    """
     as_of = as_of or date.today()
-    resident_facts, offer_facts = _facts(residents, offers, as_of)
+    day = {AS_OF: as_of.isoformat()}
+    offer_facts = [{**profile_to_facts("offer", o), **day} for o in offers]
     order = _offer_order(offers)
+    people: list[ResidentProfile] = []
+
+    def resident_facts() -> list[dict[str, Any]]:
+        people.extend(residents() if callable(residents) else residents)
+        return [{**profile_to_facts("resident", r), **day} for r in people]
+
     with _no_gc():  # a million cells, none of them in a cycle: collecting only costs
         if workers is None:
             chunks: Iterable[tuple[int, CompactChunk]] = [
-                (0, Screener(evaluator, offer_facts).rows(resident_facts, order))
+                (0, Screener(evaluator, offer_facts).rows(resident_facts(), order))
             ]
         else:
             chunks = workers.screen(evaluator, offer_facts, resident_facts, order)
-        return _assemble(evaluator, residents, offers, chunks, as_of, lang)
+        return _assemble(evaluator, people, offers, chunks, as_of, lang)
 
 
 @contextlib.contextmanager
@@ -705,25 +718,31 @@ def _assemble(
     as_of: date,
     lang: str,
 ) -> Matrix:
+    """The Matrix of the chunks; `residents` is complete once the first chunk arrives."""
     assembler = _Assembler(evaluator, offers)
-    rows: list[MatrixRow | None] = [None] * len(residents)
-    blocking: list[tuple[str, tuple[str, ...] | None]] = [("", None)] * len(residents)
+    rows: dict[int, MatrixRow] = {}
+    blocking: dict[int, tuple[str, tuple[str, ...] | None]] = {}
     for start, chunk in chunks:
         verdicts, counts = assembler.heads(chunk)
         for offset, row in enumerate(chunk.rows):
             resident_id = residents[start + offset].id
             rows[start + offset] = assembler.row(resident_id, row, verdicts, counts)
             blocking[start + offset] = (resident_id, row.blocking)
+    indices = range(len(residents))
     by_id = {rule.id: rule for rule in evaluator.ruleset.rules}
     return Matrix.model_construct(
-        rows=rows,
+        rows=list(map(rows.__getitem__, indices)),
         ruleset=evaluator.ruleset_ref,
         as_of=as_of,
         offers=[
             MatrixOffer(offer_id=o.id, offer_name=o.name, vacant_units=o.vacant_units)
             for o in offers
         ],
-        gaps=_gaps(blocking, lambda i: by_id[i].spec.title.get(lang) or i, len(offers)),
+        gaps=_gaps(
+            list(map(blocking.__getitem__, indices)),
+            lambda i: by_id[i].spec.title.get(lang) or i,
+            len(offers),
+        ),
         lang="en" if lang == "en" else "nb",
     )
 
@@ -771,6 +790,8 @@ def _serve() -> None:
                     break
                 if reply[0] == "stop":
                     break
+                if reply[0] == "cancel":  # the residents were bad input: no rows this time
+                    continue
                 parts = {**reply[1], index: part}
                 screener = Screener(evaluator, offer_facts, [parts[i] for i in range(count)])
             elif message[0] == "rows":
@@ -866,49 +887,61 @@ class MatrixWorkers:
         self,
         evaluator: Evaluator,
         offer_facts: list[dict[str, Any]],
-        resident_facts: list[dict[str, Any]],
+        resident_facts: Callable[[], list[dict[str, Any]]],
         order: list[int],
     ) -> Iterator[tuple[int, CompactChunk]]:
         """The residents in chunks over this process and the workers, as each is screened.
 
-        Yields each chunk with its first resident's index. Chunks shrink towards the end
-        (a third of what is left over the processes, at least `_SMALLEST` residents, at
-        most about `_CELLS` cells), so the processes finish together; whoever is free
-        takes the next one.
+        `resident_facts` is called once the workers have the offers (it may validate the
+        residents, raising InputError: then the workers drop the offers and stay usable).
+        Yields each chunk with its first resident's index.
         """
-        pending: collections.deque[tuple[int, list[dict[str, Any]]]] = collections.deque()
-        start, processes = 0, len(self.connections) + 1
-        largest = max(_SMALLEST, _CELLS // max(1, len(offer_facts)))
-        while start < len(resident_facts):
-            left = len(resident_facts) - start
-            size = min(largest, max(_SMALLEST, math.ceil(left / (3 * processes))))
-            pending.append((start, resident_facts[start : start + size]))
-            start += size
         with self.lock:
             if not self.alive:
                 raise EngineError("the matrix workers are closed")
             finished = False
             try:
-                yield from self._exchange(evaluator, offer_facts, order, pending)
+                yield from self._exchange(evaluator, offer_facts, order, resident_facts)
                 finished = True
+            except InputError:  # the residents' own problems; the workers were told (`_talk`)
+                finished = self._in_step
+                raise
             finally:
                 if not finished:  # a failure, or the caller stopped: replies may be in flight
                     self.close()
+
+    def _chunks(
+        self, resident_facts: list[dict[str, Any]], offers: int
+    ) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+        """Chunks that shrink towards the end (a third of what is left over the processes,
+        at least `_SMALLEST` residents, at most about `_CELLS` cells), so the processes
+        finish together; whoever is free takes the next one."""
+        start, processes = 0, len(self.connections) + 1
+        largest = max(_SMALLEST, _CELLS // max(1, offers))
+        while start < len(resident_facts):
+            left = len(resident_facts) - start
+            size = min(largest, max(_SMALLEST, math.ceil(left / (3 * processes))))
+            yield start, resident_facts[start : start + size]
+            start += size
 
     def _exchange(
         self,
         evaluator: Evaluator,
         offer_facts: list[dict[str, Any]],
         order: list[int],
-        pending: collections.deque[tuple[int, list[dict[str, Any]]]],
+        resident_facts: Callable[[], list[dict[str, Any]]],
     ) -> Iterator[tuple[int, CompactChunk]]:
         """The chunks as they are screened, here or in a worker.
 
-        A thread talks to the workers: it reads each answer as soon as it is sent and
-        gives that worker its next chunk, so no worker waits while this thread screens
-        a chunk of its own or builds rows. This thread builds the rows of every answer
-        that has arrived, and otherwise screens the next pending chunk itself.
+        A thread talks to the workers: it sends the offers, then reads each answer as
+        soon as it is sent and gives that worker its next chunk, so no worker waits
+        while this thread screens a chunk of its own or builds rows. This thread gets
+        the residents' facts (validating them) while the workers compute their part of
+        the offer side, then its own part; it builds the rows of every answer that has
+        arrived, and otherwise screens the next pending chunk itself.
         """
+        pending: collections.deque[tuple[int, list[dict[str, Any]]]] = collections.deque()
+        self._in_step = False  # set when a failure here left the workers ready for more
         arrived: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
         mine: queue.SimpleQueue[OfferPart | None] = queue.SimpleQueue()
         take = threading.Lock()
@@ -922,7 +955,15 @@ class MatrixWorkers:
             # Each process computes a part of the offer side, and gets the others'.
             count = len(self.connections) + 1
             try:
+                chunks = self._chunks(resident_facts(), len(offer_facts))
+                with take:
+                    pending.extend(chunks)
                 part = offer_part(evaluator, offer_facts, *_part_bounds(len(offer_facts), 0, count))
+            except InputError:
+                mine.put(None)  # the talker tells the workers to drop the offers
+                talker.join()
+                self._in_step = self._told
+                raise
             except BaseException:
                 mine.put(None)
                 raise
@@ -965,6 +1006,8 @@ class MatrixWorkers:
         """Send the offers, gather and share the parts of the offer side (this process's
         from `mine`), then the chunks, a worker's next one as soon as it answers."""
 
+        self._told = False  # every worker answered the offers and was told to drop them
+
         def give(conn: Connection) -> None:
             with take:
                 chunk = pending.popleft() if pending else None
@@ -984,7 +1027,10 @@ class MatrixWorkers:
                     return
                 parts[index] = message[1]
             own = mine.get()
-            if own is None:  # this process failed
+            if own is None:  # this process failed, or the residents were bad input
+                for conn in self.connections:
+                    conn.send(("cancel",))
+                self._told = True
                 return
             parts[0] = own
             for index, conn in enumerate(self.connections, start=1):
