@@ -844,6 +844,9 @@ class MatrixWorkers:
         }
         self.count = count
         self.lock = threading.RLock()  # one screen at a time; close() waits for it
+        # Bad residents (validated while the workers have the offers): the talker told
+        # every worker to drop the offers (`_told`), so they are kept (`_in_step`).
+        self._told = self._in_step = False
         self.connections: list[Connection] = []
         processes: list[subprocess.Popen[bytes]] = []
         self.pids = processes  # read by benchmarks (`.pid`): the workers' CPU time
