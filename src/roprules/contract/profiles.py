@@ -185,16 +185,24 @@ def screened(model: type[BaseModel], data: Any) -> bool:
     texts: list[str] = []
     if not _collect_texts(model, data, texts):
         return False
+    eleven = _ELEVEN_DIGITS.search
     for text in set(texts).difference(_contract_words()):
-        if _DIGIT.search(text) is not None and len(_DIGIT.findall(text)) >= 11:
+        if len(text) > 1000:  # long: each of up to 10 digits would start a long scan
+            if len(_DIGIT.findall(text)) >= 11:
+                return False
+        elif eleven(text) is not None:
             return False
     return True
+
+
+# A text with 11 digits or more, wherever they are (one search, no list of the digits).
+_ELEVEN_DIGITS = re.compile(r"(?:\d\D*+){11}")
 
 
 def _collect_texts(model: type[BaseModel], data: Any, texts: list[str]) -> bool:
     """Gather the text values of one model's input (and of its nested models); False
     if any key or value needs the full screen."""
-    if data.__class__ is not dict or not data.keys() <= _field_names(model):
+    if data.__class__ is not dict or not _field_names(model).issuperset(data):
         return False  # not a mapping, or a key that is not a field: the full screen
     append = texts.append
     for key, value in data.items():
