@@ -31,7 +31,7 @@ from roprules.contract.brukerplan import Derivation
 from roprules.contract.brukerplan import derive as derive_from_brukerplan
 from roprules.contract.documents import SuspectNumber
 from roprules.contract.errors import CASE_REF, CASE_REF_PATTERN, TEXTS, excerpt
-from roprules.contract.national_id import contains_national_id
+from roprules.contract.national_id import ELEVEN_DIGITS, contains_national_id
 
 Level = Literal["low", "moderate", "high"]
 OfferType = Literal["small_house", "co_located", "staffed_base", "institution", "ordinary"]
@@ -185,7 +185,7 @@ def screened(model: type[BaseModel], data: Any) -> bool:
     texts: list[str] = []
     if not _collect_texts(model, data, texts):
         return False
-    eleven = _ELEVEN_DIGITS.search
+    eleven = ELEVEN_DIGITS.search
     for text in set(texts).difference(_contract_words()):
         if len(text) > 1000:  # long: each of up to 10 digits would start a long scan
             if len(_DIGIT.findall(text)) >= 11:
@@ -193,10 +193,6 @@ def screened(model: type[BaseModel], data: Any) -> bool:
         elif eleven(text) is not None:
             return False
     return True
-
-
-# A text with 11 digits or more, wherever they are (one search, no list of the digits).
-_ELEVEN_DIGITS = re.compile(r"(?:\d\D*+){11}")
 
 
 def _collect_texts(model: type[BaseModel], data: Any, texts: list[str]) -> bool:
