@@ -138,3 +138,13 @@ def test_generated_input_validates_the_same(data: dict[str, Any], brukerplan: An
     offer = {"type": "ordinary", **data}
     offer.pop("brukerplan", None)
     _same_either_way(OfferProfile, offer)
+
+
+@given(st.text(alphabet="0123456789-ab ٣\n", max_size=60))
+@settings(max_examples=300, deadline=None)
+def test_eleven_digits_search_counts_as_findall(text: str) -> None:
+    """The one search for 11 digits finds what counting every digit finds."""
+    from roprules.contract.national_id import ELEVEN_DIGITS
+    from roprules.contract.profiles import _DIGIT
+
+    assert (ELEVEN_DIGITS.search(text) is not None) == (len(_DIGIT.findall(text)) >= 11)

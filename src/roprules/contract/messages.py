@@ -25,6 +25,7 @@ class Messages:
     def __init__(self, fields: dict[str, Any], terms: dict[str, Any]):
         self.fields = fields
         self.terms = terms
+        self._labels: dict[tuple[Any, ...], str] = {}  # `value_label` of hashable values
 
     def field_label(self, path: str, lang: str) -> str:
         if path.startswith("params."):
@@ -41,7 +42,21 @@ class Messages:
         return f"Hva er {label}?" if lang == "nb" else f"What is the {label}?"
 
     def value_label(self, path: str, value: Any, lang: str) -> str:
-        """A value as a reader sees it: enum labels, ja/nei, numbers, lists joined."""
+        """A value as a reader sees it: enum labels, ja/nei, numbers, lists joined;
+        looked up once computed for text, booleans and whole numbers (keyed with the
+        type: True == 1), the values whose equality decides their label."""
+        kind = value.__class__
+        if kind is str or kind is bool or kind is int:
+            key = (path, kind, value, lang)
+            label = self._labels.get(key)
+            if label is None:
+                if len(self._labels) >= 8192:
+                    self._labels.clear()
+                label = self._labels[key] = self._value_label(path, value, lang)
+            return label
+        return self._value_label(path, value, lang)
+
+    def _value_label(self, path: str, value: Any, lang: str) -> str:
         if value is None:
             return self.term("booleans", "unknown", lang)
         if isinstance(value, bool):

@@ -31,7 +31,7 @@ from roprules.contract.brukerplan import Derivation
 from roprules.contract.brukerplan import derive as derive_from_brukerplan
 from roprules.contract.documents import SuspectNumber
 from roprules.contract.errors import CASE_REF, CASE_REF_PATTERN, TEXTS, excerpt
-from roprules.contract.national_id import contains_national_id
+from roprules.contract.national_id import ELEVEN_DIGITS, contains_national_id
 
 Level = Literal["low", "moderate", "high"]
 OfferType = Literal["small_house", "co_located", "staffed_base", "institution", "ordinary"]
@@ -185,8 +185,12 @@ def screened(model: type[BaseModel], data: Any) -> bool:
     texts: list[str] = []
     if not _collect_texts(model, data, texts):
         return False
+    eleven = ELEVEN_DIGITS.search
     for text in set(texts).difference(_contract_words()):
-        if _DIGIT.search(text) is not None and len(_DIGIT.findall(text)) >= 11:
+        if len(text) > 1000:  # long: each of up to 10 digits would start a long scan
+            if len(_DIGIT.findall(text)) >= 11:
+                return False
+        elif eleven(text) is not None:
             return False
     return True
 
@@ -194,7 +198,7 @@ def screened(model: type[BaseModel], data: Any) -> bool:
 def _collect_texts(model: type[BaseModel], data: Any, texts: list[str]) -> bool:
     """Gather the text values of one model's input (and of its nested models); False
     if any key or value needs the full screen."""
-    if data.__class__ is not dict or not data.keys() <= _field_names(model):
+    if data.__class__ is not dict or not _field_names(model).issuperset(data):
         return False  # not a mapping, or a key that is not a field: the full screen
     append = texts.append
     for key, value in data.items():

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from itertools import chain
+from operator import attrgetter
 from typing import Any, Protocol
 
 from roprules.contract.fields import RULE_FIELDS, field_registry
@@ -433,6 +434,9 @@ def _move(
         undetermined[severity] += step
 
 
+_SEVERITY = attrgetter("severity")
+
+
 def completeness(
     scope_rules: Sequence[Rule], undetermined: Iterable[Rule], total: int | None = None
 ) -> float:
@@ -446,7 +450,7 @@ def completeness(
         total = scope_weight(scope_rules)
     if not total:
         return 1.0
-    open_weight = sum(SEVERITY_WEIGHTS[r.severity] for r in undetermined)
+    open_weight = sum(map(SEVERITY_WEIGHTS.__getitem__, map(_SEVERITY, undetermined)))
     return round(1 - open_weight / total, 4)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from roprules.contract.assessment import (
@@ -77,7 +77,14 @@ class Wording:
         self._templates: dict[tuple[str, str], Finding] = {}
         self._used: dict[str, Used] = {}
         # The order of findings and undetermined rules: most severe first, then by id.
-        self._order = {r.id: (SEVERITY_ORDER[r.severity], r.id) for r in ruleset.rules}
+        # As one whole number per rule, its place in that order: the sorts of an
+        # assessment compare whole numbers, not (severity, id) pairs.
+        self._order = {
+            rule_id: place
+            for place, (_, rule_id) in enumerate(
+                sorted((SEVERITY_ORDER[r.severity], r.id) for r in ruleset.rules)
+            )
+        }
         self._findings: Memo = Memo(limit=MODELS_LIMIT)
         self._missing: Memo = Memo(limit=MODELS_LIMIT)
         self._undetermined: Memo = Memo(limit=MODELS_LIMIT)
@@ -117,12 +124,12 @@ class Wording:
         findings = self._finding_models(outcome.fired, facts, lang, derived)
         superseding = (
             supersessions(outcome.fired)
-            if any(rule.id in self._superseding for rule in outcome.fired)
+            if not self._superseding.isdisjoint(map(_ID, outcome.fired))
             else None  # no fired rule supersedes another
         )
         if superseding:
             findings = [
-                f.model_copy(update={"superseded_by": list(superseding[f.rule_id])})
+                _copied(f, {"superseded_by": list(superseding[f.rule_id])})
                 if superseding.get(f.rule_id)
                 else f
                 for f in findings
@@ -132,7 +139,7 @@ class Wording:
         scope_rules = self.scope_rules(scope)
         changes = could_change_verdict(self.ruleset, scope_rules, outcome, facts)
         missing = self.missing_models(outcome, lang, changes)
-        open_counts = open_questions_by_severity(m.severity for m in missing)
+        open_counts = open_questions_by_severity(map(_SEVERITY, missing))
         return Assessment.model_validate(
             {
                 "scope": scope,
@@ -140,7 +147,7 @@ class Wording:
                 "verdict_summary": self.verdict_summary(verdict, open_counts, lang),
                 "open_questions_by_severity": open_counts,
                 "completeness": completeness(
-                    scope_rules, [r for r, _ in outcome.undetermined], self._weights[scope]
+                    scope_rules, map(_FIRST, outcome.undetermined), self._weights[scope]
                 ),
                 "findings": findings,
                 "missing": missing,
@@ -233,8 +240,9 @@ class Wording:
             )
             self._templates[key] = template
         explanation, suggestion, used = self._finding_parts(rule, facts, lang, derived)
-        return template.model_copy(
-            update={"explanation": explanation, "facts": list(used), "suggestions": [suggestion]}
+        return _copied(
+            template,
+            {"explanation": explanation, "facts": list(used), "suggestions": [suggestion]},
         )
 
     def _finding_models(
@@ -355,15 +363,21 @@ class Wording:
             used_function = self._used[rule.id] = compile_used(rule.condition, params)
         why: dict[str, Any] = {}
         used_function(facts, why)  # explain(rule.condition, facts, params).used
-        sources = derived or {}
-        used = tuple(
-            self.fact_model(path, value, lang, sources.get(path))
-            for path, value in sorted(why.items())
-        )
+        source = (derived or {}).get
+        stored, fact_model = self._facts.getter(), self.fact_model
+        used = []
+        for path, value in sorted(why.items()):
+            kind = value.__class__
+            model = (  # `fact_model`'s look-up inlined: most facts were seen
+                stored((path, kind, value, lang, source(path)), MISSING)
+                if kind in _SAME_DISPLAY
+                else MISSING
+            )
+            used.append(fact_model(path, value, lang, source(path)) if model is MISSING else model)
         return (
             rule.texts.render("explanation", lang, facts, params),
             rule.texts.render("suggestion", lang, facts, params),
-            used,
+            tuple(used),
         )
 
     def fact_model(self, path: str, value: Any, lang: str, derived: str | None = None) -> Fact:
@@ -466,12 +480,33 @@ def local_change(rule: Rule) -> dict[str, Any] | None:
     }
 
 
+_new_model = object.__new__
+_set = object.__setattr__
+
+
+def _copied(template: Finding, update: dict[str, Any]) -> Finding:
+    """`template.model_copy(update=update)` without its generic steps: the same fields,
+    fields set and (empty) extra and private parts, in a third of the time. The contract's
+    output models forbid extra fields and hold no private attributes."""
+    copied = _new_model(template.__class__)
+    _set(copied, "__dict__", {**template.__dict__, **update})
+    _set(copied, "__pydantic_extra__", None)
+    _set(copied, "__pydantic_fields_set__", template.__pydantic_fields_set__ | update.keys())
+    _set(copied, "__pydantic_private__", None)
+    return copied
+
+
 def _ordered(entry: MissingInfo) -> tuple[tuple[Any, ...], MissingInfo]:
     """An open question with its place in the order of questions (`question_order`)."""
-    order = question_order(
+    could_change, severity, waiting, path = question_order(
         entry.could_change_verdict, entry.severity, len(entry.rules), entry.field
     )
-    return order, entry
+    # The same order with its first three parts as one whole number (the sort of an
+    # assessment's questions then compares whole numbers first, not tuples)
+    assert 0 <= SEVERITY_ORDER[entry.severity] < 100 and 0 < -waiting < 10_000
+    return (could_change * 1_000_000 + severity * 10_000 + (10_000 + waiting), path), entry
 
 
-_FIRST = itemgetter(0)  # the sort key of an (order, model) pair
+_FIRST = itemgetter(0)  # the sort key of an (order, model) pair; an undetermined rule
+_ID = attrgetter("id")
+_SEVERITY = attrgetter("severity")
