@@ -123,6 +123,12 @@ def number_key(value: int | float) -> str:
     return f"p{exponent + _EXPONENT_OFFSET:06d}{digits}"
 
 
+# Below this a positive int's number key is written in place (`FactEncoder._miss_encoder`).
+_FAST_INT_LIMIT = 1 << 64
+# The function under the cache, for callers that keep each key themselves.
+_number_key_uncached: Callable[[int | float], str] = number_key.__wrapped__
+
+
 def _encode_scalar(value: Any) -> Any:
     if value is True:
         return "true"
@@ -331,7 +337,7 @@ class FactEncoder:
         opening = "{" + _fragment(GUARD_KEY, GUARD_VALUE)[1:]
         self._fragments: tuple[dict[Any, str], ...] = (
             {None: opening},
-            *(_Fragments(functools.partial(self._fragment, p)) for p in self._fragment_paths[1:]),
+            *(_Fragments(self._miss_encoder(p)) for p in self._fragment_paths[1:]),
         )
         self._derived = bool(self.sums or self.months)
 
@@ -401,6 +407,38 @@ class FactEncoder:
             if value is not None:
                 parts.append(_fragment(key, number_key(value)))
         return parts
+
+    def _miss_encoder(self, path: str) -> Callable[[Any], str]:
+        """`_fragment` of one path, for values not seen before.
+
+        On a first pass most values are new (numbers near the thresholds), so the
+        usual kinds are written here without `_fragment`'s general steps: a text
+        through json's C string encoder, an int or float through `number_key`'s
+        function itself (the fragment store already keeps each value once, so its
+        cache would only hold the same keys twice; a number key is ASCII letters and
+        digits, which JSON quotes as they are). Anything else (a list, a bool, a
+        subclass of str or int, None) takes `_fragment`, as do list paths.
+        """
+        general = functools.partial(self._fragment, path)
+        if path in self._list_members:
+            return general
+        prefix = "," + _quote(self._scalar_keys[path]) + ":"
+        numeric = _number_key_uncached
+
+        def miss(value: Any) -> str:
+            kind = value.__class__
+            if kind is str:
+                return prefix + _quote(value)
+            if kind is int and 0 < value < _FAST_INT_LIMIT:
+                # number_key of a positive int below 2**64: its hex digits, their
+                # count as the exponent (500001..500016: six digits), zeros stripped
+                digits = f"{value:x}"
+                return f'{prefix}"p{len(digits) + _EXPONENT_OFFSET}{digits.rstrip("0")}"'
+            if kind is int or kind is float:
+                return prefix + '"' + numeric(value) + '"'
+            return general(value)
+
+        return miss
 
     def _fragment(self, path: str, value: Any) -> str:
         """The JSON members `encode` writes for one fact ("" if it writes none)."""
