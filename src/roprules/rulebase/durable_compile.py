@@ -7,9 +7,10 @@ needed: the rule fires exactly when the three-valued evaluator says *true*.
 
 Facts are flattened for durable_rules:
 - `offer.building.sprinkler` becomes a short stable key such as `f42`;
-- booleans become the strings "true"/"false", so durable's numeric coercion of
-  booleans cannot change a result;
-- a list field becomes one "true"/"false" key per possible value plus its length,
+- booleans become the one-letter strings "t"/"f" (`TRUE`/`FALSE`), so durable's
+  numeric coercion of booleans cannot change a result (one letter: every fact and
+  every action's message, which holds the whole fact, is that much shorter);
+- a list field becomes one "t"/"f" key per possible value plus its length,
   so `contains` and `in {field: list}` need no array operators;
 - a `sum` subject becomes a derived key, present only when every part is known;
 - durable_rules knows no dates: a `months_since` subject becomes a derived
@@ -51,6 +52,10 @@ from roprules.rulebase.conditions import (
 )
 
 GUARD_KEY = "roprules__fact"
+# A boolean as durable_rules sees it: a string that no number key ("n", "m…", "p…")
+# and no enum value (tests/test_durable_pitfalls.py) can equal.
+TRUE = "t"
+FALSE = "f"
 GUARD_VALUE = "assessment"
 
 Expr = dict[str, Any]
@@ -131,9 +136,9 @@ _number_key_uncached: Callable[[int | float], str] = number_key.__wrapped__
 
 def _encode_scalar(value: Any) -> Any:
     if value is True:
-        return "true"
+        return TRUE
     if value is False:
-        return "false"
+        return FALSE
     if isinstance(value, (int, float)):
         return number_key(value)
     return value
@@ -263,7 +268,7 @@ def _compile_leaf(leaf: Leaf, params: Mapping[str, Any], positive: bool) -> Expr
         op = NEGATED[op]
     if op in ("contains", "not_contains"):
         assert isinstance(leaf.subject, str)
-        return {has_key(leaf.subject, operand): "true" if op == "contains" else "false"}
+        return {has_key(leaf.subject, operand): TRUE if op == "contains" else FALSE}
     if isinstance(operand, FieldRef):
         return _compile_reference(key, op, operand)
     if isinstance(operand, ParamRef):
@@ -281,7 +286,7 @@ def _compile_leaf(leaf: Leaf, params: Mapping[str, Any], positive: bool) -> Expr
 def _compile_reference(key: str, op: str, operand: FieldRef) -> Expr:
     other = RULE_FIELDS[operand.path]
     if op in ("in", "not_in"):
-        member = "true" if op == "in" else "false"
+        member = TRUE if op == "in" else FALSE
         return _or([{"$and": [{key: v}, {has_key(other.path, v): member}]} for v in other.values])
     other_key = fact_key(operand.path)
     comparison = (
@@ -364,7 +369,7 @@ class FactEncoder:
             if value is not None:
                 encoded[length] = len(value)
                 for item, key in members:
-                    encoded[key] = "true" if item in value else "false"
+                    encoded[key] = TRUE if item in value else FALSE
         for subject, key in self.sums:
             values = [facts.get(p) for p in subject.paths]
             if all(v is not None for v in values):
@@ -447,7 +452,7 @@ class FactEncoder:
         if path in self._list_members:
             length, members = self._list_members[path]
             return _fragment(length, len(value)) + "".join(
-                [_fragment(key, "true" if item in value else "false") for item, key in members]
+                [_fragment(key, TRUE if item in value else FALSE) for item, key in members]
             )
         key = self._scalar_keys[path]
         return _fragment(key, value if value.__class__ is str else _encode_scalar(value))
