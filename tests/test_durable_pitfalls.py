@@ -55,6 +55,8 @@ from roprules.rulebase.conditions import (
     parse_condition,
 )
 from roprules.rulebase.durable_compile import (
+    FALSE,
+    TRUE,
     FactEncoder,
     fact_key,
     fnv1_32,
@@ -406,8 +408,9 @@ def test_encoder_writes_booleans_as_strings() -> None:
     leaf = Leaf("resident.dementia", "eq", True)
     encoder = FactEncoder([leaf])
     key = fact_key("resident.dementia")
-    assert encoder.encode({"resident.dementia": True})[key] == "true"
-    assert encoder.encode({"resident.dementia": False})[key] == "false"
+    assert encoder.encode({"resident.dementia": True})[key] == TRUE
+    assert encoder.encode({"resident.dementia": False})[key] == FALSE
+    assert (TRUE, FALSE) == ("t", "f")
     assert key not in encoder.encode({})
 
 
@@ -456,7 +459,7 @@ def test_no_enum_value_looks_like_a_number_or_boolean() -> None:
     for spec in FIELDS.values():
         for value in spec.values:
             assert not value.replace(".", "", 1).isdigit(), (spec.path, value)
-            assert value not in ("true", "false"), (spec.path, value)
+            assert value not in (TRUE, FALSE, "true", "false"), (spec.path, value)
 
 
 def test_bool_and_number_forms_give_the_same_results(engine: Any, assessor: Any) -> None:

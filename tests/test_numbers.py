@@ -237,3 +237,22 @@ def test_overlay_parameters_at_the_boundaries(tmp_path: Path, value, area, fires
         with engine:
             ids = {f.rule_id for f in engine.audit(offer).findings}
         assert ("building.small-dwelling" in ids) is fires, (backend, value, area)
+
+
+def test_fact_encoder_writes_new_values_as_its_general_fragment():
+    """A value not seen before is written by a per-path encoder with shortcuts for
+    texts and numbers (ints below 2**64 in place): the same text as `_fragment`."""
+    from roprules.contract.fields import RULE_FIELDS
+    from roprules.rulebase.durable_compile import FactEncoder
+
+    encoder = FactEncoder([])
+    int_path = next(p for p, f in RULE_FIELDS.items() if f.kind == "int")
+    encoder._scalar_keys[int_path] = "f0"
+    miss = encoder._miss_encoder(int_path)
+    values = [1, 2, 15, 16, 17, 255, 256, 4096, 10**6, 2**63, 2**64 - 1, 2**64, 2**70, 0, -1]
+    values += [-(2**64), 0.5, 1e-5, 3.0, -2.5, 1e300, "text", "æøå", True, False]
+    for value in values:
+        assert miss(value) == encoder._fragment(int_path, value), value
+    for bad in (float("nan"), float("inf"), -float("inf")):
+        with pytest.raises(ValueError):
+            miss(bad)

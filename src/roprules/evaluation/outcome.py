@@ -165,21 +165,28 @@ class Evaluator:
         fired: list[Rule] = []
         undetermined: list[tuple[Rule, frozenset[str]]] = []
         known = facts.keys()
-        lookup, reads, get = self._waiting.lookup, self._reads, facts.get
-        for rule in rules:
-            if rule.id in fired_ids:
+        stored, get = self._waiting.getter(), facts.get
+        # The scope's plan (the evaluator's, the same rules in the same order): the
+        # closure, id and memo paths of each rule without attribute look-ups.
+        for rule, evaluate, rule_id, paths in self._plans[rule_scope]:
+            if rule_id in fired_ids:
                 fired.append(rule)
                 continue
-            if rule.fields <= known:
+            # `keys >= fields` asks the keys view directly (`fields <= keys` is first
+            # refused by frozenset, then reflected)
+            if known >= rule.fields:
                 continue  # two-valued here: durable_rules' "did not fire" is final
-            result = rule.evaluate(facts)  # the compiled closure: cheap when it is false
+            result = evaluate(facts)  # the compiled closure: cheap when it is false
             if result is True:
                 raise EngineError(
-                    f"rule {rule.id}: durable_rules did not fire but the evaluator says true"
+                    f"rule {rule_id}: durable_rules did not fire but the evaluator says true"
                 )
             if result is None:  # `waiting_on`, inlined as in `_run_evaluator`
-                key = (rule.id, tuple(map(get, reads[rule.id])))
-                waiting = lookup(key)
+                key = (rule_id, tuple(map(get, paths)))
+                try:
+                    waiting = stored(key, MISSING)
+                except TypeError:  # a value that cannot be hashed
+                    waiting = MISSING
                 if waiting is MISSING:
                     waiting = self._waiting.store(key, self._waiting_function(rule)(facts)[1])
                 undetermined.append((rule, waiting))

@@ -7,9 +7,10 @@ needed: the rule fires exactly when the three-valued evaluator says *true*.
 
 Facts are flattened for durable_rules:
 - `offer.building.sprinkler` becomes a short stable key such as `f42`;
-- booleans become the strings "true"/"false", so durable's numeric coercion of
-  booleans cannot change a result;
-- a list field becomes one "true"/"false" key per possible value plus its length,
+- booleans become the one-letter strings "t"/"f" (`TRUE`/`FALSE`), so durable's
+  numeric coercion of booleans cannot change a result (one letter: every fact and
+  every action's message, which holds the whole fact, is that much shorter);
+- a list field becomes one "t"/"f" key per possible value plus its length,
   so `contains` and `in {field: list}` need no array operators;
 - a `sum` subject becomes a derived key, present only when every part is known;
 - durable_rules knows no dates: a `months_since` subject becomes a derived
@@ -51,6 +52,10 @@ from roprules.rulebase.conditions import (
 )
 
 GUARD_KEY = "roprules__fact"
+# A boolean as durable_rules sees it: a string that no number key ("n", "m…", "p…")
+# and no enum value (tests/test_durable_pitfalls.py) can equal.
+TRUE = "t"
+FALSE = "f"
 GUARD_VALUE = "assessment"
 
 Expr = dict[str, Any]
@@ -123,11 +128,17 @@ def number_key(value: int | float) -> str:
     return f"p{exponent + _EXPONENT_OFFSET:06d}{digits}"
 
 
+# Below this a positive int's number key is written in place (`FactEncoder._miss_encoder`).
+_FAST_INT_LIMIT = 1 << 64
+# The function under the cache, for callers that keep each key themselves.
+_number_key_uncached: Callable[[int | float], str] = number_key.__wrapped__
+
+
 def _encode_scalar(value: Any) -> Any:
     if value is True:
-        return "true"
+        return TRUE
     if value is False:
-        return "false"
+        return FALSE
     if isinstance(value, (int, float)):
         return number_key(value)
     return value
@@ -257,7 +268,7 @@ def _compile_leaf(leaf: Leaf, params: Mapping[str, Any], positive: bool) -> Expr
         op = NEGATED[op]
     if op in ("contains", "not_contains"):
         assert isinstance(leaf.subject, str)
-        return {has_key(leaf.subject, operand): "true" if op == "contains" else "false"}
+        return {has_key(leaf.subject, operand): TRUE if op == "contains" else FALSE}
     if isinstance(operand, FieldRef):
         return _compile_reference(key, op, operand)
     if isinstance(operand, ParamRef):
@@ -275,7 +286,7 @@ def _compile_leaf(leaf: Leaf, params: Mapping[str, Any], positive: bool) -> Expr
 def _compile_reference(key: str, op: str, operand: FieldRef) -> Expr:
     other = RULE_FIELDS[operand.path]
     if op in ("in", "not_in"):
-        member = "true" if op == "in" else "false"
+        member = TRUE if op == "in" else FALSE
         return _or([{"$and": [{key: v}, {has_key(other.path, v): member}]} for v in other.values])
     other_key = fact_key(operand.path)
     comparison = (
@@ -331,7 +342,7 @@ class FactEncoder:
         opening = "{" + _fragment(GUARD_KEY, GUARD_VALUE)[1:]
         self._fragments: tuple[dict[Any, str], ...] = (
             {None: opening},
-            *(_Fragments(functools.partial(self._fragment, p)) for p in self._fragment_paths[1:]),
+            *(_Fragments(self._miss_encoder(p)) for p in self._fragment_paths[1:]),
         )
         self._derived = bool(self.sums or self.months)
 
@@ -358,7 +369,7 @@ class FactEncoder:
             if value is not None:
                 encoded[length] = len(value)
                 for item, key in members:
-                    encoded[key] = "true" if item in value else "false"
+                    encoded[key] = TRUE if item in value else FALSE
         for subject, key in self.sums:
             values = [facts.get(p) for p in subject.paths]
             if all(v is not None for v in values):
@@ -402,6 +413,38 @@ class FactEncoder:
                 parts.append(_fragment(key, number_key(value)))
         return parts
 
+    def _miss_encoder(self, path: str) -> Callable[[Any], str]:
+        """`_fragment` of one path, for values not seen before.
+
+        On a first pass most values are new (numbers near the thresholds), so the
+        usual kinds are written here without `_fragment`'s general steps: a text
+        through json's C string encoder, an int or float through `number_key`'s
+        function itself (the fragment store already keeps each value once, so its
+        cache would only hold the same keys twice; a number key is ASCII letters and
+        digits, which JSON quotes as they are). Anything else (a list, a bool, a
+        subclass of str or int, None) takes `_fragment`, as do list paths.
+        """
+        general = functools.partial(self._fragment, path)
+        if path in self._list_members:
+            return general
+        prefix = "," + _quote(self._scalar_keys[path]) + ":"
+        numeric = _number_key_uncached
+
+        def miss(value: Any) -> str:
+            kind = value.__class__
+            if kind is str:
+                return prefix + _quote(value)
+            if kind is int and 0 < value < _FAST_INT_LIMIT:
+                # number_key of a positive int below 2**64: its hex digits, their
+                # count as the exponent (500001..500016: six digits), zeros stripped
+                digits = f"{value:x}"
+                return f'{prefix}"p{len(digits) + _EXPONENT_OFFSET}{digits.rstrip("0")}"'
+            if kind is int or kind is float:
+                return prefix + '"' + numeric(value) + '"'
+            return general(value)
+
+        return miss
+
     def _fragment(self, path: str, value: Any) -> str:
         """The JSON members `encode` writes for one fact ("" if it writes none)."""
         if value is None:
@@ -409,7 +452,7 @@ class FactEncoder:
         if path in self._list_members:
             length, members = self._list_members[path]
             return _fragment(length, len(value)) + "".join(
-                [_fragment(key, "true" if item in value else "false") for item, key in members]
+                [_fragment(key, TRUE if item in value else FALSE) for item, key in members]
             )
         key = self._scalar_keys[path]
         return _fragment(key, value if value.__class__ is str else _encode_scalar(value))
