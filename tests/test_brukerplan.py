@@ -148,7 +148,7 @@ def test_a_value_the_team_entered_is_never_overridden(engine):
 
 def test_no_scores_derive_nothing_and_add_no_notice(engine):
     assessment = engine.assess_resident({"id": "R-1", "economy_follow_up": False})
-    assert assessment.notices == []
+    assert assessment.notices == ()
     assert all(not fact.derived for f in assessment.findings for fact in f.facts)
 
 

@@ -119,7 +119,7 @@ def test_assessments_carry_the_notice_in_the_language(engine, lang, resident, fi
 
 
 def test_no_notices_without_deprecated_fields(engine):
-    assert engine.assess_resident({"id": "R-1", "coercion_need": "none"}).notices == []
+    assert engine.assess_resident({"id": "R-1", "coercion_need": "none"}).notices == ()
 
 
 def test_derived_fact_is_marked_in_findings(engine):
@@ -150,4 +150,4 @@ def test_a_finding_shows_the_derived_value_as_derived(tmp_path):
     )
     entered = engine.assess_resident({"id": "R-1", "coercion_need": "none"})
     assert entered.findings[0].facts[0].derived is False
-    assert entered.notices == []
+    assert entered.notices == ()

@@ -163,4 +163,4 @@ def test_an_overlay_that_raises_the_superseded_rule_lifts_the_pair(tmp_path, wea
     changes = {"test.weak": {"severity": weak_to, **CHANGE}} if weak_to else {}
     engine = Engine.load(directory, overlay_file(tmp_path, {"name": "K", "rules": changes}))
     weak = next(f for f in engine.assess_resident(RESIDENT).findings if f.rule_id == "test.weak")
-    assert weak.superseded_by == (["test.strong"] if applies else [])
+    assert weak.superseded_by == (("test.strong",) if applies else ())

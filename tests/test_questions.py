@@ -113,8 +113,8 @@ def test_a_field_that_could_change_the_verdict_comes_before_one_that_cannot(mini
 def test_decides_lists_rule_titles_most_severe_first(mini):
     assessment = mini.assess_resident({"id": "R-1", "age": 30}, lang="en", as_of=AS_OF)
     dementia = next(m for m in assessment.missing if m.field == "resident.dementia")
-    assert dementia.decides == ["Title q.dementia-fire", "Title q.dementia-two"]
-    assert dementia.rules == ["q.dementia-fire", "q.dementia-two"]
+    assert dementia.decides == ("Title q.dementia-fire", "Title q.dementia-two")
+    assert dementia.rules == ("q.dementia-fire", "q.dementia-two")
 
 
 def test_knowing_a_fact_can_move_the_verdict_either_way(mini):
@@ -295,7 +295,7 @@ def test_completeness_is_one_when_nothing_is_missing(mini):
         "needs_two_staff": False,
     }
     assessment = mini.assess_resident(full, as_of=AS_OF)
-    assert assessment.missing == []
+    assert assessment.missing == ()
     assert assessment.completeness == 1.0
     assert assessment.open_questions_by_severity == {"critical": 0, "major": 0, "minor": 0}
 
@@ -337,7 +337,7 @@ def test_old_json_without_the_new_fields_still_validates_and_renders(engine):
     jsonschema.Draft202012Validator(json_schema("assessment")).validate(document)
     old = Assessment.model_validate(document)
     assert old.verdict_summary is None and old.completeness is None
-    assert all(m.could_change_verdict is None and m.decides == [] for m in old.missing)
+    assert all(m.could_change_verdict is None and m.decides == () for m in old.missing)
     text = render_assessment(old, "text")
     assert messages().term("verdict", old.verdict, "nb").capitalize() in text
     # Without asked_of, the field registry groups the questions.

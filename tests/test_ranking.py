@@ -170,7 +170,7 @@ def test_summary_ranking_of_the_shipped_offers_is_a_few_kilobytes(capsys):
 def test_summary_detail_through_the_api(engine):
     summary = engine.rank(RESIDENT, [WELL, BARELY], as_of=AS_OF, detail="summary")
     assert summary.detail == "summary"
-    assert summary.ranking[0].rule_ids == ["building.no-sprinkler"]
+    assert summary.ranking[0].rule_ids == ("building.no-sprinkler",)
     with pytest.raises(ValueError):
         engine.rank(RESIDENT, [WELL], detail="short")
 

@@ -157,18 +157,18 @@ def test_fixed_only_verdict_names_the_rules(engine):
     assessment = engine.check(resident, offer, remedies=True, lang="en")
     assert assessment.verdict == "unsuitable"
     remedy = assessment.verdict_remedy
-    assert remedy.target is None and remedy.changes == []
+    assert remedy.target is None and remedy.changes == ()
     assert "coercion.outside-institution" in remedy.fixed
     title = engine.ruleset.rule("coercion.outside-institution").spec.title.en
     assert title in remedy.text and remedy.text.startswith("No change to the offer")
     finding = next(f for f in assessment.findings if f.rule_id == "coercion.outside-institution")
-    assert finding.remedies == []
+    assert finding.remedies == ()
 
 
 def test_suitable_needs_nothing(engine):
     assessment = engine.check({"id": "R-1"}, {"id": "O-1", "type": "ordinary"}, remedies=True)
     if assessment.verdict == "suitable":
-        assert assessment.verdict_remedy.changes == []
+        assert assessment.verdict_remedy.changes == ()
         assert assessment.verdict_remedy.target == "suitable"
 
 

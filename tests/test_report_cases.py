@@ -281,17 +281,17 @@ def test_old_low_danger_assessment_no_longer_silences_supervision(engine):
     assert assessment.verdict == "conditional"
     assert critical_or_major(assessment) == {"danger-assessment.outdated"}
     outdated = by_id(assessment, "danger-assessment.outdated")
-    assert outdated.superseded_by == []
+    assert outdated.superseded_by == ()
     # The info rule fires as well and is shown inside the major one.
     low = by_id(assessment, "danger-assessment.outdated-low")
-    assert low.severity == "info" and low.superseded_by == ["danger-assessment.outdated"]
+    assert low.severity == "info" and low.superseded_by == ("danger-assessment.outdated",)
 
     # A stable tenant with an old low assessment gets advice only, not a condition.
     stable = r10.model_copy(update={"transition_from": "none"})
     settled = engine.check(stable, rental, as_of=AS_OF)
     assert settled.verdict == "suitable"
     assert "danger-assessment.outdated" not in finding_ids(settled)
-    assert by_id(settled, "danger-assessment.outdated-low").superseded_by == []
+    assert by_id(settled, "danger-assessment.outdated-low").superseded_by == ()
 
     # The same assessment made last month decides nothing: the rule reads as_of, not the clock.
     recent = engine.check(r10, rental, as_of=date(2019, 4, 14))
@@ -320,7 +320,7 @@ def test_couple_with_violence_risk_towards_the_partner_is_not_suitable(engine):
     with_children = engine.check(parent, offer("ordinary-rental"), as_of=AS_OF)
     assert "household.child-contact-violence" in critical_or_major(with_children)
     room = by_id(with_children, "household.child-contact-no-guest-room")
-    assert room.superseded_by == ["household.child-contact-violence"]
+    assert room.superseded_by == ("household.child-contact-violence",)
     child = by_id(with_children, "household.child-contact-violence")
     assert "vurder" in " ".join(child.suggestions).lower()
 
@@ -370,7 +370,7 @@ def test_high_fire_risk_smoker_in_a_prefab_house_far_from_the_fire_station(engin
     )
     assert wheelchair.verdict == "unsuitable"
     assert by_id(wheelchair, "fire.compound-risk").severity == "critical"
-    assert by_id(wheelchair, "fire.high-risk-emergency-distance").superseded_by == []
+    assert by_id(wheelchair, "fire.high-risk-emergency-distance").superseded_by == ()
 
     # The smoking-alarm rule with its guidance remains for low and moderate fire risk.
     moderate = placement(engine, {**SMOKER, "fire_risk": "moderate"}, PREFAB_FAR_AWAY, as_of=AS_OF)
@@ -436,7 +436,7 @@ def test_psychosis_drug_access_and_heavy_use_cluster_placement(engine):
     assert reinsholm.location.drug_scene_nearby is True and reinsholm.staffing != "round_the_clock"
     assessment = engine.check(r01, reinsholm, as_of=AS_OF)
     assert by_id(assessment, "mix.psychosis-drug-access").severity == "major"
-    assert by_id(assessment, "location.drug-scene").superseded_by == ["mix.psychosis-drug-access"]
+    assert by_id(assessment, "location.drug-scene").superseded_by == ("mix.psychosis-drug-access",)
     # Round-the-clock staff: no finding (r01 in Trondheim's planned offer).
     staffed = engine.check(r01, offer("trondheim-planned-11"), as_of=AS_OF)
     assert "mix.psychosis-drug-access" not in finding_ids(staffed)
@@ -448,7 +448,7 @@ def test_psychosis_drug_access_and_heavy_use_cluster_placement(engine):
     assert by_id(joined, "mix.heavy-use-cluster-placement").severity == "major"
     offer_rule = by_id(joined, "mix.heavy-use-cluster")
     assert offer_rule.severity == "minor"
-    assert offer_rule.superseded_by == ["mix.heavy-use-cluster-placement"]
+    assert offer_rule.superseded_by == ("mix.heavy-use-cluster-placement",)
 
 
 def test_sprinkler_rules_by_risk_class_and_mobile_unit(engine):
@@ -461,14 +461,14 @@ def test_sprinkler_rules_by_risk_class_and_mobile_unit(engine):
     none = placement(engine, high, base, as_of=AS_OF)
     assert by_id(none, "fire.high-risk-no-sprinkler").severity == "critical"
     care = by_id(none, "fire.care-housing-sprinkler")
-    assert care.severity == "major" and care.superseded_by == ["fire.high-risk-no-sprinkler"]
+    assert care.severity == "major" and care.superseded_by == ("fire.high-risk-no-sprinkler",)
 
     # A mobile unit protects the resident (no critical finding), but it is not the
     # automatic extinguishing system a building of risk class 6 needs.
     mobile = {**base, "building": {"fire_risk_class": 6, "sprinkler": "mobile"}}
     with_unit = placement(engine, high, mobile, as_of=AS_OF)
     assert "fire.high-risk-no-sprinkler" not in finding_ids(with_unit)
-    assert by_id(with_unit, "fire.care-housing-sprinkler").superseded_by == []
+    assert by_id(with_unit, "fire.care-housing-sprinkler").superseded_by == ()
 
     # The class decides, not the staffing: a staffed base in a lower class is silent.
     lower = {**base, "building": {"fire_risk_class": 4, "sprinkler": "mobile"}}

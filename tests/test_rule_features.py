@@ -94,7 +94,7 @@ def test_a_text_per_boolean_value(tmp_path):
     resident = {"id": "R-1", "violence_risk": "high"}
     (yes,) = engine.assess_resident({**resident, "psychosis": True}).findings
     (no,) = engine.assess_resident({**resident, "psychosis": False}).findings
-    assert (yes.suggestions, no.suggestions) == (["Med psykose."], ["Uten."])
+    assert (yes.suggestions, no.suggestions) == (("Med psykose.",), ("Uten.",))
 
 
 @pytest.mark.parametrize(
@@ -152,11 +152,11 @@ def test_a_superseded_finding_stays_and_names_its_superseder(tmp_path):
     engine = Engine.load(write_rules(tmp_path, pair()))
     assessment = engine.assess_resident({"id": "R-1", "violence_risk": "high"})
     by_id = {f.rule_id: f for f in assessment.findings}
-    assert by_id["test.weak"].superseded_by == ["test.strong"]
-    assert by_id["test.strong"].superseded_by == []
+    assert by_id["test.weak"].superseded_by == ("test.strong",)
+    assert by_id["test.strong"].superseded_by == ()
     # alone it is an ordinary finding
     alone = engine.assess_resident({"id": "R-1", "violence_risk": "moderate"})
-    assert [(f.rule_id, f.superseded_by) for f in alone.findings] == [("test.weak", [])]
+    assert [(f.rule_id, f.superseded_by) for f in alone.findings] == [("test.weak", ())]
 
 
 def test_a_superseded_finding_still_counts_for_the_verdict(tmp_path):
@@ -164,7 +164,7 @@ def test_a_superseded_finding_still_counts_for_the_verdict(tmp_path):
     assessment = engine.assess_resident({"id": "R-1", "violence_risk": "high"})
     assert assessment.verdict == "unsuitable"
     weak = next(f for f in assessment.findings if f.rule_id == "test.weak")
-    assert weak.superseded_by == ["test.strong"]  # equal in the catalogue: applies
+    assert weak.superseded_by == ("test.strong",)  # equal in the catalogue: applies
 
 
 @pytest.mark.parametrize(

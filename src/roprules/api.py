@@ -14,10 +14,10 @@ frees them too.
     with Engine.load(backend="evaluator") as engine:
         engine.check(resident, offer).backend   # BackendRef(name="evaluator", ...)
 
-Assessments are immutable (frozen models). Their parts (findings, facts, open
-questions) are shared with the engine's caches of earlier results, so the lists
-inside them must not be changed in place either: `model_copy(deep=True)` gives a
-copy to change.
+Assessments, rankings and comparisons are immutable: frozen models whose sequences
+are tuples, since their parts (findings, facts, open questions) are shared with the
+engine's caches and with later results (contract/assessment.py, `OutputModel`).
+`model_dump()` gives data to change; the matrix, built anew on every call, has lists.
 
 Every method takes `as_of`, the assessment date (contract.md): every date rule
 is measured from it, never from the clock, so an assessment can be reproduced.

@@ -28,6 +28,16 @@ VERDICT_RANK: dict[str, int] = {"suitable": 0, "conditional": 1, "incomplete": 2
 
 
 class OutputModel(BaseModel):
+    """An output model: frozen, and immutable all the way down.
+
+    The engine caches validated findings, facts, open questions and undetermined
+    rules and shares them between the assessments it returns (report/wording.py), so
+    a part one caller changed in place would show up in every later result: every
+    sequence field is a tuple, never a list (JSON and JSON Schema are the same as with
+    lists: an array). The few dict fields (counts) are built anew for each result and
+    never shared. The matrix (rankings.py) is the exception, built fresh on every call.
+    """
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -95,13 +105,13 @@ class Remedy(OutputModel):
     clear (this one included); `raises`: findings they would raise instead.
     """
 
-    changes: list[Change]
+    changes: tuple[Change, ...]
     verdict: Verdict
-    clears: list[str]
-    raises: list[str] = []
+    clears: tuple[str, ...]
+    raises: tuple[str, ...] = ()
     # Unknown facts the finding's rule then waits on: it no longer fires, but cannot be
     # decided until they are known ([] when the changes make it false).
-    waiting_on: list[str] = []
+    waiting_on: tuple[str, ...] = ()
     text: str  # the remedy in words, in the assessment's language
 
 
@@ -114,10 +124,10 @@ class VerdictRemedy(OutputModel):
     """
 
     target: Verdict | None = None
-    changes: list[Change] = []
+    changes: tuple[Change, ...] = ()
     verdict: Verdict | None = None
-    raises: list[str] = []
-    fixed: list[str] = []
+    raises: tuple[str, ...] = ()
+    fixed: tuple[str, ...] = ()
     complete: bool = True
     text: str
 
@@ -128,22 +138,22 @@ class Finding(OutputModel):
     severity: Severity
     title: str
     explanation: str
-    facts: list[Fact]
-    sources: list[Citation]
-    suggestions: list[str]
-    topics: list[str]
+    facts: tuple[Fact, ...]
+    sources: tuple[Citation, ...]
+    suggestions: tuple[str, ...]
+    topics: tuple[str, ...]
     theme: str | None = None
     # Ids of fired findings that supersede this one (criteria.md, Supersedes):
     # renderers show it only inside those; it still counts for the verdict.
-    superseded_by: list[str] = []
+    superseded_by: tuple[str, ...] = ()
     local_change: LocalChange | None = None
     # Critical and major findings, when asked for: None = not computed, [] = none found.
-    remedies: list[Remedy] | None = None
+    remedies: tuple[Remedy, ...] | None = None
 
 
 class MissingInfo(OutputModel):
     field: str
-    rules: list[str]
+    rules: tuple[str, ...]
     severity: Severity
     question: str
     label: str | None = None
@@ -152,7 +162,7 @@ class MissingInfo(OutputModel):
     # Who answers the question (field registry, messages/asked_of.yaml).
     asked_of: Literal["resident", "placement", "organisation"] | None = None
     # The titles of the rules waiting on it, in the assessment's language.
-    decides: list[str] = []
+    decides: tuple[str, ...] = ()
 
 
 class Undetermined(OutputModel):
@@ -161,7 +171,7 @@ class Undetermined(OutputModel):
     rule_id: str
     severity: Severity
     title: str
-    waiting_on: list[str]
+    waiting_on: tuple[str, ...]
 
 
 class OverlayRef(OutputModel):
@@ -180,10 +190,10 @@ class RulesetRef(OutputModel):
 class Assessment(OutputModel):
     scope: AssessmentScope
     verdict: Verdict
-    findings: list[Finding]
-    missing: list[MissingInfo]
+    findings: tuple[Finding, ...]
+    missing: tuple[MissingInfo, ...]
     ruleset: RulesetRef
-    undetermined: list[Undetermined] = []
+    undetermined: tuple[Undetermined, ...] = ()
     resident_id: str | None = None
     offer_id: str | None = None
     offer_name: str | None = None
@@ -191,7 +201,7 @@ class Assessment(OutputModel):
     lang: Literal["nb", "en"] = "nb"
     created_at: datetime | None = None
     as_of: date | None = None  # the assessment date every date rule is measured from
-    notices: list[Notice] = []
+    notices: tuple[Notice, ...] = ()
     schema_version: str = SCHEMA_VERSION
     backend: BackendRef | None = None
     # critical/major/minor -> how many missing fields have that severity (their most

@@ -40,12 +40,12 @@ class RankedOffer(OutputModel):
     # The weighted score used after the verdict (lower is better; see `ranking.unknown_weight`).
     score: float | None = None
     # `detail: summary` only: the rules that fired, most severe first (as in a MatrixCell).
-    rule_ids: list[str] | None = None
+    rule_ids: tuple[str, ...] | None = None
 
 
 class Ranking(OutputModel):
     resident_id: str
-    ranking: list[RankedOffer]
+    ranking: tuple[RankedOffer, ...]
     ruleset: RulesetRef
     schema_version: str = SCHEMA_VERSION
     detail: Detail = "full"
@@ -61,7 +61,7 @@ class CompareCell(OutputModel):
     offer_id: str
     status: CompareStatus
     severity: Severity | None = None
-    superseded_by: list[str] = []  # noqa: RUF012 (a pydantic field: copied per instance)
+    superseded_by: tuple[str, ...] = ()
 
 
 class CompareRow(OutputModel):
@@ -72,7 +72,7 @@ class CompareRow(OutputModel):
     severity: Severity  # the rule's severity in this rule base
     theme: str | None = None
     theme_title: str | None = None
-    cells: list[CompareCell]  # one per offer, in the order of `offers`
+    cells: tuple[CompareCell, ...]  # one per offer, in the order of `offers`
 
 
 class ComparedOffer(OutputModel):
@@ -95,8 +95,8 @@ class Compare(OutputModel):
     """Offers side by side for one resident: one row per rule that fired or is open."""
 
     resident_id: str
-    offers: list[ComparedOffer]  # the columns, in the order given
-    rows: list[CompareRow]  # by theme, then most severe first, then title
+    offers: tuple[ComparedOffer, ...]  # the columns, in the order given
+    rows: tuple[CompareRow, ...]  # by theme, then most severe first, then title
     ruleset: RulesetRef
     as_of: date | None = None
     lang: Literal["nb", "en"] = "nb"

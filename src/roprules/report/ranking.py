@@ -86,9 +86,9 @@ def remedy_text(assessment: Assessment) -> str | None:
     return text or None
 
 
-def _rule_ids(assessment: Assessment) -> list[str]:
+def _rule_ids(assessment: Assessment) -> tuple[str, ...]:
     """The rules that fired, most severe first (the findings' own order)."""
-    return [f.rule_id for f in assessment.findings]
+    return tuple(f.rule_id for f in assessment.findings)
 
 
 def rank_assessments(
@@ -226,7 +226,8 @@ def summarize(document: Ranking | Compare) -> Ranking | Compare:
     if document.detail == "summary":
         return document
     if isinstance(document, Ranking):
-        entries = [
+        # Tuples, as validation gives (model_copy does not validate; contract/assessment.py).
+        entries = tuple(
             entry.model_copy(
                 update={
                     "assessment": None,
@@ -236,7 +237,7 @@ def summarize(document: Ranking | Compare) -> Ranking | Compare:
                 }
             )
             for entry in document.ranking
-        ]
+        )
         return document.model_copy(update={"ranking": entries, "detail": "summary"})
-    columns = [offer.model_copy(update={"assessment": None}) for offer in document.offers]
+    columns = tuple(offer.model_copy(update={"assessment": None}) for offer in document.offers)
     return document.model_copy(update={"offers": columns, "detail": "summary"})

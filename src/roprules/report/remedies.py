@@ -148,14 +148,12 @@ def display(path: str, value: Any, lang: str, catalogue: Messages | None = None)
 def change_data(change: Change, lang: str, catalogue: Messages | None = None) -> dict[str, Any]:
     """One change as the JSON contract's `Change`."""
     catalogue = catalogue or messages()
-    value = list(change.value) if isinstance(change.value, tuple) else change.value
-    before = list(change.before) if isinstance(change.before, tuple) else change.before
-    return {
+    return {  # a list field's values stay tuples (JSON: arrays; output models hold no lists)
         "field": change.field,
         "label": catalogue.field_label(change.field, lang),
-        "value": value,
+        "value": change.value,
         "display": display(change.field, change.value, lang, catalogue),
-        "before": before,
+        "before": change.before,
         "before_display": (
             display(change.field, change.before, lang, catalogue) if change.known_before else None
         ),
@@ -300,14 +298,18 @@ def with_remedies(
             findings.append(finding)
             continue
         data = [remedy_data(finding.rule_id, r, ruleset, lang, assessment.verdict) for r in results]
-        remedied = [Remedy.model_validate(item) for item in data]
+        remedied = tuple(Remedy.model_validate(item) for item in data)
         findings.append(finding.model_copy(update={"remedies": remedied}))
     open_critical = any(u.severity == "critical" for u in assessment.undetermined)
     verdict = verdict_remedy_data(
         found.verdict, ruleset, lang, assessment.verdict, open_critical=open_critical
     )
+    # A tuple, as validation gives: output models hold no lists (contract/assessment.py).
     return assessment.model_copy(
-        update={"findings": findings, "verdict_remedy": VerdictRemedy.model_validate(verdict)}
+        update={
+            "findings": tuple(findings),
+            "verdict_remedy": VerdictRemedy.model_validate(verdict),
+        }
     )
 
 

@@ -129,7 +129,7 @@ class Wording:
         )
         if superseding:
             findings = [
-                _copied(f, {"superseded_by": list(superseding[f.rule_id])})
+                _copied(f, {"superseded_by": tuple(superseding[f.rule_id])})
                 if superseding.get(f.rule_id)
                 else f
                 for f in findings
@@ -240,9 +240,10 @@ class Wording:
             )
             self._templates[key] = template
         explanation, suggestion, used = self._finding_parts(rule, facts, lang, derived)
+        # Tuples, as validation gives (contract/assessment.py, OutputModel): the copy is
+        # cached and shared, so nothing in it may be changed in place.
         return _copied(
-            template,
-            {"explanation": explanation, "facts": list(used), "suggestions": [suggestion]},
+            template, {"explanation": explanation, "facts": used, "suggestions": (suggestion,)}
         )
 
     def _finding_models(
@@ -398,8 +399,8 @@ class Wording:
     ) -> dict[str, Any]:
         """One fact as output data; `derived` is the field it was derived from (or True)."""
         derived_from = derived if isinstance(derived, str) else None
-        if isinstance(value, tuple):
-            value = list(value)
+        # A list field's value stays a tuple (JSON: an array): the Fact may be cached
+        # and shared between assessments, so its value must not be changeable in place.
         return {
             "field": path,
             "value": value,
