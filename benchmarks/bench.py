@@ -49,17 +49,21 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from roprules import Engine
-from roprules.contract.fields import FIELDS
 from roprules.contract.profiles import OfferProfile, ResidentProfile, profile_to_facts
 from roprules.evaluation.backends import durable_available
-from roprules.rulebase.conditions import ParamRef, Sum, leaves
 
 REPO = Path(__file__).resolve().parents[1]
+# The seeded profile generator shared with the tests (tests/seeded_profiles.py).
+if str(REPO / "tests") not in sys.path:
+    sys.path.append(str(REPO / "tests"))
+import seeded_profiles  # noqa: E402
+from seeded_profiles import contract_range, near_thresholds  # noqa: E402
+
 SHIPPED_RESIDENT = REPO / "profiles" / "residents" / "r01-high-risk-round-the-clock.yaml"
 SHIPPED_OFFER = REPO / "profiles" / "offers" / "verdal-reinsholm.yaml"
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -68,95 +72,32 @@ BENCH_DIR = Path(__file__).resolve().parent
 BASELINE_REF = "dbaad08"
 SKIP = ("id", "name", "municipality")
 
-# Valid ranges of the numeric fields (contract.md), by the last part of the path.
+# Narrower than the contract allows, where its range is wider than real offers (by the
+# last part of the path); every other numeric field draws from the contract's range.
 RANGES: dict[str, tuple[float, float]] = {
-    "age": (16, 110),
     "floor_area_m2": (12, 120),
     "units": (1, 40),
     "contract_months": (1, 60),
     "max_tenure_months": (1, 60),
-    "fire_risk_class": (1, 6),
 }
-BRUKERPLAN_RANGE = (1, 5)
-DEFAULT_RANGE = (0, 3000)
+OPEN_HIGH = 3000.0  # the highest value drawn where the contract sets no maximum
 
 
 # --------------------------------------------------------------------------- data
 
 
-def numeric_thresholds(engine: Engine) -> dict[str, list[float]]:
-    """The numbers the rules compare each numeric field with (constants and parameters)."""
-    found: dict[str, set[float]] = {}
-    params = engine.ruleset.params
-    for rule in engine.ruleset.rules:
-        for leaf in leaves(rule.condition):
-            operand = leaf.operand
-            if isinstance(operand, ParamRef):
-                number = params[operand.name]
-            elif isinstance(operand, (int, float)) and not isinstance(operand, bool):
-                number = operand
-            else:
-                continue
-            paths = leaf.subject.paths if isinstance(leaf.subject, Sum) else (leaf.subject,)
-            for path in paths:
-                found.setdefault(path, set()).add(number)
-    return {path: sorted(numbers) for path, numbers in found.items()}
-
-
 def value_range(path: str) -> tuple[float, float]:
-    if ".brukerplan." in path:
-        return BRUKERPLAN_RANGE
-    return RANGES.get(path.rsplit(".", 1)[1], DEFAULT_RANGE)
+    """The range a benchmark draws a numeric field from (`RANGES`, else the contract's)."""
+    return RANGES.get(path.rsplit(".", 1)[1]) or contract_range(path, OPEN_HIGH)
 
 
-def random_value(path: str, rng: random.Random, near: dict[str, list[float]]) -> Any:
-    spec = FIELDS[path]
-    if spec.kind == "bool":
-        return rng.random() < 0.5
-    if spec.kind == "enum":
-        return rng.choice(spec.values)
-    if spec.kind == "list":
-        return [v for v in spec.values if rng.random() < 0.35]
-    if spec.numeric:
-        low, high = value_range(path)
-        close = [n + d for n in near.get(path, ()) for d in (-1, 0, 1) if low <= n + d <= high]
-        number = rng.choice(close) if close and rng.random() < 0.6 else rng.uniform(low, high)
-        return int(number) if spec.kind == "int" else round(float(number), 1)
-    if spec.kind == "date":
-        return date.fromordinal(date(2020, 1, 1).toordinal() + rng.randrange(2000))
-    raise AssertionError(spec)
+# Numbers near the rules' thresholds (so that rules fire and stay silent often).
+NUMBERS = near_thresholds(value_range)
 
 
-def nest(facts: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    nested: dict[str, dict[str, Any]] = {"resident": {}, "offer": {}}
-    for path, value in facts.items():
-        *parents, last = path.split(".")
-        current = nested
-        for name in parents:
-            current = current.setdefault(name, {})
-        current[last] = value
-    return nested
-
-
-def random_profile(
-    prefix: str, index: int, rng: random.Random, near: dict[str, list[float]]
-) -> dict[str, Any]:
-    """A valid, partial profile: each field known with a probability drawn per profile."""
-    present = rng.choice((0.3, 0.6, 0.9, 1.0))
-    facts = {
-        path: random_value(path, rng, near)
-        for path, spec in FIELDS.items()
-        if path.startswith(prefix + ".")
-        and spec.kind != "object"
-        and path.rsplit(".", 1)[1] not in SKIP
-        and path != "offer.type"
-        and rng.random() < present
-    }
-    profile = {"id": f"{prefix[0].upper()}-{index}", **nest(facts)[prefix]}
-    if prefix == "offer":
-        profile["type"] = rng.choice(FIELDS["offer.type"].values)
-        profile["name"] = f"Botilbud {index}"
-    return profile
+def random_profile(prefix: str, index: int, rng: random.Random) -> dict[str, Any]:
+    """A valid, partial profile (tests/seeded_profiles.py), this benchmark's recipe."""
+    return seeded_profiles.random_profile(prefix, index, rng, NUMBERS)
 
 
 # --------------------------------------------------------------------------- measuring
@@ -509,12 +450,11 @@ def helper_rows(module_name: str, backend: str, quick: bool) -> tuple[list[Row],
 # --------------------------------------------------------------------------- main
 
 
-def make_data(engine: Engine, count: int, seed: int) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+def make_data(count: int, seed: int) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """`count` seeded placements (resident and offer dicts): the same for the same seed."""
     rng = random.Random(seed)
-    near = numeric_thresholds(engine)
     return [
-        (random_profile("resident", i, rng, near), random_profile("offer", i, rng, near))
-        for i in range(count)
+        (random_profile("resident", i, rng), random_profile("offer", i, rng)) for i in range(count)
     ]
 
 
@@ -550,7 +490,7 @@ def bench_backend(
         f"{len(engine.ruleset.rules)} rules{groups}"
     )
 
-    pairs = make_data(engine, sizes["placements"], args.seed)
+    pairs = make_data(sizes["placements"], args.seed)
     facts_list = facts_of(pairs)
     rules = [
         r for scope in ("placement", "offer", "resident") for r in assessor.rules_by_scope[scope]

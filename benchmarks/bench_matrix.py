@@ -29,112 +29,35 @@ import resource
 import statistics
 import sys
 import time
-import typing
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel
-
 from roprules import Engine
-from roprules.contract.fields import FIELDS, strip_annotation
-from roprules.contract.profiles import PROFILE_MODELS
 
 AS_OF = "2026-11-30"
 SEED = 2020
 TARGET_US_PER_CELL = 60.0
 TARGET_SPEEDUP = 1.7
 TARGET_CITY_SECONDS = 60.0
-SKIP = ("id", "name", "municipality")
 
+# The seeded profile generator shared with the tests (tests/seeded_profiles.py).
+_TESTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests")
+if _TESTS not in sys.path:
+    sys.path.append(_TESTS)
+from seeded_profiles import contract_range, mostly_small, random_profile  # noqa: E402
 
 # --------------------------------------------------------------------------- data
 
 
-def _limits(annotation: Any) -> list[Any]:
-    """The constraint objects (ge/le) inside an annotation, however nested."""
-    found = list(getattr(annotation, "__metadata__", ()))
-    for arg in typing.get_args(annotation):
-        found += _limits(arg)
-    for item in list(found):
-        found += list(getattr(item, "metadata", ()))
-    return found
-
-
-def _bounds() -> dict[str, tuple[float, float]]:
-    """The valid range of every numeric field, read from the profile models (ge/le)."""
-    found: dict[str, tuple[float, float]] = {}
-
-    def walk(prefix: str, model: type[BaseModel]) -> None:
-        for name, info in model.model_fields.items():
-            path = f"{prefix}.{name}"
-            annotation = strip_annotation(info.annotation)
-            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-                walk(path, annotation)
-                continue
-            low, high = 0.0, 3000.0
-            for item in [*info.metadata, *_limits(info.annotation)]:
-                if getattr(item, "ge", None) is not None:
-                    low = float(item.ge)
-                if getattr(item, "le", None) is not None:
-                    high = float(item.le)
-            found[path] = (low, high)
-
-    for prefix, model in PROFILE_MODELS.items():
-        walk(prefix, model)
-    return found
-
-
-BOUNDS = _bounds()
-
-
-def _value(path: str, rng: random.Random) -> Any:
-    spec = FIELDS[path]
-    if spec.kind == "bool":
-        return rng.random() < 0.5
-    if spec.kind == "enum":
-        return rng.choice(spec.values)
-    if spec.kind == "list":
-        return [v for v in spec.values if rng.random() < 0.35]
-    if spec.numeric:
-        low, high = BOUNDS.get(path, (0.0, 3000.0))
-        # Small numbers most of the time: the rules' thresholds are minutes, metres, counts.
-        number = rng.uniform(low, min(high, low + (60 if rng.random() < 0.7 else 3000)))
-        return int(number) if spec.kind == "int" else round(number, 1)
-    if spec.kind == "date":
-        return date.fromordinal(date(2020, 1, 1).toordinal() + rng.randrange(2000)).isoformat()
-    raise AssertionError(spec)
-
-
-def _nest(facts: dict[str, Any]) -> dict[str, Any]:
-    nested: dict[str, Any] = {}
-    for path, value in facts.items():
-        *parents, last = path.split(".")[1:]
-        current = nested
-        for name in parents:
-            current = current.setdefault(name, {})
-        current[last] = value
-    return nested
+# Numbers within the contract's ranges (3000 where it sets no maximum), small most of
+# the time (tests/seeded_profiles.py); dates as JSON has them.
+NUMBERS = mostly_small(lambda path: contract_range(path, 3000.0))
 
 
 def profile(prefix: str, index: int, rng: random.Random) -> dict[str, Any]:
-    """A valid, partial profile: each field known with a probability drawn per profile."""
-    present = rng.choice((0.3, 0.6, 0.9, 1.0))
-    facts = {
-        path: _value(path, rng)
-        for path, spec in FIELDS.items()
-        if path.startswith(prefix + ".")
-        and spec.kind not in ("object", "text")
-        and path.rsplit(".", 1)[1] not in SKIP
-        and path != "offer.type"
-        and ".brukerplan." not in path
-        and rng.random() < present
-    }
-    data = {"id": f"{prefix[0].upper()}-{index}", **_nest(facts)}
-    if prefix == "offer":
-        data["type"] = rng.choice(FIELDS["offer.type"].values)
-        data["name"] = f"Botilbud {index}"
-    return data
+    """A valid, partial profile without BrukerPlan scores: this benchmark's recipe."""
+    return random_profile(prefix, index, rng, NUMBERS, brukerplan=False, dates_as_text=True)
 
 
 def city(residents: int, offers: int, seed: int = SEED) -> tuple[list[dict], list[dict]]:

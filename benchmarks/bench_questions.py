@@ -11,7 +11,6 @@ above that it would be computed only when remedies are asked for.
 
 from __future__ import annotations
 
-import random
 import statistics
 import sys
 import time
@@ -19,7 +18,7 @@ from collections import defaultdict
 from datetime import date
 from pathlib import Path
 
-from bench import RANGES, numeric_thresholds, p95, random_profile
+from bench import make_data, p95
 from roprules import Engine
 from roprules.contract.intake import load_offer, load_resident
 from roprules.contract.profiles import OfferProfile, ResidentProfile
@@ -32,17 +31,11 @@ TARGET_S = 100e-6
 
 
 def main() -> int:
-    RANGES.setdefault("fire_risk_class", (1, 6))  # TEK17 risk classes
     engine = Engine.load(backend="evaluator")
     evaluator = engine._evaluator
-    rng = random.Random(2020)
-    near = numeric_thresholds(engine)
-    seeded = [
-        (
-            ResidentProfile.model_validate(random_profile("resident", i, rng, near)),
-            OfferProfile.model_validate(random_profile("offer", i, rng, near)),
-        )
-        for i in range(600)
+    seeded = [  # bench.py's placements (seed 2020)
+        (ResidentProfile.model_validate(r), OfferProfile.model_validate(o))
+        for r, o in make_data(600, 2020)
     ]
     shipped = [
         (load_resident(r), load_offer(o))

@@ -11,22 +11,17 @@ constant and parameter, and one either side), so that rules fire often.
 from __future__ import annotations
 
 import functools
-import typing
-from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
-import annotated_types
-import yaml
 from hypothesis import strategies as st
-from pydantic import BaseModel
 
-from roprules.contract.fields import FIELDS, FieldSpec
-from roprules.contract.profiles import PROFILE_MODELS
+from roprules.contract.fields import FIELDS, FieldSpec, field_registry
 
-RULES_DIR = Path(__file__).resolve().parents[1] / "rules"
-IDENTIFIERS = ("id", "name", "municipality")
+# The rules' thresholds and `unflatten` are shared with the seeded generator (and
+# imported from here by tests that use both).
+from seeded_profiles import IDENTIFIERS, contract_range, thresholds, unflatten
+
 # Upper bound for fields the contract leaves open (int ≥ 0 or ≥ 1), unless a rule
 # compares the field with a larger number.
 DEFAULT_MAX = 400
@@ -38,89 +33,16 @@ LATEST_DATE = date(2026, 11, 30)
 # --------------------------------------------------------------------------- bounds
 
 
-def _model_for(path: str) -> tuple[type[BaseModel], str]:
-    """The pydantic model that declares a field, and the field's name there."""
-    prefix, *parts = path.split(".")
-    model: type[BaseModel] = PROFILE_MODELS[prefix]
-    for part in parts[:-1]:
-        annotation = model.model_fields[part].annotation
-        for arg in typing.get_args(annotation) or (annotation,):
-            if isinstance(arg, type) and issubclass(arg, BaseModel):
-                model = arg
-    return model, parts[-1]
-
-
-def _constraints(annotation: Any) -> Iterator[Any]:
-    """Every annotated_types constraint anywhere inside an annotation."""
-    for arg in typing.get_args(annotation):
-        if isinstance(arg, annotated_types.BaseMetadata):
-            yield arg
-        metadata = getattr(arg, "metadata", None)
-        if isinstance(metadata, list):
-            yield from metadata
-        yield from _constraints(arg)
-
-
 @functools.cache
 def bounds(path: str) -> tuple[float, float]:
-    """(lowest, highest) valid value of a numeric field, from the pydantic model."""
-    model, name = _model_for(path)
-    info = model.model_fields[name]
-    compared = thresholds().get(path, frozenset())
-    low, high = 0.0, float(max([DEFAULT_MAX, *(2 * n for n in compared)]))
-    for constraint in [*info.metadata, *_constraints(info.annotation)]:
-        if isinstance(constraint, annotated_types.Ge):
-            low = float(constraint.ge)
-        elif isinstance(constraint, annotated_types.Gt):
-            low = float(constraint.gt) + (1 if FIELDS[path].kind == "int" else 0.1)
-        elif isinstance(constraint, annotated_types.Le):
-            high = float(constraint.le)
+    """(lowest, highest) valid value of a numeric field, from the contract (the field
+    registry); above a strict minimum; where the contract sets no maximum,
+    `DEFAULT_MAX` or twice the largest number a rule compares the field with."""
+    compared = thresholds().get(path, ())
+    low, high = contract_range(path, float(max([DEFAULT_MAX, *(2 * n for n in compared)])))
+    if field_registry()[path].exclusive_minimum:
+        low += 1 if FIELDS[path].kind == "int" else 0.1
     return low, high
-
-
-# --------------------------------------------------------------------------- thresholds
-
-
-@functools.cache
-def thresholds() -> dict[str, frozenset[float]]:
-    """The numbers each numeric field is compared with in the shipped rules."""
-    params = yaml.safe_load((RULES_DIR / "parameters.yaml").read_text(encoding="utf-8"))
-    values = {name: p["value"] for name, p in params["parameters"].items()}
-    found: dict[str, set[float]] = {}
-
-    def operand_number(operand: Any) -> float | None:
-        if isinstance(operand, dict) and set(operand) == {"param"}:
-            return values.get(operand["param"])
-        if isinstance(operand, (int, float)) and not isinstance(operand, bool):
-            return operand
-        return None
-
-    def walk(node: Any) -> None:
-        if isinstance(node, list):
-            for item in node:
-                walk(item)
-        elif isinstance(node, dict):
-            for key, value in node.items():
-                subjects = node["sum"] if key == "sum" else [key]
-                if key == "sum":
-                    tests = {k: v for k, v in node.items() if k != "sum"}
-                elif isinstance(value, dict):
-                    tests = value
-                else:
-                    tests = {}
-                for subject in subjects:
-                    if subject in FIELDS and FIELDS[subject].numeric:
-                        for operand in tests.values():
-                            number = operand_number(operand)
-                            if number is not None:
-                                found.setdefault(subject, set()).add(number)
-                walk(value)
-
-    for path in sorted(RULES_DIR.rglob("*.yaml")):
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        for rule in document.get("rules", []) if isinstance(document, dict) else []:
-            walk(rule.get("when"))
-    return {path: frozenset(numbers) for path, numbers in found.items()}
 
 
 # --------------------------------------------------------------------------- strategies
@@ -232,18 +154,6 @@ def offer_profiles() -> st.SearchStrategy[dict[str, Any]]:
 
 
 # --------------------------------------------------------------------------- worst cases
-
-
-def unflatten(facts: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """`{"offer.building.sprinkler": "none"}` → `{"offer": {"building": {"sprinkler": "none"}}}`."""
-    nested: dict[str, dict[str, Any]] = {"resident": {}, "offer": {}}
-    for path, value in facts.items():
-        *parents, leaf = path.split(".")
-        current: dict[str, Any] = nested
-        for name in parents:
-            current = current.setdefault(name, {})
-        current[leaf] = list(value) if isinstance(value, tuple) else value
-    return nested
 
 
 def full_profiles(variant: int) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -14,55 +14,30 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from roprules import Engine
-from roprules.contract.fields import FIELDS
-from strategies import bounds, thresholds, unflatten
+from seeded_profiles import near_thresholds, random_profile
+from strategies import bounds
 
 THREADS = 8
 PLACEMENTS = 10_000
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
-SKIP = ("id", "name", "municipality")
+PRESENCE = (0.2, 0.5, 0.8, 1.0)  # how likely each field is known, drawn per profile
 
 
-def random_value(path: str, rng: random.Random) -> Any:
-    spec = FIELDS[path]
-    if spec.kind == "bool":
-        return rng.random() < 0.5
-    if spec.kind == "enum":
-        return rng.choice(spec.values)
-    if spec.kind == "list":
-        return [v for v in spec.values if rng.random() < 0.35]
-    if spec.numeric:
-        low, high = bounds(path)
-        near = [n + d for n in thresholds().get(path, ()) for d in (-1, 0, 1)]
-        near = [n for n in near if low <= n <= high and n > 0]
-        if near and rng.random() < 0.6:
-            number = rng.choice(near)
-        else:
-            number = rng.uniform(max(low, 0.5), high)
-        return int(number) if spec.kind == "int" else round(float(number), 1)
-    if spec.kind == "date":
-        return date(2020, 1, 1).fromordinal(date(2020, 1, 1).toordinal() + rng.randrange(2000))
-    raise AssertionError(spec)
+# Numbers near the rules' thresholds, within the bounds the hypothesis strategies use.
+NUMBERS = near_thresholds(bounds)
 
 
 def random_profiles(rng: random.Random, index: int) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A valid partial resident and offer; each field known with a random probability."""
-    present = rng.choice((0.2, 0.5, 0.8, 1.0))
-    facts = {
-        path: random_value(path, rng)
-        for path, spec in FIELDS.items()
-        if spec.kind != "object" and path.rsplit(".", 1)[1] not in SKIP and path != "offer.type"
-        if rng.random() < present
-    }
-    nested = unflatten(facts)
-    resident = {"id": f"R-{index}", **nested["resident"]}
-    offer = {"id": f"O-{index}", "type": random_value("offer.type", rng), **nested["offer"]}
+    """A valid partial resident and offer (tests/seeded_profiles.py); some offers with a
+    name that must be escaped in every format."""
+    resident = random_profile("resident", index, rng, NUMBERS, presence=PRESENCE)
+    offer = random_profile("offer", index, rng, NUMBERS, presence=PRESENCE)
     if rng.random() < 0.3:
         offer["name"] = f"Botilbud {index} <b>&</b> Ø"
     return resident, offer
