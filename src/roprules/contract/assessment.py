@@ -8,9 +8,9 @@ the contract (`undetermined`, `summary`, labels) are optional additions.
 # would build each field's type from its text (one compile each; ~2 % of a cold start).
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from roprules.contract.rule_schema import Kind, Severity
 
@@ -27,15 +27,28 @@ SCHEMA_VERSION = "2.0"
 VERDICT_RANK: dict[str, int] = {"suitable": 0, "conditional": 1, "incomplete": 2, "unsuitable": 3}
 
 
+def _as_tuple(value: Any) -> Any:
+    """A list given for a value of any type (a list field's value, from JSON) as a tuple:
+    what the engine gives, so an output read back from JSON equals the original and,
+    like it, cannot be changed in place. List fields hold codes: one level is enough."""
+    return tuple(value) if value.__class__ is list else value
+
+
+# A profile value of any type (JSON Schema: any), its list as a tuple.
+AnyValue = Annotated[Any, BeforeValidator(_as_tuple)]
+
+
 class OutputModel(BaseModel):
     """An output model: frozen, and immutable all the way down.
 
     The engine caches validated findings, facts, open questions and undetermined
     rules and shares them between the assessments it returns (report/wording.py), so
     a part one caller changed in place would show up in every later result: every
-    sequence field is a tuple, never a list (JSON and JSON Schema are the same as with
-    lists: an array). The few dict fields (counts) are built anew for each result and
-    never shared. The matrix (rankings.py) is the exception, built fresh on every call.
+    sequence field is a tuple, never a list, and so is a list value of an `AnyValue`
+    field (JSON and JSON Schema are the same as with lists: an array). The few dict
+    fields (counts) are built anew for each result and never shared. The matrix
+    (rankings.py) is the exception: built anew on every call, it shares nothing with a
+    later one, and its million cells are a mutable dataclass for speed.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -45,7 +58,7 @@ class Fact(OutputModel):
     """One fact that made a rule fire (or that it waited on)."""
 
     field: str  # full path, e.g. offer.building.sprinkler, or params.NAME
-    value: Any  # as in the profile; None = unknown
+    value: AnyValue  # as in the profile (a list as a tuple); None = unknown
     label: str | None = None  # the field's label in the requested language
     display: str | None = None  # the value as a reader sees it
     derived: bool = False  # derived (e.g. from a deprecated field), not entered by the team
@@ -90,9 +103,9 @@ class Change(OutputModel):
 
     field: str  # full path, e.g. offer.staffing
     label: str | None = None  # the field's label in the requested language
-    value: Any  # the value after the change
+    value: AnyValue  # the value after the change
     display: str | None = None  # the value as a reader sees it
-    before: Any = None  # the value now; None = unknown
+    before: AnyValue = None  # the value now; None = unknown
     before_display: str | None = None
     known_before: bool = True
     changed_by: Literal["offer", "process"]  # the field's class

@@ -107,7 +107,9 @@ class Compare(OutputModel):
 # A slotted dataclass rather than a model: a city's matrix holds a million cells, built
 # without validation (~80 bytes each); `Matrix.model_validate` still validates each one.
 # Not frozen (that makes building one three times slower); read-only by convention, and
-# cells with equal counts or rule ids share the same dict or list.
+# cells with equal counts or rule ids share the same dict or list. The matrix models keep
+# lists, unlike the other outputs (OutputModel): a matrix is built anew on every call and
+# shares nothing with a later one (tests/test_immutable_results.py).
 @dataclass(slots=True)
 class MatrixCell:
     """One resident in one offer, screened: the verdict and what decided it, no texts."""
