@@ -520,6 +520,12 @@ DEPRECATED_FIELDS: dict[str, str] = {
 
 
 _DEPRECATED_PATHS = (*DEPRECATED_VALUES, *DEPRECATED_FIELDS)
+# The deprecated paths that lie in each profile, found once: `deprecations` runs on
+# every assessment and skips a profile with none at once.
+_DEPRECATED_IN = {
+    prefix: tuple(p for p in _DEPRECATED_PATHS if p.startswith(prefix + "."))
+    for prefix in PROFILE_MODELS
+}
 
 
 @dataclass(frozen=True)
@@ -537,12 +543,10 @@ def deprecations(
     """The deprecated fields and values these profiles use, in contract order."""
     found: list[Deprecation] = []
     for prefix, profile in (("resident", resident), ("offer", offer)):
-        if profile is None or not any(p.startswith(prefix + ".") for p in _DEPRECATED_PATHS):
+        paths = _DEPRECATED_IN[prefix]
+        if profile is None or not paths:
             continue  # no deprecated path lies in this profile
-        raw = {
-            path: _value_at(profile, prefix, path)
-            for path in (*DEPRECATED_VALUES, *DEPRECATED_FIELDS)
-        }
+        raw = {path: _value_at(profile, prefix, path) for path in paths}
         for path, renamed in DEPRECATED_VALUES.items():
             value = raw.get(path)
             if value in renamed:

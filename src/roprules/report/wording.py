@@ -90,6 +90,12 @@ class Wording:
         self._undetermined: Memo = Memo(limit=MODELS_LIMIT)
         self._facts: Memo = Memo(limit=MODELS_LIMIT)
         self._text_reads = {r.id: reads(r.fields, r.texts.paths, (AS_OF,)) for r in ruleset.rules}
+        # Every field a rule reads, by its place in the order of text: an open question's
+        # place in the order of questions is then one whole number (`_ordered`).
+        self._field_places = {
+            path: place
+            for place, path in enumerate(sorted({p for r in ruleset.rules for p in r.fields}))
+        }
         self._sources: dict[str, tuple[Citation, ...]] = {
             r.id: tuple(
                 Citation(section=s.section, quote=s.quote, title=s.title, url=s.url)
@@ -282,7 +288,7 @@ class Wording:
                 finding = store(key, self._new_finding(rule, facts, lang, derived))
             found.append((order[rule.id], finding))
         found.sort(key=_FIRST)
-        return [finding for _, finding in found]
+        return list(map(_SECOND, found))
 
     def _undetermined_models(
         self, undetermined: Iterable[tuple[Rule, frozenset[str]]], lang: str
@@ -297,7 +303,7 @@ class Wording:
                 model = store(key, self.undetermined(rule, waiting, lang))
             found.append((order[rule.id], model))
         found.sort(key=_FIRST)
-        return [model for _, model in found]
+        return list(map(_SECOND, found))
 
     def undetermined(self, rule: Rule, waiting: Any, lang: str) -> Undetermined:
         """An undetermined rule and the fields it waits on, validated once per fields."""
@@ -339,12 +345,16 @@ class Wording:
                     _ordered(
                         MissingInfo.model_validate(
                             missing_entries({path: rules}, could_change, catalogue, lang)[0]
-                        )
+                        ),
+                        self._field_places,
                     ),
                 )
             entries.append(entry)
-        entries.sort(key=_FIRST)
-        return [model for _, model in entries]
+        try:
+            entries.sort(key=_FIRST)
+        except TypeError:  # a field no rule reads (so not placed) among placed ones
+            entries.sort(key=_question_order)
+        return list(map(_SECOND, entries))
 
     def _finding_parts(
         self,
@@ -496,17 +506,34 @@ def _copied(template: Finding, update: dict[str, Any]) -> Finding:
     return copied
 
 
-def _ordered(entry: MissingInfo) -> tuple[tuple[Any, ...], MissingInfo]:
-    """An open question with its place in the order of questions (`question_order`)."""
+def _ordered(
+    entry: MissingInfo, places: Mapping[str, int]
+) -> tuple[int | tuple[int, str], MissingInfo]:
+    """An open question with its place in the order of questions (`question_order`).
+
+    The place is one whole number (the sort of an assessment's ~30 questions then
+    compares whole numbers, not tuples): the first three parts of the order packed into
+    one, times the number of fields, plus the field's place among the fields the rules
+    read (`places`, in the order of text). For a field not among them (none of a
+    loaded rule base's), the first three parts and the field as a pair."""
     could_change, severity, waiting, path = question_order(
         entry.could_change_verdict, entry.severity, len(entry.rules), entry.field
     )
-    # The same order with its first three parts as one whole number (the sort of an
-    # assessment's questions then compares whole numbers first, not tuples)
     assert 0 <= SEVERITY_ORDER[entry.severity] < 100 and 0 < -waiting < 10_000
-    return (could_change * 1_000_000 + severity * 10_000 + (10_000 + waiting), path), entry
+    first = could_change * 1_000_000 + severity * 10_000 + (10_000 + waiting)
+    place = places.get(path)
+    if place is None:
+        return (first, path), entry
+    return first * len(places) + place, entry
+
+
+def _question_order(pair: tuple[Any, MissingInfo]) -> tuple[Any, ...]:
+    """The order of an (order, question) pair whose orders are not all whole numbers."""
+    entry = pair[1]
+    return question_order(entry.could_change_verdict, entry.severity, len(entry.rules), entry.field)
 
 
 _FIRST = itemgetter(0)  # the sort key of an (order, model) pair; an undetermined rule
+_SECOND = itemgetter(1)  # the model of an (order, model) pair
 _ID = attrgetter("id")
 _SEVERITY = attrgetter("severity")
