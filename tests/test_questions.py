@@ -401,3 +401,16 @@ def test_questions_ordered_by_whole_numbers_keep_the_question_order():
     with pytest.raises(TypeError):
         sorted(mixed, key=_FIRST)
     assert [e for _, e in sorted(mixed, key=_question_order)] == expected
+
+
+def test_verdict_of_counts_is_verdict_of_the_severities_counted():
+    from itertools import product
+
+    from roprules.evaluation.outcome import verdict_of
+
+    for fired_n, open_n in product(product((0, 1, 2), repeat=4), repeat=2):
+        fired = dict(zip(SEVERITY_ORDER, fired_n, strict=True))
+        undetermined = dict(zip(SEVERITY_ORDER, open_n, strict=True))
+        assert verdict_of_counts(fired, undetermined) == verdict_of(
+            [s for s, n in fired.items() if n], [s for s, n in undetermined.items() if n]
+        )
