@@ -39,7 +39,7 @@ from roprules.evaluation.memo import MISSING, Memo, reads
 from roprules.evaluation.outcome import (
     SCOPE_RULES,
     Outcome,
-    supersessions,
+    supersede_applies,
 )
 from roprules.evaluation.questions import (
     completeness,
@@ -72,6 +72,17 @@ class Wording:
         self._summaries: dict[tuple[Any, ...], str] = {}
         self._superseding = frozenset(r.id for r in ruleset.rules if r.spec.supersedes)
         self._rules = {r.id: r for r in ruleset.rules}
+        # Each superseding rule's targets for which the supersession applies when both
+        # fire (`supersede_applies` reads only their severities, fixed once loaded)
+        self._supersedes: dict[str, tuple[str, ...]] = {
+            r.id: tuple(
+                target
+                for target in r.spec.supersedes
+                if target in self._rules and supersede_applies(r, self._rules[target])
+            )
+            for r in ruleset.rules
+            if r.spec.supersedes
+        }
         # Findings, open questions and undetermined rules, looked up once the values
         # they read were seen (evaluation/memo.py); citations built once per rule.
         self._templates: dict[tuple[str, str], Finding] = {}
@@ -128,11 +139,7 @@ class Wording:
         """
         derived, derivations = derivations_and_sources(facts, resident, derivations)
         findings = self._finding_models(outcome.fired, facts, lang, derived)
-        superseding = (
-            supersessions(outcome.fired)
-            if not self._superseding.isdisjoint(map(_ID, outcome.fired))
-            else None  # no fired rule supersedes another
-        )
+        superseding = self._supersessions(outcome.fired)
         if superseding:
             findings = [
                 _copied(f, {"superseded_by": list(superseding[f.rule_id])})
@@ -250,6 +257,25 @@ class Wording:
             template,
             {"explanation": explanation, "facts": list(used), "suggestions": [suggestion]},
         )
+
+    def _supersessions(self, fired: Iterable[Rule]) -> dict[str, list[str]] | None:
+        """`supersessions(fired)` (evaluation/outcome.py) from the pairs found at load:
+        the fired rules that supersede a fired rule, by its id, when the supersession
+        applies; None when no fired rule supersedes any rule. A test holds the two
+        equal on generated outcomes."""
+        fired_ids = set(map(_ID, fired))
+        superseding = self._superseding.intersection(fired_ids)
+        if not superseding:
+            return None
+        found: dict[str, list[str]] = {}
+        targets = self._supersedes
+        for rule_id in superseding:
+            for target in targets[rule_id]:
+                if target in fired_ids:
+                    found.setdefault(target, []).append(rule_id)
+        for ids in found.values():
+            ids.sort()
+        return found
 
     def _finding_models(
         self,
