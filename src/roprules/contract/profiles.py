@@ -225,7 +225,12 @@ def _collect_texts(model: type[BaseModel], data: Any, texts: list[str]) -> bool:
             return False
     for key in _special_fields(model):
         value = data.get(key)
-        if value is not None and _problem(value, key, key != "id") is not None:
+        if value is None:
+            continue
+        if value.__class__ is str:  # gathered above: `screened` searches it for digits
+            if (CASE_REF if key == "id" else _ISO_DATE).fullmatch(value) is None:
+                return False  # `_problem`'s bad_id or bad_date
+        elif _problem(value, key, key != "id") is not None:
             return False
     return True
 
