@@ -71,6 +71,29 @@ def test_supersessions_give_superseded_by_of_every_fired_rule() -> None:
         assert found.get(rule.id, []) == superseded_by(rule.id, fired), rule.id
 
 
+def test_the_wordings_supersessions_are_those_of_the_fired_rules() -> None:
+    """`Wording._supersessions` (the pairs found at load) gives what `supersessions` gives,
+    on every subset of the shipped rules around each superseding one, and on seeded
+    random subsets (a rule fires once in an outcome)."""
+    import random
+
+    from roprules.evaluation.outcome import supersessions
+
+    engine = WARM[BACKENDS[-1]]
+    wording, rules = engine._wording, engine.ruleset.rules
+    by_id = {r.id: r for r in rules}
+    subsets = []
+    for rule in rules:
+        if rule.spec.supersedes:
+            group = [rule, *(by_id[t] for t in rule.spec.supersedes if t in by_id)]
+            others = [r for r in rules[:5] if r.id not in {g.id for g in group}]
+            subsets += [group, group[:1], group[1:], [*group, *others]]
+    generator = random.Random(11)
+    subsets += [generator.sample(rules, generator.randint(0, len(rules))) for _ in range(300)]
+    for fired in subsets:
+        assert (wording._supersessions(fired) or {}) == supersessions(fired)
+
+
 @SETTINGS
 @given(resident=resident_profiles(), offer=offer_profiles())
 def test_a_finding_copied_from_its_template_is_the_validated_finding(

@@ -366,3 +366,51 @@ def test_every_assessment_orders_counts_and_weighs_its_questions(resident, offer
         # no missing fact can clear a critical finding the rule base has (no is_set rule
         # among the critical ones)
         assert not any(m.could_change_verdict for m in assessment.missing)
+
+
+def test_questions_ordered_by_whole_numbers_keep_the_question_order():
+    """`_ordered` packs a question's place into one whole number when the rules read its
+    field, and keeps a pair for a field they do not; sorted together (the pairs make
+    the sort fall back to `question_order`), the order is `question_order`'s."""
+    from roprules.contract.assessment import MissingInfo
+    from roprules.evaluation.questions import question_order
+    from roprules.report.wording import _FIRST, _ordered, _question_order
+
+    places = {"a.x": 0, "a.y": 1, "b.z": 2}
+    entries = [
+        MissingInfo(
+            field=field, rules=rules, severity=severity, question="?", could_change_verdict=change
+        )
+        for field, rules, severity, change in [
+            ("a.y", ["r1"], "major", False),
+            ("a.x", ["r1"], "major", False),
+            ("b.z", ["r1", "r2"], "minor", True),
+            ("a.unplaced", ["r3"], "critical", None),
+            ("b.z", ["r1"], "critical", False),
+        ]
+    ]
+    expected = sorted(
+        entries,
+        key=lambda e: question_order(e.could_change_verdict, e.severity, len(e.rules), e.field),
+    )
+    placed = [_ordered(e, places) for e in entries if e.field in places]
+    assert all(isinstance(order, int) for order, _ in placed)
+    placed.sort(key=_FIRST)
+    assert [e for _, e in placed] == [e for e in expected if e.field in places]
+    mixed = [_ordered(e, places) for e in entries]
+    with pytest.raises(TypeError):
+        sorted(mixed, key=_FIRST)
+    assert [e for _, e in sorted(mixed, key=_question_order)] == expected
+
+
+def test_verdict_of_counts_is_verdict_of_the_severities_counted():
+    from itertools import product
+
+    from roprules.evaluation.outcome import verdict_of
+
+    for fired_n, open_n in product(product((0, 1, 2), repeat=4), repeat=2):
+        fired = dict(zip(SEVERITY_ORDER, fired_n, strict=True))
+        undetermined = dict(zip(SEVERITY_ORDER, open_n, strict=True))
+        assert verdict_of_counts(fired, undetermined) == verdict_of(
+            [s for s, n in fired.items() if n], [s for s, n in undetermined.items() if n]
+        )

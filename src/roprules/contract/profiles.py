@@ -225,7 +225,12 @@ def _collect_texts(model: type[BaseModel], data: Any, texts: list[str]) -> bool:
             return False
     for key in _special_fields(model):
         value = data.get(key)
-        if value is not None and _problem(value, key, key != "id") is not None:
+        if value is None:
+            continue
+        if value.__class__ is str:  # gathered above: `screened` searches it for digits
+            if (CASE_REF if key == "id" else _ISO_DATE).fullmatch(value) is None:
+                return False  # `_problem`'s bad_id or bad_date
+        elif _problem(value, key, key != "id") is not None:
             return False
     return True
 
@@ -520,6 +525,12 @@ DEPRECATED_FIELDS: dict[str, str] = {
 
 
 _DEPRECATED_PATHS = (*DEPRECATED_VALUES, *DEPRECATED_FIELDS)
+# The deprecated paths that lie in each profile, found once: `deprecations` runs on
+# every assessment and skips a profile with none at once.
+_DEPRECATED_IN = {
+    prefix: tuple(p for p in _DEPRECATED_PATHS if p.startswith(prefix + "."))
+    for prefix in PROFILE_MODELS
+}
 
 
 @dataclass(frozen=True)
@@ -537,12 +548,10 @@ def deprecations(
     """The deprecated fields and values these profiles use, in contract order."""
     found: list[Deprecation] = []
     for prefix, profile in (("resident", resident), ("offer", offer)):
-        if profile is None or not any(p.startswith(prefix + ".") for p in _DEPRECATED_PATHS):
+        paths = _DEPRECATED_IN[prefix]
+        if profile is None or not paths:
             continue  # no deprecated path lies in this profile
-        raw = {
-            path: _value_at(profile, prefix, path)
-            for path in (*DEPRECATED_VALUES, *DEPRECATED_FIELDS)
-        }
+        raw = {path: _value_at(profile, prefix, path) for path in paths}
         for path, renamed in DEPRECATED_VALUES.items():
             value = raw.get(path)
             if value in renamed:

@@ -39,7 +39,7 @@ from roprules.evaluation.memo import MISSING, Memo, reads
 from roprules.evaluation.outcome import (
     SCOPE_RULES,
     Outcome,
-    supersessions,
+    supersede_applies,
 )
 from roprules.evaluation.questions import (
     completeness,
@@ -72,6 +72,17 @@ class Wording:
         self._summaries: dict[tuple[Any, ...], str] = {}
         self._superseding = frozenset(r.id for r in ruleset.rules if r.spec.supersedes)
         self._rules = {r.id: r for r in ruleset.rules}
+        # Each superseding rule's targets for which the supersession applies when both
+        # fire (`supersede_applies` reads only their severities, fixed once loaded)
+        self._supersedes: dict[str, tuple[str, ...]] = {
+            r.id: tuple(
+                target
+                for target in r.spec.supersedes
+                if target in self._rules and supersede_applies(r, self._rules[target])
+            )
+            for r in ruleset.rules
+            if r.spec.supersedes
+        }
         # Findings, open questions and undetermined rules, looked up once the values
         # they read were seen (evaluation/memo.py); citations built once per rule.
         self._templates: dict[tuple[str, str], Finding] = {}
@@ -90,6 +101,12 @@ class Wording:
         self._undetermined: Memo = Memo(limit=MODELS_LIMIT)
         self._facts: Memo = Memo(limit=MODELS_LIMIT)
         self._text_reads = {r.id: reads(r.fields, r.texts.paths, (AS_OF,)) for r in ruleset.rules}
+        # Every field a rule reads, by its place in the order of text: an open question's
+        # place in the order of questions is then one whole number (`_ordered`).
+        self._field_places = {
+            path: place
+            for place, path in enumerate(sorted({p for r in ruleset.rules for p in r.fields}))
+        }
         self._sources: dict[str, tuple[Citation, ...]] = {
             r.id: tuple(
                 Citation(section=s.section, quote=s.quote, title=s.title, url=s.url)
@@ -122,11 +139,7 @@ class Wording:
         """
         derived, derivations = derivations_and_sources(facts, resident, derivations)
         findings = self._finding_models(outcome.fired, facts, lang, derived)
-        superseding = (
-            supersessions(outcome.fired)
-            if not self._superseding.isdisjoint(map(_ID, outcome.fired))
-            else None  # no fired rule supersedes another
-        )
+        superseding = self._supersessions(outcome.fired)
         if superseding:
             findings = [
                 _copied(f, {"superseded_by": tuple(superseding[f.rule_id])})
@@ -246,6 +259,25 @@ class Wording:
             template, {"explanation": explanation, "facts": used, "suggestions": (suggestion,)}
         )
 
+    def _supersessions(self, fired: Iterable[Rule]) -> dict[str, list[str]] | None:
+        """`supersessions(fired)` (evaluation/outcome.py) from the pairs found at load:
+        the fired rules that supersede a fired rule, by its id, when the supersession
+        applies; None when no fired rule supersedes any rule. A test holds the two
+        equal on generated outcomes."""
+        fired_ids = set(map(_ID, fired))
+        superseding = self._superseding.intersection(fired_ids)
+        if not superseding:
+            return None
+        found: dict[str, list[str]] = {}
+        targets = self._supersedes
+        for rule_id in superseding:
+            for target in targets[rule_id]:
+                if target in fired_ids:
+                    found.setdefault(target, []).append(rule_id)
+        for ids in found.values():
+            ids.sort()
+        return found
+
     def _finding_models(
         self,
         fired: Iterable[Rule],
@@ -283,7 +315,7 @@ class Wording:
                 finding = store(key, self._new_finding(rule, facts, lang, derived))
             found.append((order[rule.id], finding))
         found.sort(key=_FIRST)
-        return [finding for _, finding in found]
+        return list(map(_SECOND, found))
 
     def _undetermined_models(
         self, undetermined: Iterable[tuple[Rule, frozenset[str]]], lang: str
@@ -298,7 +330,7 @@ class Wording:
                 model = store(key, self.undetermined(rule, waiting, lang))
             found.append((order[rule.id], model))
         found.sort(key=_FIRST)
-        return [model for _, model in found]
+        return list(map(_SECOND, found))
 
     def undetermined(self, rule: Rule, waiting: Any, lang: str) -> Undetermined:
         """An undetermined rule and the fields it waits on, validated once per fields."""
@@ -340,12 +372,16 @@ class Wording:
                     _ordered(
                         MissingInfo.model_validate(
                             missing_entries({path: rules}, could_change, catalogue, lang)[0]
-                        )
+                        ),
+                        self._field_places,
                     ),
                 )
             entries.append(entry)
-        entries.sort(key=_FIRST)
-        return [model for _, model in entries]
+        try:
+            entries.sort(key=_FIRST)
+        except TypeError:  # a field no rule reads (so not placed) among placed ones
+            entries.sort(key=_question_order)
+        return list(map(_SECOND, entries))
 
     def _finding_parts(
         self,
@@ -497,17 +533,34 @@ def _copied(template: Finding, update: dict[str, Any]) -> Finding:
     return copied
 
 
-def _ordered(entry: MissingInfo) -> tuple[tuple[Any, ...], MissingInfo]:
-    """An open question with its place in the order of questions (`question_order`)."""
+def _ordered(
+    entry: MissingInfo, places: Mapping[str, int]
+) -> tuple[int | tuple[int, str], MissingInfo]:
+    """An open question with its place in the order of questions (`question_order`).
+
+    The place is one whole number (the sort of an assessment's ~30 questions then
+    compares whole numbers, not tuples): the first three parts of the order packed into
+    one, times the number of fields, plus the field's place among the fields the rules
+    read (`places`, in the order of text). For a field not among them (none of a
+    loaded rule base's), the first three parts and the field as a pair."""
     could_change, severity, waiting, path = question_order(
         entry.could_change_verdict, entry.severity, len(entry.rules), entry.field
     )
-    # The same order with its first three parts as one whole number (the sort of an
-    # assessment's questions then compares whole numbers first, not tuples)
     assert 0 <= SEVERITY_ORDER[entry.severity] < 100 and 0 < -waiting < 10_000
-    return (could_change * 1_000_000 + severity * 10_000 + (10_000 + waiting), path), entry
+    first = could_change * 1_000_000 + severity * 10_000 + (10_000 + waiting)
+    place = places.get(path)
+    if place is None:
+        return (first, path), entry
+    return first * len(places) + place, entry
+
+
+def _question_order(pair: tuple[Any, MissingInfo]) -> tuple[Any, ...]:
+    """The order of an (order, question) pair whose orders are not all whole numbers."""
+    entry = pair[1]
+    return question_order(entry.could_change_verdict, entry.severity, len(entry.rules), entry.field)
 
 
 _FIRST = itemgetter(0)  # the sort key of an (order, model) pair; an undetermined rule
+_SECOND = itemgetter(1)  # the model of an (order, model) pair
 _ID = attrgetter("id")
 _SEVERITY = attrgetter("severity")

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 # reference rendering): the common texts are read and rendered without it, and a
 # command that renders no Jinja2 template does not pay for importing it.
 ROOTS = ("resident", "offer", "params")
+_PARAMS = len("params.")  # a parameter's path past its root
 
 
 @functools.cache
@@ -223,14 +224,29 @@ class RuleTexts:
     def render(
         self, part: str, lang: str, facts: Mapping[str, Any], params: Mapping[str, Any]
     ) -> str:
-        unknown = self._messages.term("booleans", "unknown", lang)
-        out = []
+        """The text of `part` for these facts: its pieces, each path shown as `_shown`
+        shows it (inlined, and the word for an unknown value looked up only when one is
+        unknown: this runs twice for every finding not seen before)."""
+        label = self._messages.value_label
+        unknown = None
+        out: list[str] = []
+        append = out.append
         for piece in self._pieces[self.source(part, lang, facts)]:
-            if isinstance(piece, _Path):
-                value = self._shown(piece.path, lang, facts, params)
-                out.append(unknown if value is None else str(value))
+            if piece.__class__ is not _Path:
+                append(piece)  # type: ignore[arg-type]
+                continue
+            path = piece.path  # type: ignore[union-attr]
+            if path.startswith("params."):
+                value = params.get(path[_PARAMS:])
             else:
-                out.append(piece)
+                raw = facts.get(path)
+                value = None if raw is None else label(path, raw, lang)
+            if value is None:
+                if unknown is None:
+                    unknown = self._messages.term("booleans", "unknown", lang)
+                append(unknown)
+            else:
+                append(str(value))
         return "".join(out).strip()
 
     def render_jinja(
