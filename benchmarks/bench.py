@@ -385,7 +385,7 @@ def measure_durable(
     """(b) the durable_rules adapter over the facts, and (b0) its C calls alone."""
     import durable_rules_engine as dre
 
-    from roprules.evaluation.durable import FACT_TAIL
+    from roprules.evaluation.durable import FACT_TAIL, RETRACT_TEXT
 
     engines = [assessor.durable[s] for s in ("placement", "offer", "resident")]
 
@@ -396,7 +396,8 @@ def measure_durable(
     # (b0) durable_rules' own work: the same facts, as the very JSON texts the adapter
     # sends, through every C call the adapter makes (assert, drain the actions,
     # retract, the check that the retraction queued nothing), one reused session per
-    # group. It bounds what any adapter can reach; (b)/(b0) is the adapter's overhead.
+    # group (the fact retracted by its ids, `RETRACT_TEXT`, as the adapter does). It
+    # bounds what any adapter can reach; (b)/(b0) is the adapter's overhead.
     groups = [group for scope_engine in engines for group in scope_engine.groups]
     encoded = [[g.encoder.text(facts, FACT_TAIL) for g in groups] for facts in facts_list]
 
@@ -408,7 +409,7 @@ def measure_durable(
             message = result[1] if result else None
             while message:
                 message = dre.complete_and_start_action(handle, state)
-            _, state = dre.retract_fact(handle, text)
+            _, state = dre.retract_fact(handle, RETRACT_TEXT)
             dre.start_action_for_state(handle, state)
 
     gc.collect()

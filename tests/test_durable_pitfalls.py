@@ -731,6 +731,23 @@ def test_one_session_per_group_is_reused(
     assert deleted == []
 
 
+def test_retracting_by_the_ids_alone_empties_the_session(
+    assessor: Any, worst_cases: dict[str, list[dict[str, Any]]]
+) -> None:
+    """The fact is retracted with `RETRACT_TEXT` (its session and fact ids, not its
+    content): no fact is left in the reused session, and the next fact, whatever its
+    content, is asserted as new and fires as in a fresh group."""
+    for _, group in all_groups(assessor):
+        for facts in [*worst_cases[group.label][:3], {}]:
+            fired = group.fire(facts)
+            assert json.loads(dre.get_facts(group._handle, engine_module.SESSION_ID)) == []
+            assert sorted(group.fire(facts)) == sorted(fired)
+    assert json.loads(engine_module.RETRACT_TEXT) == {
+        "sid": engine_module.SESSION_ID,
+        "id": engine_module.FACT_ID,
+    }
+
+
 # --------------------------------------------------------------------------- sessions, events
 
 
