@@ -80,6 +80,7 @@ __all__ = [
     "SENTINEL_PRIORITY",
     "CompiledRule",
     "DurableEngine",
+    "DurableFiring",
     "DurableGroup",
     "EngineError",
 ]
@@ -251,3 +252,80 @@ class DurableEngine:
     def close(self) -> None:
         for group in self.groups:
             group.close()
+
+
+class DurableFiring:
+    """The groups of several engines fired as one, for one assessment.
+
+    An assessment of a placement runs the rules of three scopes, each its own
+    engine (one group each here). Fired one engine at a time, each group paid
+    Python's fixed costs again: a call, the lock, a `try`, a set of its own. Here
+    the texts are encoded first, the lock is taken once for every group's C calls
+    (assert, drain, retract, as in `DurableGroup.fired`), and the actions of all
+    groups are decoded into one set. The rulesets and sessions are the engines'
+    own (nothing is registered twice, nothing to close here); rule ids are unique
+    across scopes, so one set holds them all. A failure in any group deletes that
+    group's session and fails the whole assessment, as before.
+    """
+
+    def __init__(self, engines: Sequence[DurableEngine]):
+        self.groups: tuple[DurableGroup, ...] = tuple(g for e in engines for g in e.groups)
+        # What `fire` reads of each group, looked up once.
+        self._encoders = tuple(g.encoder.text for g in self.groups)
+        self._decoders = tuple((g._rule_of_name.get, g._name_of) for g in self.groups)
+
+    def close(self) -> None:
+        """Nothing of its own to free: each engine closes its groups."""
+
+    def fire(self, facts: Mapping[str, Any]) -> set[str]:
+        """The ids of every rule of every group that fires for the facts, each once."""
+        texts = [text(facts, FACT_TAIL) for text in self._encoders]
+        drained: list[list[str]] = []
+        with _LOCK:
+            if _PENDING:
+                _free_pending()
+            for group, text in zip(self.groups, texts, strict=True):
+                if not group._open:
+                    raise EngineError(f"ruleset group {group.label} is closed")
+                try:
+                    handle = group._handle
+                    result, state = dre.assert_fact(handle, text)
+                    if result != RULES_OK:  # the same fact is still there: a stale session
+                        group._reset()
+                        result, state = dre.assert_fact(handle, text)
+                        if result != RULES_OK:
+                            raise dre.error(
+                                f"fact not asserted in a fresh session (result {result})"
+                            )
+                    started = dre.start_action_for_state(handle, state)
+                    drained.append(
+                        [
+                            started[1],
+                            *iter(partial(dre.complete_and_start_action, handle, state), None),
+                        ]
+                        if started
+                        else []
+                    )
+                    _, state = dre.retract_fact(handle, RETRACT_TEXT)
+                    if dre.start_action_for_state(handle, state):  # a retraction fires nothing
+                        raise dre.error("an action was queued by retracting the fact")
+                except dre.error as exc:
+                    group._reset()
+                    raise EngineError(
+                        f"durable_rules failed in ruleset group {group.label}: {exc}"
+                    ) from None
+                except BaseException:
+                    group._reset()
+                    raise
+        fired: set[str] = set()
+        for (rule_of_name, name_of), messages in zip(self._decoders, drained, strict=True):
+            fired.update(map(rule_of_name, map(name_of, messages)))
+        fired.discard("")  # the sentinels
+        if None in fired:
+            labels = [
+                group.label
+                for group, messages in zip(self.groups, drained, strict=True)
+                if None in map(group._rule_of_name.get, map(group._name_of, messages))
+            ]
+            raise EngineError(f"durable_rules ran an unknown action in group {', '.join(labels)}")
+        return fired
