@@ -12,8 +12,11 @@ durable_rules 2.0.28 is an unmaintained C library with reproduced crashes
   (`delete_state` segfaults on a session in which none ran);
 - facts asserted, not posted (events are consumed by the first match);
 - one session per group, reused: each evaluation asserts its fact, drains the
-  actions and retracts the fact again (cheaper than a session per evaluation);
-  any failure deletes the session, so the next evaluation starts in a fresh one;
+  actions and retracts the fact again, by its ids alone (cheaper than a session
+  per evaluation); any failure deletes the session, so the next evaluation
+  starts in a fresh one;
+- an assessment of a placement fires the groups of its three rule scopes at
+  once (`DurableFiring`: one lock, one set), not one scope at a time;
 - one process-wide lock: the binding never releases the GIL and shares state;
 - every ruleset deleted (`delete_ruleset`) when its engine is closed or
   collected: each holds about 1 MB of C-side state.
