@@ -183,6 +183,9 @@ class DurableGroup:
         assessment.)
         """
         text = self.encoder.text(facts, FACT_TAIL)
+        # durable_rules activates a rule once per true branch of an `$or`, and a rule
+        # split into parts once per true part: the set reports each rule once.
+        fired: set[str] = set()
         with _LOCK:
             if _PENDING:
                 _free_pending()
@@ -196,14 +199,16 @@ class DurableGroup:
                     result, state = dre.assert_fact(handle, text)
                     if result != RULES_OK:
                         raise dre.error(f"fact not asserted in a fresh session (result {result})")
-                # The actions are drained by `iter` in C (no Python bytecode per action);
-                # the functions are looked up in `dre` on every call (tests replace them).
+                # The actions are drained by `iter` in C (no Python bytecode per action),
+                # each action's rule read from its message straight into the set (no
+                # list of messages); the functions are looked up in `dre` on every call
+                # (tests replace them).
                 started = dre.start_action_for_state(handle, state)
-                messages = (
-                    [started[1], *iter(partial(dre.complete_and_start_action, handle, state), None)]
-                    if started
-                    else []
-                )
+                if started:
+                    rule_of_name, name_of = self._rule_of_name.get, self._name_of
+                    fired.add(rule_of_name(name_of(started[1])))
+                    drain = partial(dre.complete_and_start_action, handle, state)
+                    fired.update(map(rule_of_name, map(name_of, iter(drain, None))))
                 _, state = dre.retract_fact(handle, RETRACT_TEXT)
                 if dre.start_action_for_state(handle, state):  # a retraction fires nothing
                     raise dre.error("an action was queued by retracting the fact")
@@ -215,9 +220,6 @@ class DurableGroup:
             except BaseException:
                 self._reset()
                 raise
-        # durable_rules activates a rule once per true branch of an `$or`, and a rule
-        # split into parts once per true part: the set reports each rule once.
-        fired = set(map(self._rule_of_name.get, map(self._name_of, messages)))
         fired.discard("")  # the sentinel
         if None in fired:
             raise EngineError(f"durable_rules ran an unknown action in group {self.label}")
@@ -263,9 +265,9 @@ class DurableFiring:
     An assessment of a placement runs the rules of three scopes, each its own
     engine (one group each here). Fired one engine at a time, each group paid
     Python's fixed costs again: a call, the lock, a `try`, a set of its own. Here
-    the texts are encoded first, the lock is taken once for every group's C calls
-    (assert, drain, retract, as in `DurableGroup.fired`), and the actions of all
-    groups are decoded into one set. The rulesets and sessions are the engines'
+    the lock is taken once for every group's encoding and C calls (assert, drain,
+    retract, as in `DurableGroup.fired`), and the actions of all groups are decoded
+    straight into one set as they are drained. The rulesets and sessions are the engines'
     own (nothing is registered twice, nothing to close here); rule ids are unique
     across scopes, so one set holds them all. A failure in any group deletes that
     group's session and fails the whole assessment, as before.
@@ -274,20 +276,22 @@ class DurableFiring:
     def __init__(self, engines: Sequence[DurableEngine]):
         self.groups: tuple[DurableGroup, ...] = tuple(g for e in engines for g in e.groups)
         # What `fire` reads of each group, looked up once.
-        self._encoders = tuple(g.encoder.text for g in self.groups)
-        self._decoders = tuple((g._rule_of_name.get, g._name_of) for g in self.groups)
+        self._plan = tuple(
+            (g, g.encoder.text, g._rule_of_name.get, g._name_of) for g in self.groups
+        )
 
     def close(self) -> None:
         """Nothing of its own to free: each engine closes its groups."""
 
     def fire(self, facts: Mapping[str, Any]) -> set[str]:
         """The ids of every rule of every group that fires for the facts, each once."""
-        texts = [text(facts, FACT_TAIL) for text in self._encoders]
-        drained: list[list[str]] = []
+        fired: set[str] = set()
+        add, update = fired.add, fired.update
         with _LOCK:
             if _PENDING:
                 _free_pending()
-            for group, text in zip(self.groups, texts, strict=True):
+            for group, encode, rule_of_name, name_of in self._plan:
+                text = encode(facts, FACT_TAIL)
                 if not group._open:
                     raise EngineError(f"ruleset group {group.label} is closed")
                 try:
@@ -301,14 +305,10 @@ class DurableFiring:
                                 f"fact not asserted in a fresh session (result {result})"
                             )
                     started = dre.start_action_for_state(handle, state)
-                    drained.append(
-                        [
-                            started[1],
-                            *iter(partial(dre.complete_and_start_action, handle, state), None),
-                        ]
-                        if started
-                        else []
-                    )
+                    if started:  # each action's rule, straight into the set (no list)
+                        add(rule_of_name(name_of(started[1])))
+                        drain = partial(dre.complete_and_start_action, handle, state)
+                        update(map(rule_of_name, map(name_of, iter(drain, None))))
                     _, state = dre.retract_fact(handle, RETRACT_TEXT)
                     if dre.start_action_for_state(handle, state):  # a retraction fires nothing
                         raise dre.error("an action was queued by retracting the fact")
@@ -320,15 +320,7 @@ class DurableFiring:
                 except BaseException:
                     group._reset()
                     raise
-        fired: set[str] = set()
-        for (rule_of_name, name_of), messages in zip(self._decoders, drained, strict=True):
-            fired.update(map(rule_of_name, map(name_of, messages)))
+                if None in fired:
+                    raise EngineError(f"durable_rules ran an unknown action in group {group.label}")
         fired.discard("")  # the sentinels
-        if None in fired:
-            labels = [
-                group.label
-                for group, messages in zip(self.groups, drained, strict=True)
-                if None in map(group._rule_of_name.get, map(group._name_of, messages))
-            ]
-            raise EngineError(f"durable_rules ran an unknown action in group {', '.join(labels)}")
         return fired
