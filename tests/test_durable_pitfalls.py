@@ -731,6 +731,44 @@ def test_one_session_per_group_is_reused(
     assert deleted == []
 
 
+def test_a_placement_fires_its_scopes_groups_at_once_with_the_same_result(
+    assessor: Any, worst_cases: dict[str, list[dict[str, Any]]]
+) -> None:
+    """`DurableFiring` (what `Evaluator.outcome` fires for an assessment) answers what
+    the scopes' engines answer one at a time, and leaves every session empty."""
+    cases = [facts for found in worst_cases.values() for facts in found]
+    merged: dict[str, Any] = {}
+    for found in worst_cases.values():
+        merged.update(found[0])
+    for scope, parts in (("placement", SCOPES), ("offer", ("offer",)), ("resident", ("resident",))):
+        firing = assessor.durable_firings[scope]
+        assert [g.label for g in firing.groups] == [
+            g.label for part in parts for g in assessor.durable[part].groups
+        ]
+        for facts in [*cases, merged, {}]:
+            expected = set().union(*(assessor.durable[part].fire(facts) for part in parts))
+            assert firing.fire(facts) == expected
+            for group in firing.groups:
+                assert json.loads(dre.get_facts(group._handle, engine_module.SESSION_ID)) == []
+
+
+def test_retracting_by_the_ids_alone_empties_the_session(
+    assessor: Any, worst_cases: dict[str, list[dict[str, Any]]]
+) -> None:
+    """The fact is retracted with `RETRACT_TEXT` (its session and fact ids, not its
+    content): no fact is left in the reused session, and the next fact, whatever its
+    content, is asserted as new and fires as in a fresh group."""
+    for _, group in all_groups(assessor):
+        for facts in [*worst_cases[group.label][:3], {}]:
+            fired = group.fire(facts)
+            assert json.loads(dre.get_facts(group._handle, engine_module.SESSION_ID)) == []
+            assert sorted(group.fire(facts)) == sorted(fired)
+    assert json.loads(engine_module.RETRACT_TEXT) == {
+        "sid": engine_module.SESSION_ID,
+        "id": engine_module.FACT_ID,
+    }
+
+
 # --------------------------------------------------------------------------- sessions, events
 
 

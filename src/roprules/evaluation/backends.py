@@ -127,3 +127,18 @@ def make_scope_engine(
     from roprules.evaluation.durable import DurableEngine  # imports durable_rules
 
     return DurableEngine({label: list(rules)}, params)
+
+
+def combined_engine(backend: BackendName, engines: Sequence[ScopeEngine]) -> ScopeEngine | None:
+    """One engine firing the rules of several scopes at once, for assessments that run
+    them all (a placement: placement, offer and resident rules), or None where the
+    backend gains nothing by it (the evaluator runs the scopes' plans in one loop).
+
+    durable: a `DurableFiring` over the engines' groups: one lock and one set per
+    assessment instead of one per scope (nothing registered twice).
+    """
+    if backend != "durable":
+        return None
+    from roprules.evaluation.durable import DurableEngine, DurableFiring  # imports durable_rules
+
+    return DurableFiring([e for e in engines if isinstance(e, DurableEngine)])

@@ -40,6 +40,7 @@ from roprules.evaluation.backends import (
     EngineError,
     ScopeEngine,
     backend_version,
+    combined_engine,
     make_scope_engine,
     resolve_backend,
 )
@@ -117,6 +118,9 @@ class Evaluator:
             for scope, parts in SCOPE_RULES.items()
         }
         self.engines: dict[str, ScopeEngine] = {}
+        # durable: what an assessment of each scope fires, all its rule scopes' groups
+        # at once (`durable.DurableFiring`: one lock, one set, no call per scope).
+        self.durable_firings: dict[str, ScopeEngine] = {}
         self.closed = False
         try:
             for scope, rules in self.rules_by_scope.items():
@@ -125,6 +129,12 @@ class Evaluator:
                     self.engines[scope] = make_scope_engine(
                         self.backend, scope, compiled, ruleset.params
                     )
+            for scope, parts in SCOPE_RULES.items():
+                combined = combined_engine(
+                    self.backend, [self.engines[p] for p in parts if p in self.engines]
+                )
+                if combined is not None:
+                    self.durable_firings[scope] = combined
         except BaseException:
             self.close()
             raise
@@ -161,14 +171,23 @@ class Evaluator:
             return Outcome((), ())
         if self.backend == "evaluator":
             return self._run_evaluator(self._plans[rule_scope], facts)
-        fired_ids = self.engines[rule_scope].fire(facts)
+        return self._run_durable(
+            self._plans[rule_scope], self.engines[rule_scope].fire(facts), facts
+        )
+
+    def _run_durable(
+        self, plan: Sequence[_Planned], fired_ids: set[str], facts: Mapping[str, Any]
+    ) -> Outcome:
+        """The durable backend: durable_rules' fired rules; of the rest, those whose
+        facts are incomplete are classified by their compiled condition (false or
+        undetermined: durable_rules cannot tell)."""
         fired: list[Rule] = []
         undetermined: list[tuple[Rule, frozenset[str]]] = []
         known = facts.keys()
         stored, get = self._waiting.getter(), facts.get
         # The scope's plan (the evaluator's, the same rules in the same order): the
         # closure, id and memo paths of each rule without attribute look-ups.
-        for rule, evaluate, rule_id, paths in self._plans[rule_scope]:
+        for rule, evaluate, rule_id, paths in plan:
             if rule_id in fired_ids:
                 fired.append(rule)
                 continue
@@ -231,6 +250,9 @@ class Evaluator:
         """The rules of every rule scope an assessment of `scope` runs, in that order."""
         if self.backend == "evaluator" and not self.closed:  # the scopes' plans in one loop
             return self._run_evaluator(self._scope_plans[scope], facts)
+        if self.durable_firings and not self.closed:  # every group fired at once, one loop
+            plan = self._scope_plans[scope]
+            return self._run_durable(plan, self.durable_firings[scope].fire(facts), facts)
         fired: list[Rule] = []
         undetermined: list[tuple[Rule, frozenset[str]]] = []
         for rule_scope in SCOPE_RULES[scope]:
