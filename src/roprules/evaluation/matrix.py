@@ -653,10 +653,23 @@ def _facts(
     )
 
 
+@dataclass(frozen=True)
+class OfferPieces:
+    """Offers validated on demand: `load(start, stop)` validates and returns offers[start:stop].
+
+    With workers, the offers are validated piece by piece and each piece goes to the
+    workers as soon as it is valid (`MatrixWorkers._offer_side`); `load` raises
+    InputError with the problems of the whole input.
+    """
+
+    count: int
+    load: Callable[[int, int], list[OfferProfile]]
+
+
 def screen(
     evaluator: Evaluator,
     residents: Sequence[ResidentProfile] | Callable[[], Sequence[ResidentProfile]],
-    offers: Sequence[OfferProfile],
+    offers: Sequence[OfferProfile] | OfferPieces,
     *,
     as_of: date | None = None,
     lang: str = "nb",
@@ -664,28 +677,38 @@ def screen(
 ) -> Matrix:
     """Every resident against every offer; in `workers` when given, else in this process.
 
-    `residents` may be a function that validates and returns them (raising InputError):
-    with `workers`, it is called once the workers have the offers, so that validating
-    the residents overlaps the workers' part of the offer side.
+    `residents` may be a function that validates and returns them, and `offers` an
+    `OfferPieces` (both raising InputError): with `workers`, the offers are validated
+    in pieces that go to the workers as they are ready, then the residents, so that the
+    validation overlaps the workers' part of the offer side.
     """
     as_of = as_of or date.today()
     day = {AS_OF: as_of.isoformat()}
-    offer_facts = [{**profile_to_facts("offer", o), **day} for o in offers]
-    order = _offer_order(offers)
     people: list[ResidentProfile] = []
+    places: list[OfferProfile] = []
+
+    def offer_facts(start: int, stop: int) -> list[dict[str, Any]]:
+        piece = offers.load(start, stop) if isinstance(offers, OfferPieces) else offers[start:stop]
+        places.extend(piece)
+        return [{**profile_to_facts("offer", o), **day} for o in piece]
 
     def resident_facts() -> list[dict[str, Any]]:
         people.extend(residents() if callable(residents) else residents)
         return [{**profile_to_facts("resident", r), **day} for r in people]
 
+    def order() -> list[int]:
+        return _offer_order(places)
+
+    count = offers.count if isinstance(offers, OfferPieces) else len(offers)
     with _no_gc():  # a million cells, none of them in a cycle: collecting only costs
         if workers is None:
+            facts = offer_facts(0, count)
             chunks: Iterable[tuple[int, CompactChunk]] = [
-                (0, Screener(evaluator, offer_facts).rows(resident_facts(), order))
+                (0, Screener(evaluator, facts).rows(resident_facts(), order()))
             ]
         else:
-            chunks = workers.screen(evaluator, offer_facts, resident_facts, order)
-        return _assemble(evaluator, people, offers, chunks, as_of, lang)
+            chunks = workers.screen(evaluator, count, offer_facts, resident_facts, order)
+        return _assemble(evaluator, people, places, chunks, as_of, lang)
 
 
 @contextlib.contextmanager
@@ -718,11 +741,14 @@ def _assemble(
     as_of: date,
     lang: str,
 ) -> Matrix:
-    """The Matrix of the chunks; `residents` is complete once the first chunk arrives."""
-    assembler = _Assembler(evaluator, offers)
+    """The Matrix of the chunks; `residents` and `offers` are complete once the first
+    chunk arrives (they may be filled while the first chunk is made)."""
+    assembler: _Assembler | None = None
     rows: dict[int, MatrixRow] = {}
     blocking: dict[int, tuple[str, tuple[str, ...] | None]] = {}
     for start, chunk in chunks:
+        if assembler is None:
+            assembler = _Assembler(evaluator, offers)
         verdicts, counts = assembler.heads(chunk)
         for offset, row in enumerate(chunk.rows):
             resident_id = residents[start + offset].id
@@ -759,7 +785,7 @@ def _serve() -> None:
     """
     conn = Connection(int(sys.argv[1]))
     try:
-        directory, overlay, backend, sha256 = conn.recv()
+        directory, overlay, backend, sha256, me = conn.recv()
         ruleset = load_ruleset(directory, overlay)
         if ruleset.sha256 != sha256:
             raise EngineError("the rule files changed after the engine was loaded")
@@ -770,6 +796,8 @@ def _serve() -> None:
     conn.send(("ready", None))
     screener: Screener | None = None
     order: Sequence[int] = ()
+    offer_facts: list[dict[str, Any]] = []
+    mine: dict[int, OfferPart] = {}  # the offer side of the pieces this worker computes
     while True:
         try:
             message = conn.recv()
@@ -778,22 +806,29 @@ def _serve() -> None:
         if message[0] == "stop":
             break
         try:
-            if message[0] == "offers":  # compute our part of the offer side, get the others
-                _, offer_facts, order, index, count = message
-                screener = None
-                bounds = _part_bounds(len(offer_facts), index, count)
-                part = offer_part(evaluator, offer_facts, *bounds)
-                conn.send(("offer-part", part))
+            if message[0] == "piece":  # offers as the parent validates them; ours: their part
+                _, index, owner, facts = message
+                if index == 0:
+                    screener, offer_facts, mine = None, [], {}
+                offer_facts.extend(facts)
+                if owner == me:
+                    mine[index] = offer_part(evaluator, facts, 0, len(facts))
+            elif message[0] == "offers":  # the last piece: send our parts, get the others'
+                _, facts, order = message
+                offer_facts.extend(facts)
+                conn.send(("offer-part", mine))
                 try:
                     reply = conn.recv()
                 except (EOFError, OSError):  # the parent has gone
                     break
                 if reply[0] == "stop":
                     break
-                if reply[0] == "cancel":  # the residents were bad input: no rows this time
-                    continue
-                parts = {**reply[1], index: part}
-                screener = Screener(evaluator, offer_facts, [parts[i] for i in range(count)])
+                if reply[0] == "offer-parts":
+                    parts = {**reply[1], **mine}
+                    screener = Screener(evaluator, offer_facts, [parts[i] for i in sorted(parts)])
+                mine = {}
+            elif message[0] == "cancel":  # the input was bad: no rows this time
+                screener, offer_facts, mine = None, [], {}
             elif message[0] == "rows":
                 if screener is None:
                     raise EngineError("rows asked for before the offers")
@@ -844,9 +879,9 @@ class MatrixWorkers:
         }
         self.count = count
         self.lock = threading.RLock()  # one screen at a time; close() waits for it
-        # Bad residents (validated while the workers have the offers): the talker told
-        # every worker to drop the offers (`_told`), so they are kept (`_in_step`).
-        self._told = self._in_step = False
+        # Bad input (validated while the workers have the first offers): every worker was
+        # told to drop what it was sent, so they are kept (`_in_step`).
+        self._in_step = False
         self.connections: list[Connection] = []
         processes: list[subprocess.Popen[bytes]] = []
         self.pids = processes  # read by benchmarks (`.pid`): the workers' CPU time
@@ -863,8 +898,8 @@ class MatrixWorkers:
                     )
                 )
             self.connections.append(Connection(mine.detach()))
-        for conn in self.connections:
-            conn.send(source)
+        for index, conn in enumerate(self.connections, start=1):
+            conn.send((*source, index))
         for conn in self.connections:
             kind, detail = self._receive(conn)
             if kind != "ready":
@@ -889,24 +924,26 @@ class MatrixWorkers:
     def screen(
         self,
         evaluator: Evaluator,
-        offer_facts: list[dict[str, Any]],
+        offers: int,
+        offer_facts: Callable[[int, int], list[dict[str, Any]]],
         resident_facts: Callable[[], list[dict[str, Any]]],
-        order: list[int],
+        order: Callable[[], list[int]],
     ) -> Iterator[tuple[int, CompactChunk]]:
         """The residents in chunks over this process and the workers, as each is screened.
 
-        `resident_facts` is called once the workers have the offers (it may validate the
-        residents, raising InputError: then the workers drop the offers and stay usable).
-        Yields each chunk with its first resident's index.
+        `offer_facts(start, stop)` gives the facts of offers[start:stop], validating them,
+        and `resident_facts()` the residents' (both may raise InputError: then the workers
+        drop what they were sent and stay usable); `order()` is called once both are
+        done. Yields each chunk with its first resident's index.
         """
         with self.lock:
             if not self.alive:
                 raise EngineError("the matrix workers are closed")
             finished = False
             try:
-                yield from self._exchange(evaluator, offer_facts, order, resident_facts)
+                yield from self._exchange(evaluator, offers, offer_facts, resident_facts, order)
                 finished = True
-            except InputError:  # the residents' own problems; the workers were told (`_talk`)
+            except InputError:  # the input's own problems; the workers were told to drop it
                 finished = self._in_step
                 raise
             finally:
@@ -927,54 +964,90 @@ class MatrixWorkers:
             yield start, resident_facts[start : start + size]
             start += size
 
+    def _offer_side(
+        self,
+        evaluator: Evaluator,
+        offers: int,
+        offer_facts: Callable[[int, int], list[dict[str, Any]]],
+        resident_facts: Callable[[], list[dict[str, Any]]],
+        order: Callable[[], list[int]],
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[int], list[OfferPart]]:
+        """Validate the offers piece by piece, each sent to the workers as soon as it is valid.
+
+        The workers compute the offer side (`offer_part`) of every piece but the last while
+        this process validates the pieces after it and the residents; this process computes
+        the last piece's part. So a worker has work after a fifth of the offers' validation
+        (it had none until all of it, the residents' and this process's half of the offer
+        side were done), and this process does a fifth of the offer side instead of a share.
+        Returns every offer's and resident's facts, the offers' order and the pieces' parts.
+        """
+        workers = len(self.connections)
+        count = _PIECES_PER_WORKER * workers + 1
+        facts: list[dict[str, Any]] = []
+        try:
+            for index in range(count - 1):
+                piece = offer_facts(*_part_bounds(offers, index, count))
+                facts.extend(piece)
+                message = ("piece", index, index % workers + 1, piece)
+                for conn in self.connections:
+                    conn.send(message)
+            last = offer_facts(*_part_bounds(offers, count - 1, count))
+            facts.extend(last)
+            residents = resident_facts()
+        except InputError:
+            self._in_step = self._cancel()
+            raise
+        ranks = order()
+        own = offer_part(evaluator, last, 0, len(last))
+        for conn in self.connections:
+            conn.send(("offers", last, ranks))
+        parts: dict[int, OfferPart] = {count - 1: own}
+        computed: list[dict[int, OfferPart]] = []
+        for conn in self.connections:
+            message = self._receive(conn)
+            if message[0] != "offer-part":
+                raise EngineError(f"a matrix worker failed: {message[1]}")
+            computed.append(message[1])
+            parts.update(message[1])
+        for conn, theirs in zip(self.connections, computed, strict=True):
+            conn.send(("offer-parts", {k: v for k, v in parts.items() if k not in theirs}))
+        return facts, residents, ranks, [parts[k] for k in range(count)]
+
+    def _cancel(self) -> bool:
+        """Tell every worker to drop the pieces it was sent; True if all could be told."""
+        try:
+            for conn in self.connections:
+                conn.send(("cancel",))
+        except (OSError, ValueError):
+            return False
+        return True
+
     def _exchange(
         self,
         evaluator: Evaluator,
-        offer_facts: list[dict[str, Any]],
-        order: list[int],
+        offers: int,
+        offer_facts: Callable[[int, int], list[dict[str, Any]]],
         resident_facts: Callable[[], list[dict[str, Any]]],
+        order: Callable[[], list[int]],
     ) -> Iterator[tuple[int, CompactChunk]]:
         """The chunks as they are screened, here or in a worker.
 
-        A thread talks to the workers: it sends the offers, then reads each answer as
-        soon as it is sent and gives that worker its next chunk, so no worker waits
-        while this thread screens a chunk of its own or builds rows. This thread gets
-        the residents' facts (validating them) while the workers compute their part of
-        the offer side, then its own part; it builds the rows of every answer that has
-        arrived, and otherwise screens the next pending chunk itself.
+        After the offer side (`_offer_side`), a thread talks to the workers: it reads each
+        answer as soon as it is sent and gives that worker its next chunk, so no worker
+        waits while this thread screens a chunk of its own or builds rows. This thread
+        builds the rows of every answer that has arrived, and otherwise screens the next
+        pending chunk itself.
         """
-        pending: collections.deque[tuple[int, list[dict[str, Any]]]] = collections.deque()
-        self._in_step = False  # set when a failure here left the workers ready for more
-        arrived: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
-        mine: queue.SimpleQueue[OfferPart | None] = queue.SimpleQueue()
-        take = threading.Lock()
-        talker = threading.Thread(
-            target=self._talk,
-            args=(offer_facts, order, pending, take, mine, arrived),
-            daemon=True,
+        facts, residents, ranks, parts = self._offer_side(
+            evaluator, offers, offer_facts, resident_facts, order
         )
+        pending = collections.deque(self._chunks(residents, len(facts)))
+        arrived: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
+        take = threading.Lock()
+        talker = threading.Thread(target=self._talk, args=(pending, take, arrived), daemon=True)
         talker.start()
         try:
-            # Each process computes a part of the offer side, and gets the others'.
-            count = len(self.connections) + 1
-            try:
-                chunks = self._chunks(resident_facts(), len(offer_facts))
-                with take:
-                    pending.extend(chunks)
-                part = offer_part(evaluator, offer_facts, *_part_bounds(len(offer_facts), 0, count))
-            except InputError:
-                mine.put(None)  # the talker tells the workers to drop the offers
-                talker.join()
-                self._in_step = self._told
-                raise
-            except BaseException:
-                mine.put(None)
-                raise
-            mine.put(part)
-            message = arrived.get()
-            if message[0] == "error":
-                raise EngineError(f"a matrix worker failed: {message[1]}")
-            screener = Screener(evaluator, offer_facts, message[1])
+            screener = Screener(evaluator, facts, parts)
             while True:
                 try:
                     message = arrived.get_nowait()
@@ -982,7 +1055,7 @@ class MatrixWorkers:
                     with take:
                         mine = pending.popleft() if pending else None
                     if mine is not None:
-                        yield mine[0], screener.rows(mine[1], order, check=mine[0])
+                        yield mine[0], screener.rows(mine[1], ranks, check=mine[0])
                         continue
                     message = arrived.get()  # the last chunks are in the workers
                 if message[0] == "done":
@@ -999,17 +1072,11 @@ class MatrixWorkers:
 
     def _talk(
         self,
-        offer_facts: list[dict[str, Any]],
-        order: list[int],
         pending: collections.deque[tuple[int, list[dict[str, Any]]]],
         take: threading.Lock,
-        mine: queue.SimpleQueue[OfferPart | None],
         arrived: queue.SimpleQueue[tuple[Any, ...]],
     ) -> None:
-        """Send the offers, gather and share the parts of the offer side (this process's
-        from `mine`), then the chunks, a worker's next one as soon as it answers."""
-
-        self._told = False  # every worker answered the offers and was told to drop them
+        """Give out the chunks, a worker's next one as soon as it answers."""
 
         def give(conn: Connection) -> None:
             with take:
@@ -1019,26 +1086,6 @@ class MatrixWorkers:
                 busy[conn] += 1
 
         try:
-            count = len(self.connections) + 1
-            for index, conn in enumerate(self.connections, start=1):
-                conn.send(("offers", offer_facts, order, index, count))
-            parts: dict[int, OfferPart] = {}
-            for index, conn in enumerate(self.connections, start=1):
-                message = self._receive(conn)
-                if message[0] != "offer-part":
-                    arrived.put(("error", message[1]))
-                    return
-                parts[index] = message[1]
-            own = mine.get()
-            if own is None:  # this process failed, or the residents were bad input
-                for conn in self.connections:
-                    conn.send(("cancel",))
-                self._told = True
-                return
-            parts[0] = own
-            for index, conn in enumerate(self.connections, start=1):
-                conn.send(("offer-parts", {k: v for k, v in parts.items() if k != index}))
-            arrived.put(("parts", [parts[k] for k in range(count)]))
             busy: dict[Connection, int] = {}
             for conn in self.connections:
                 busy[conn] = 0
@@ -1060,6 +1107,7 @@ class MatrixWorkers:
         arrived.put(("done",))
 
 
+_PIECES_PER_WORKER = 4  # the offers are validated and sent in pieces: so many per worker
 _SMALLEST = 4  # residents in a chunk at the least: a few thousand cells
 _CELLS = 25_000  # cells in a chunk at the most (unless _SMALLEST residents are more): a
 # worker holds a chunk's rows until it is sent, and a slow process holds up the end less
