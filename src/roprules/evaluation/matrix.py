@@ -62,7 +62,7 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from itertools import chain, repeat
+from itertools import chain, cycle, repeat
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
@@ -100,7 +100,7 @@ class CompactRow:
 
     order: list[int]  # offer indices, best first
     heads: list[int]  # per entry of `order`: its verdict and counts, an index into the chunk's
-    fired: list[int]  # per entry: the fired rules' bits (bit 0: the first rule, `Layout`)
+    fired: bytes  # per entry, `Layout.fired_width` bytes: the fired rules' bits, little-endian
     missing: list[int]  # per entry: unknown fields that block a rule
     blocking: tuple[str, ...] | None  # no acceptable offer: the critical rules in every cell
 
@@ -222,7 +222,8 @@ class Layout:
                 for byte in range(256)
             ]
             for start in range(0, len(ids), 8)
-        ]
+        ] or [[()] * 256]
+        self.fired_width = len(self._byte_ids)
 
     def head(self, cell: int) -> tuple[int, str, tuple[int, ...]]:
         """A signature's sort key (without the offer), verdict and findings by severity."""
@@ -244,20 +245,26 @@ class Layout:
         # An integer key in the order of rank_key: scores are multiples of 1e-6.
         return _VERDICT_KEY[verdict] + round(score * 1_000_000), verdict, counts
 
+    def fired_bytes(self, cell: int) -> bytes:
+        """A cell's fired rules as `CompactRow.fired` holds them (`fired_width` bytes)."""
+        return ((cell & self.fired_mask) >> 1).to_bytes(self.fired_width, "little")
+
     def fired_ids(self, cell: int) -> list[str]:
         """The ids of the rules that fired in a cell, most severe first."""
-        return next(self.rule_lists([(cell & self.fired_mask) >> 1]))
+        return next(self.rule_lists(self.fired_bytes(cell)))
 
-    def rule_lists(self, fired: Iterable[int]) -> Iterator[list[str]]:
-        """Per `CompactRow.fired` entry, the ids of its rules, most severe first.
+    def rule_lists(self, fired: bytes) -> Iterator[list[str]]:
+        """Per entry of a `CompactRow.fired`, the ids of its rules, most severe first.
 
-        C-level calls alone (no Python frame per cell): each int's bytes index tables
-        of the ids set in each byte; this is most of the work of making a row's cells.
+        C-level calls alone (no Python frame per cell): each byte indexes its table of
+        the ids set in it, and `fired_width` of those make a cell. This is most of the
+        work of making a row's cells. Bytes rather than an int per cell: a worker's
+        row pickles as one string (ints of ~100 bits cost ~170 ns each to pickle and
+        to unpickle), and reading bytes needs no `int.to_bytes` per cell here.
         """
-        tables = self._byte_ids
-        as_bytes = map(int.to_bytes, fired, repeat(len(tables)), repeat("little"))
-        parts = map(map, repeat(operator.getitem), repeat(tables), as_bytes)
-        return map(list, map(chain.from_iterable, parts))
+        ids = map(operator.getitem, cycle(self._byte_ids), fired)
+        cells = zip(*repeat(ids, self.fired_width), strict=True)
+        return map(list, map(chain.from_iterable, cells))
 
 
 _VERDICTS = ("suitable", "conditional", "incomplete", "unsuitable")
@@ -498,12 +505,13 @@ class Screener(Layout):
         sort_keys: list[int] = []
         accepted: list[bool] = []
         cell_heads: list[int] = []
-        cell_fired: list[int] = []
+        cell_fired: list[bytes] = []
         cell_missing: list[int] = []
         known: dict[int, int] = {}
         rows = []
         count = len(self.offer_facts)
         offset, keep, fired_mask = self.field_offset, self.signature_mask, self.fired_mask
+        width = self.fired_width
         for number, resident in enumerate(residents):
             results = self._results(resident)
             if count:
@@ -524,7 +532,7 @@ class Screener(Layout):
                     sort_keys.append(key)
                     accepted.append(verdict in ACCEPTABLE)
                     cell_heads.append(head_number)
-                    cell_fired.append((cell & fired_mask) >> 1)
+                    cell_fired.append(((cell & fired_mask) >> 1).to_bytes(width, "little"))
                     cell_missing.append(cell >> offset)
                 numbers.append(found)
             keys = [
@@ -543,7 +551,7 @@ class Screener(Layout):
                 CompactRow(
                     order,
                     list(map(cell_heads.__getitem__, ranked)),
-                    list(map(cell_fired.__getitem__, ranked)),
+                    b"".join(map(cell_fired.__getitem__, ranked)),
                     list(map(cell_missing.__getitem__, ranked)),
                     blocking,
                 )
