@@ -36,7 +36,9 @@ reference the tests hold `screen` to.
 workers (durable_rules holds a process-wide lock, so threads would not help);
 each worker loads the same rule files once (`MatrixWorkers`) and returns compact
 rows, which this process makes cells with C-level calls alone; the result is the
-same Matrix as in one process.
+same Matrix as in one process. The offers reach the workers piece by piece as they
+are validated, so the workers' share of the offer side overlaps this process's
+validation instead of following it.
 
 The matrix also lists the offers (with their vacancies) and the gaps: residents
 with no acceptable offer, grouped by the critical rules that stand in their way
