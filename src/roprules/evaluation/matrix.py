@@ -55,8 +55,10 @@ import gc
 import math
 import operator
 import os
+import pickle
 import queue
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -852,7 +854,11 @@ def _serve() -> None:
     evaluator.close()
 
 
-def _stop(processes: list[subprocess.Popen[bytes]], connections: list[Connection]) -> None:
+def _stop(
+    processes: list[subprocess.Popen[bytes]],
+    connections: list[Connection],
+    readers: dict[Connection, socket.socket],
+) -> None:
     for conn in connections:
         with contextlib.suppress(OSError, ValueError):
             conn.send(("stop",))
@@ -864,6 +870,37 @@ def _stop(processes: list[subprocess.Popen[bytes]], connections: list[Connection
             process.wait()
     for conn in connections:
         conn.close()
+    for reader in readers.values():
+        reader.close()
+
+
+def _read_exactly(reader: socket.socket, size: int) -> bytearray:
+    """`size` bytes from the socket, in one blocking call while they arrive.
+
+    `MSG_WAITALL`: the thread waits in the kernel, without the GIL, until the whole
+    message is there. `Connection.recv` reads a large message in pieces of what the
+    socket holds (~200 KB) and takes the GIL back after each piece: with this process's
+    main thread busy, each took up to the switch interval (5 ms), and meanwhile the
+    worker was blocked sending its rows (~10 ms per 20,000 cells, on the timeline).
+    """
+    buffer = bytearray(size)
+    view = memoryview(buffer)
+    got = 0
+    while got < size:
+        count = reader.recv_into(view[got:], size - got, socket.MSG_WAITALL)
+        if not count:
+            raise EOFError
+        got += count
+    return buffer
+
+
+def _read(reader: socket.socket) -> Any:
+    """One message sent with `Connection.send` (its framing: a 4-byte big-endian size,
+    or -1 and an 8-byte size; then the pickle, which this process's worker wrote)."""
+    (size,) = struct.unpack("!i", _read_exactly(reader, 4))
+    if size == -1:
+        (size,) = struct.unpack("!Q", _read_exactly(reader, 8))
+    return pickle.loads(_read_exactly(reader, size))
 
 
 class MatrixWorkers:
@@ -893,11 +930,17 @@ class MatrixWorkers:
         # told to drop what it was sent, so they are kept (`_in_step`).
         self._in_step = False
         self.connections: list[Connection] = []
+        # The same sockets, read with `_read` (a worker's answers; it sends with `Connection`).
+        self._readers: dict[Connection, socket.socket] = {}
         processes: list[subprocess.Popen[bytes]] = []
         self.pids = processes  # read by benchmarks (`.pid`): the workers' CPU time
-        self._finalizer = weakref.finalize(self, _stop, processes, self.connections)
+        self._finalizer = weakref.finalize(self, _stop, processes, self.connections, self._readers)
         for _ in range(count - 1):
             mine, theirs = socket.socketpair()
+            # A worker's rows fit in the socket (the kernel caps this at its `wmem_max`):
+            # its send returns at once, not when this process has read the first ~200 KB.
+            with contextlib.suppress(OSError):
+                theirs.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _SEND_BUFFER)
             with theirs:
                 processes.append(
                     subprocess.Popen(
@@ -907,7 +950,10 @@ class MatrixWorkers:
                         stdin=subprocess.DEVNULL,
                     )
                 )
-            self.connections.append(Connection(mine.detach()))
+            reader = mine.dup()
+            conn = Connection(mine.detach())
+            self._readers[conn] = reader
+            self.connections.append(conn)
         for index, conn in enumerate(self.connections, start=1):
             conn.send((*source, index))
         for conn in self.connections:
@@ -916,11 +962,10 @@ class MatrixWorkers:
                 self.close()
                 raise EngineError(f"a matrix worker could not load the rules: {detail}")
 
-    @staticmethod
-    def _receive(conn: Connection) -> tuple[Any, ...]:
+    def _receive(self, conn: Connection) -> tuple[Any, ...]:
         try:
-            return conn.recv()  # type: ignore[no-any-return]
-        except (EOFError, OSError):
+            return _read(self._readers[conn])  # type: ignore[no-any-return]
+        except (EOFError, OSError, ValueError):
             return ("error", "the worker process ended")
 
     @property
@@ -1117,6 +1162,7 @@ class MatrixWorkers:
         arrived.put(("done",))
 
 
+_SEND_BUFFER = 4 << 20  # bytes a worker's socket may hold unread: a chunk is < 1 MB
 _PIECES_PER_WORKER = 4  # the offers are validated and sent in pieces: so many per worker
 _SMALLEST = 4  # residents in a chunk at the least: a few thousand cells
 _CELLS = 25_000  # cells in a chunk at the most (unless _SMALLEST residents are more): a
