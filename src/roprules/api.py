@@ -361,6 +361,8 @@ class Engine:
         from roprules.evaluation.matrix import screen
 
         if workers > 1 and resident_items and offer_items:
+            # The offers first, in pieces: the workers compute their part of the offer side
+            # while this process validates the rest and the residents (`screen`).
             people: list[ResidentProfile] = []
             given, places, pool = self._offers_and_workers(
                 resident_items, offer_items, lang, day, workers
