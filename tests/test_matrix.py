@@ -371,6 +371,36 @@ def test_bad_input_is_the_same_error_with_workers_and_they_stay():
         assert [process.pid for process in engine._matrix_workers.pids] == pids
 
 
+def test_a_bad_offer_after_pieces_were_sent_is_the_same_error_and_the_workers_stay():
+    """The offers go to the workers piece by piece as they are validated: a bad offer in a
+    later piece is the error `workers=1` gives, the workers drop what they were sent, and
+    the next grid (with more workers than one, too) is the same as in one process."""
+    residents = [
+        yaml.safe_load(path.read_text(encoding="utf-8"))
+        for path in sorted(SHIPPED_RESIDENTS.glob("*.yaml"))[:4]
+    ]
+    shipped = [
+        yaml.safe_load(path.read_text(encoding="utf-8"))
+        for path in sorted(SHIPPED_OFFERS.glob("*.yaml"))
+    ]
+    offers = [{**offer, "id": f"O-{i:02d}"} for i, offer in enumerate(shipped * 6)][:24]
+    bad = [*offers[:14], {**offers[14], "vacant_units": -3}, *offers[15:]]
+    with Engine.load() as engine:
+        for workers in (2, 3):
+            engine.matrix(residents, offers[:3], as_of="2026-11-30", workers=workers)
+            pids = [process.pid for process in engine._matrix_workers.pids]
+            errors = []
+            for count in (1, workers):
+                with pytest.raises(InputError) as caught:
+                    engine.matrix(residents, bad, as_of="2026-11-30", workers=count)
+                errors.append(caught.value.errors)
+            assert errors[0] == errors[1] and errors[0]
+            one = engine.matrix(residents, offers, as_of="2026-11-30")
+            many = engine.matrix(residents, offers, as_of="2026-11-30", workers=workers)
+            assert many.model_dump_json() == one.model_dump_json()
+            assert [process.pid for process in engine._matrix_workers.pids] == pids
+
+
 def test_a_worker_that_cannot_load_the_same_rules_is_an_error(tmp_path):
     """Workers reload the rule files; if they changed since the engine loaded them, refuse."""
     rules = tmp_path / "rules"

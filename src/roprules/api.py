@@ -49,7 +49,7 @@ from roprules.rulebase.ruleset import Ruleset, load_ruleset
 
 if TYPE_CHECKING:  # the matrix (and its worker processes) only when a matrix is asked for
     from roprules.contract.rankings import Compare, Matrix, Ranking
-    from roprules.evaluation.matrix import MatrixWorkers
+    from roprules.evaluation.matrix import MatrixWorkers, OfferPieces
 
 ProfileInput = dict[str, Any] | BaseModel | str | Path
 AsOf = date | str | None
@@ -361,17 +361,19 @@ class Engine:
         from roprules.evaluation.matrix import screen
 
         if workers > 1 and resident_items and offer_items:
-            # The offers first: the worker computes its part of the offer side while this
-            # process validates the residents (`screen` calls `load_residents`).
+            # The offers first, in pieces: the workers compute their part of the offer side
+            # while this process validates the rest and the residents (`screen`).
             people: list[ResidentProfile] = []
-            places, pool = self._offers_and_workers(resident_items, offer_items, lang, day, workers)
+            given, places, pool = self._offers_and_workers(
+                resident_items, offer_items, lang, day, workers
+            )
 
             def load_residents() -> list[ResidentProfile]:
                 people.extend(_load_many(resident_items, [], lang, day)[0])
                 return people
 
             matrix = screen(
-                self._evaluator, load_residents, places, as_of=day, lang=lang, workers=pool
+                self._evaluator, load_residents, given, as_of=day, lang=lang, workers=pool
             )
         else:
             people, places = _load_many(resident_items, offer_items, lang, day)
@@ -389,13 +391,31 @@ class Engine:
         lang: str,
         day: date,
         workers: int,
-    ) -> tuple[list[OfferProfile], MatrixWorkers]:
-        """The offers validated and the workers ready; the errors exactly as `_load_many`'s.
+    ) -> tuple[list[OfferProfile] | OfferPieces, list[OfferProfile], MatrixWorkers]:
+        """The offers (validated as `screen` asks) and the workers; the errors as `_load_many`'s.
 
-        Bad offers: the residents are validated too and their problems come first, as
-        when both are validated at once; no worker is started. Workers that cannot
-        start: bad residents are still an InputError, as before.
+        With the workers running, the offers are validated piece by piece as `screen`
+        sends them; the list fills as it does. Else (the first call) they are validated
+        before the workers start: bad offers start no worker. A bad piece, or bad offers:
+        the residents are validated too and their problems come first, as when both are
+        validated at once. Workers that cannot start: bad input is still an InputError.
         """
+        from roprules.evaluation.matrix import OfferPieces
+
+        places: list[OfferProfile] = []
+        pool = self._matrix_workers
+        if pool is not None and pool.count == workers and pool.alive:
+
+            def load(start: int, stop: int) -> list[OfferProfile]:
+                try:
+                    piece = _load_many([], offer_items[start:stop], lang, day)[1]
+                except InputError:
+                    _load_many(resident_items, offer_items, lang, day)  # every problem
+                    raise
+                places.extend(piece)
+                return piece
+
+            return OfferPieces(len(offer_items), load), places, pool
         try:
             places = _load_many([], offer_items, lang, day)[1]
         except InputError as bad_offers:
@@ -405,7 +425,7 @@ class Engine:
                 raise InputError(errors=[*bad_residents.errors, *bad_offers.errors]) from None
             raise
         try:
-            return places, self._workers(workers)
+            return places, places, self._workers(workers)
         except EngineError:
             _load_many(resident_items, [], lang, day)
             raise

@@ -36,7 +36,9 @@ reference the tests hold `screen` to.
 workers (durable_rules holds a process-wide lock, so threads would not help);
 each worker loads the same rule files once (`MatrixWorkers`) and returns compact
 rows, which this process makes cells with C-level calls alone; the result is the
-same Matrix as in one process.
+same Matrix as in one process. The offers reach the workers piece by piece as they
+are validated, so the workers' share of the offer side overlaps this process's
+validation instead of following it.
 
 The matrix also lists the offers (with their vacancies) and the gaps: residents
 with no acceptable offer, grouped by the critical rules that stand in their way
@@ -53,8 +55,10 @@ import gc
 import math
 import operator
 import os
+import pickle
 import queue
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -62,7 +66,7 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from itertools import chain, repeat
+from itertools import chain, cycle, repeat
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
@@ -100,7 +104,7 @@ class CompactRow:
 
     order: list[int]  # offer indices, best first
     heads: list[int]  # per entry of `order`: its verdict and counts, an index into the chunk's
-    fired: list[int]  # per entry: the fired rules' bits (bit 0: the first rule, `Layout`)
+    fired: bytes  # per entry, `Layout.fired_width` bytes: the fired rules' bits, little-endian
     missing: list[int]  # per entry: unknown fields that block a rule
     blocking: tuple[str, ...] | None  # no acceptable offer: the critical rules in every cell
 
@@ -222,7 +226,8 @@ class Layout:
                 for byte in range(256)
             ]
             for start in range(0, len(ids), 8)
-        ]
+        ] or [[()] * 256]
+        self.fired_width = len(self._byte_ids)
 
     def head(self, cell: int) -> tuple[int, str, tuple[int, ...]]:
         """A signature's sort key (without the offer), verdict and findings by severity."""
@@ -244,20 +249,26 @@ class Layout:
         # An integer key in the order of rank_key: scores are multiples of 1e-6.
         return _VERDICT_KEY[verdict] + round(score * 1_000_000), verdict, counts
 
+    def fired_bytes(self, cell: int) -> bytes:
+        """A cell's fired rules as `CompactRow.fired` holds them (`fired_width` bytes)."""
+        return ((cell & self.fired_mask) >> 1).to_bytes(self.fired_width, "little")
+
     def fired_ids(self, cell: int) -> list[str]:
         """The ids of the rules that fired in a cell, most severe first."""
-        return next(self.rule_lists([(cell & self.fired_mask) >> 1]))
+        return next(self.rule_lists(self.fired_bytes(cell)))
 
-    def rule_lists(self, fired: Iterable[int]) -> Iterator[list[str]]:
-        """Per `CompactRow.fired` entry, the ids of its rules, most severe first.
+    def rule_lists(self, fired: bytes) -> Iterator[list[str]]:
+        """Per entry of a `CompactRow.fired`, the ids of its rules, most severe first.
 
-        C-level calls alone (no Python frame per cell): each int's bytes index tables
-        of the ids set in each byte; this is most of the work of making a row's cells.
+        C-level calls alone (no Python frame per cell): each byte indexes its table of
+        the ids set in it, and `fired_width` of those make a cell. This is most of the
+        work of making a row's cells. Bytes rather than an int per cell: a worker's
+        row pickles as one string (ints of ~100 bits cost ~170 ns each to pickle and
+        to unpickle), and reading bytes needs no `int.to_bytes` per cell here.
         """
-        tables = self._byte_ids
-        as_bytes = map(int.to_bytes, fired, repeat(len(tables)), repeat("little"))
-        parts = map(map, repeat(operator.getitem), repeat(tables), as_bytes)
-        return map(list, map(chain.from_iterable, parts))
+        ids = map(operator.getitem, cycle(self._byte_ids), fired)
+        cells = zip(*repeat(ids, self.fired_width), strict=True)
+        return map(list, map(chain.from_iterable, cells))
 
 
 _VERDICTS = ("suitable", "conditional", "incomplete", "unsuitable")
@@ -498,12 +509,13 @@ class Screener(Layout):
         sort_keys: list[int] = []
         accepted: list[bool] = []
         cell_heads: list[int] = []
-        cell_fired: list[int] = []
+        cell_fired: list[bytes] = []
         cell_missing: list[int] = []
         known: dict[int, int] = {}
         rows = []
         count = len(self.offer_facts)
         offset, keep, fired_mask = self.field_offset, self.signature_mask, self.fired_mask
+        width = self.fired_width
         for number, resident in enumerate(residents):
             results = self._results(resident)
             if count:
@@ -524,7 +536,7 @@ class Screener(Layout):
                     sort_keys.append(key)
                     accepted.append(verdict in ACCEPTABLE)
                     cell_heads.append(head_number)
-                    cell_fired.append((cell & fired_mask) >> 1)
+                    cell_fired.append(((cell & fired_mask) >> 1).to_bytes(width, "little"))
                     cell_missing.append(cell >> offset)
                 numbers.append(found)
             keys = [
@@ -543,7 +555,7 @@ class Screener(Layout):
                 CompactRow(
                     order,
                     list(map(cell_heads.__getitem__, ranked)),
-                    list(map(cell_fired.__getitem__, ranked)),
+                    b"".join(map(cell_fired.__getitem__, ranked)),
                     list(map(cell_missing.__getitem__, ranked)),
                     blocking,
                 )
@@ -653,10 +665,23 @@ def _facts(
     )
 
 
+@dataclass(frozen=True)
+class OfferPieces:
+    """Offers validated on demand: `load(start, stop)` validates and returns offers[start:stop].
+
+    With workers, the offers are validated piece by piece and each piece goes to the
+    workers as soon as it is valid (`MatrixWorkers._offer_side`); `load` raises
+    InputError with the problems of the whole input.
+    """
+
+    count: int
+    load: Callable[[int, int], list[OfferProfile]]
+
+
 def screen(
     evaluator: Evaluator,
     residents: Sequence[ResidentProfile] | Callable[[], Sequence[ResidentProfile]],
-    offers: Sequence[OfferProfile],
+    offers: Sequence[OfferProfile] | OfferPieces,
     *,
     as_of: date | None = None,
     lang: str = "nb",
@@ -664,28 +689,38 @@ def screen(
 ) -> Matrix:
     """Every resident against every offer; in `workers` when given, else in this process.
 
-    `residents` may be a function that validates and returns them (raising InputError):
-    with `workers`, it is called once the workers have the offers, so that validating
-    the residents overlaps the workers' part of the offer side.
+    `residents` may be a function that validates and returns them, and `offers` an
+    `OfferPieces` (both raising InputError): with `workers`, the offers are validated
+    in pieces that go to the workers as they are ready, then the residents, so that the
+    validation overlaps the workers' part of the offer side.
     """
     as_of = as_of or date.today()
     day = {AS_OF: as_of.isoformat()}
-    offer_facts = [{**profile_to_facts("offer", o), **day} for o in offers]
-    order = _offer_order(offers)
     people: list[ResidentProfile] = []
+    places: list[OfferProfile] = []
+
+    def offer_facts(start: int, stop: int) -> list[dict[str, Any]]:
+        piece = offers.load(start, stop) if isinstance(offers, OfferPieces) else offers[start:stop]
+        places.extend(piece)
+        return [{**profile_to_facts("offer", o), **day} for o in piece]
 
     def resident_facts() -> list[dict[str, Any]]:
         people.extend(residents() if callable(residents) else residents)
         return [{**profile_to_facts("resident", r), **day} for r in people]
 
+    def order() -> list[int]:
+        return _offer_order(places)
+
+    count = offers.count if isinstance(offers, OfferPieces) else len(offers)
     with _no_gc():  # a million cells, none of them in a cycle: collecting only costs
         if workers is None:
+            facts = offer_facts(0, count)
             chunks: Iterable[tuple[int, CompactChunk]] = [
-                (0, Screener(evaluator, offer_facts).rows(resident_facts(), order))
+                (0, Screener(evaluator, facts).rows(resident_facts(), order()))
             ]
         else:
-            chunks = workers.screen(evaluator, offer_facts, resident_facts, order)
-        return _assemble(evaluator, people, offers, chunks, as_of, lang)
+            chunks = workers.screen(evaluator, count, offer_facts, resident_facts, order)
+        return _assemble(evaluator, people, places, chunks, as_of, lang)
 
 
 @contextlib.contextmanager
@@ -718,11 +753,14 @@ def _assemble(
     as_of: date,
     lang: str,
 ) -> Matrix:
-    """The Matrix of the chunks; `residents` is complete once the first chunk arrives."""
-    assembler = _Assembler(evaluator, offers)
+    """The Matrix of the chunks; `residents` and `offers` are complete once the first
+    chunk arrives (they may be filled while the first chunk is made)."""
+    assembler: _Assembler | None = None
     rows: dict[int, MatrixRow] = {}
     blocking: dict[int, tuple[str, tuple[str, ...] | None]] = {}
     for start, chunk in chunks:
+        if assembler is None:
+            assembler = _Assembler(evaluator, offers)
         verdicts, counts = assembler.heads(chunk)
         for offset, row in enumerate(chunk.rows):
             resident_id = residents[start + offset].id
@@ -759,7 +797,7 @@ def _serve() -> None:
     """
     conn = Connection(int(sys.argv[1]))
     try:
-        directory, overlay, backend, sha256 = conn.recv()
+        directory, overlay, backend, sha256, me = conn.recv()
         ruleset = load_ruleset(directory, overlay)
         if ruleset.sha256 != sha256:
             raise EngineError("the rule files changed after the engine was loaded")
@@ -770,6 +808,8 @@ def _serve() -> None:
     conn.send(("ready", None))
     screener: Screener | None = None
     order: Sequence[int] = ()
+    offer_facts: list[dict[str, Any]] = []
+    mine: dict[int, OfferPart] = {}  # the offer side of the pieces this worker computes
     while True:
         try:
             message = conn.recv()
@@ -778,22 +818,29 @@ def _serve() -> None:
         if message[0] == "stop":
             break
         try:
-            if message[0] == "offers":  # compute our part of the offer side, get the others
-                _, offer_facts, order, index, count = message
-                screener = None
-                bounds = _part_bounds(len(offer_facts), index, count)
-                part = offer_part(evaluator, offer_facts, *bounds)
-                conn.send(("offer-part", part))
+            if message[0] == "piece":  # offers as the parent validates them; ours: their part
+                _, index, owner, facts = message
+                if index == 0:
+                    screener, offer_facts, mine = None, [], {}
+                offer_facts.extend(facts)
+                if owner == me:
+                    mine[index] = offer_part(evaluator, facts, 0, len(facts))
+            elif message[0] == "offers":  # the last piece: send our parts, get the others'
+                _, facts, order = message
+                offer_facts.extend(facts)
+                conn.send(("offer-part", mine))
                 try:
                     reply = conn.recv()
                 except (EOFError, OSError):  # the parent has gone
                     break
                 if reply[0] == "stop":
                     break
-                if reply[0] == "cancel":  # the residents were bad input: no rows this time
-                    continue
-                parts = {**reply[1], index: part}
-                screener = Screener(evaluator, offer_facts, [parts[i] for i in range(count)])
+                if reply[0] == "offer-parts":
+                    parts = {**reply[1], **mine}
+                    screener = Screener(evaluator, offer_facts, [parts[i] for i in sorted(parts)])
+                mine = {}
+            elif message[0] == "cancel":  # the input was bad: no rows this time
+                screener, offer_facts, mine = None, [], {}
             elif message[0] == "rows":
                 if screener is None:
                     raise EngineError("rows asked for before the offers")
@@ -807,7 +854,11 @@ def _serve() -> None:
     evaluator.close()
 
 
-def _stop(processes: list[subprocess.Popen[bytes]], connections: list[Connection]) -> None:
+def _stop(
+    processes: list[subprocess.Popen[bytes]],
+    connections: list[Connection],
+    readers: dict[Connection, socket.socket],
+) -> None:
     for conn in connections:
         with contextlib.suppress(OSError, ValueError):
             conn.send(("stop",))
@@ -819,6 +870,37 @@ def _stop(processes: list[subprocess.Popen[bytes]], connections: list[Connection
             process.wait()
     for conn in connections:
         conn.close()
+    for reader in readers.values():
+        reader.close()
+
+
+def _read_exactly(reader: socket.socket, size: int) -> bytearray:
+    """`size` bytes from the socket, in one blocking call while they arrive.
+
+    `MSG_WAITALL`: the thread waits in the kernel, without the GIL, until the whole
+    message is there. `Connection.recv` reads a large message in pieces of what the
+    socket holds (~200 KB) and takes the GIL back after each piece: with this process's
+    main thread busy, each took up to the switch interval (5 ms), and meanwhile the
+    worker was blocked sending its rows (~10 ms per 20,000 cells, on the timeline).
+    """
+    buffer = bytearray(size)
+    view = memoryview(buffer)
+    got = 0
+    while got < size:
+        count = reader.recv_into(view[got:], size - got, socket.MSG_WAITALL)
+        if not count:
+            raise EOFError
+        got += count
+    return buffer
+
+
+def _read(reader: socket.socket) -> Any:
+    """One message sent with `Connection.send` (its framing: a 4-byte big-endian size,
+    or -1 and an 8-byte size; then the pickle, which this process's worker wrote)."""
+    (size,) = struct.unpack("!i", _read_exactly(reader, 4))
+    if size == -1:
+        (size,) = struct.unpack("!Q", _read_exactly(reader, 8))
+    return pickle.loads(_read_exactly(reader, size))
 
 
 class MatrixWorkers:
@@ -844,15 +926,21 @@ class MatrixWorkers:
         }
         self.count = count
         self.lock = threading.RLock()  # one screen at a time; close() waits for it
-        # Bad residents (validated while the workers have the offers): the talker told
-        # every worker to drop the offers (`_told`), so they are kept (`_in_step`).
-        self._told = self._in_step = False
+        # Bad input (validated while the workers have the first offers): every worker was
+        # told to drop what it was sent, so they are kept (`_in_step`).
+        self._in_step = False
         self.connections: list[Connection] = []
+        # The same sockets, read with `_read` (a worker's answers; it sends with `Connection`).
+        self._readers: dict[Connection, socket.socket] = {}
         processes: list[subprocess.Popen[bytes]] = []
         self.pids = processes  # read by benchmarks (`.pid`): the workers' CPU time
-        self._finalizer = weakref.finalize(self, _stop, processes, self.connections)
+        self._finalizer = weakref.finalize(self, _stop, processes, self.connections, self._readers)
         for _ in range(count - 1):
             mine, theirs = socket.socketpair()
+            # A worker's rows fit in the socket (the kernel caps this at its `wmem_max`):
+            # its send returns at once, not when this process has read the first ~200 KB.
+            with contextlib.suppress(OSError):
+                theirs.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _SEND_BUFFER)
             with theirs:
                 processes.append(
                     subprocess.Popen(
@@ -862,20 +950,22 @@ class MatrixWorkers:
                         stdin=subprocess.DEVNULL,
                     )
                 )
-            self.connections.append(Connection(mine.detach()))
-        for conn in self.connections:
-            conn.send(source)
+            reader = mine.dup()
+            conn = Connection(mine.detach())
+            self._readers[conn] = reader
+            self.connections.append(conn)
+        for index, conn in enumerate(self.connections, start=1):
+            conn.send((*source, index))
         for conn in self.connections:
             kind, detail = self._receive(conn)
             if kind != "ready":
                 self.close()
                 raise EngineError(f"a matrix worker could not load the rules: {detail}")
 
-    @staticmethod
-    def _receive(conn: Connection) -> tuple[Any, ...]:
+    def _receive(self, conn: Connection) -> tuple[Any, ...]:
         try:
-            return conn.recv()  # type: ignore[no-any-return]
-        except (EOFError, OSError):
+            return _read(self._readers[conn])  # type: ignore[no-any-return]
+        except (EOFError, OSError, ValueError):
             return ("error", "the worker process ended")
 
     @property
@@ -889,24 +979,26 @@ class MatrixWorkers:
     def screen(
         self,
         evaluator: Evaluator,
-        offer_facts: list[dict[str, Any]],
+        offers: int,
+        offer_facts: Callable[[int, int], list[dict[str, Any]]],
         resident_facts: Callable[[], list[dict[str, Any]]],
-        order: list[int],
+        order: Callable[[], list[int]],
     ) -> Iterator[tuple[int, CompactChunk]]:
         """The residents in chunks over this process and the workers, as each is screened.
 
-        `resident_facts` is called once the workers have the offers (it may validate the
-        residents, raising InputError: then the workers drop the offers and stay usable).
-        Yields each chunk with its first resident's index.
+        `offer_facts(start, stop)` gives the facts of offers[start:stop], validating them,
+        and `resident_facts()` the residents' (both may raise InputError: then the workers
+        drop what they were sent and stay usable); `order()` is called once both are
+        done. Yields each chunk with its first resident's index.
         """
         with self.lock:
             if not self.alive:
                 raise EngineError("the matrix workers are closed")
             finished = False
             try:
-                yield from self._exchange(evaluator, offer_facts, order, resident_facts)
+                yield from self._exchange(evaluator, offers, offer_facts, resident_facts, order)
                 finished = True
-            except InputError:  # the residents' own problems; the workers were told (`_talk`)
+            except InputError:  # the input's own problems; the workers were told to drop it
                 finished = self._in_step
                 raise
             finally:
@@ -927,54 +1019,90 @@ class MatrixWorkers:
             yield start, resident_facts[start : start + size]
             start += size
 
+    def _offer_side(
+        self,
+        evaluator: Evaluator,
+        offers: int,
+        offer_facts: Callable[[int, int], list[dict[str, Any]]],
+        resident_facts: Callable[[], list[dict[str, Any]]],
+        order: Callable[[], list[int]],
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[int], list[OfferPart]]:
+        """Validate the offers piece by piece, each sent to the workers as soon as it is valid.
+
+        The workers compute the offer side (`offer_part`) of every piece but the last while
+        this process validates the pieces after it and the residents; this process computes
+        the last piece's part. So a worker has work after a fifth of the offers' validation
+        (it had none until all of it, the residents' and this process's half of the offer
+        side were done), and this process does a fifth of the offer side instead of a share.
+        Returns every offer's and resident's facts, the offers' order and the pieces' parts.
+        """
+        workers = len(self.connections)
+        count = _PIECES_PER_WORKER * workers + 1
+        facts: list[dict[str, Any]] = []
+        try:
+            for index in range(count - 1):
+                piece = offer_facts(*_part_bounds(offers, index, count))
+                facts.extend(piece)
+                message = ("piece", index, index % workers + 1, piece)
+                for conn in self.connections:
+                    conn.send(message)
+            last = offer_facts(*_part_bounds(offers, count - 1, count))
+            facts.extend(last)
+            residents = resident_facts()
+        except InputError:
+            self._in_step = self._cancel()
+            raise
+        ranks = order()
+        own = offer_part(evaluator, last, 0, len(last))
+        for conn in self.connections:
+            conn.send(("offers", last, ranks))
+        parts: dict[int, OfferPart] = {count - 1: own}
+        computed: list[dict[int, OfferPart]] = []
+        for conn in self.connections:
+            message = self._receive(conn)
+            if message[0] != "offer-part":
+                raise EngineError(f"a matrix worker failed: {message[1]}")
+            computed.append(message[1])
+            parts.update(message[1])
+        for conn, theirs in zip(self.connections, computed, strict=True):
+            conn.send(("offer-parts", {k: v for k, v in parts.items() if k not in theirs}))
+        return facts, residents, ranks, [parts[k] for k in range(count)]
+
+    def _cancel(self) -> bool:
+        """Tell every worker to drop the pieces it was sent; True if all could be told."""
+        try:
+            for conn in self.connections:
+                conn.send(("cancel",))
+        except (OSError, ValueError):
+            return False
+        return True
+
     def _exchange(
         self,
         evaluator: Evaluator,
-        offer_facts: list[dict[str, Any]],
-        order: list[int],
+        offers: int,
+        offer_facts: Callable[[int, int], list[dict[str, Any]]],
         resident_facts: Callable[[], list[dict[str, Any]]],
+        order: Callable[[], list[int]],
     ) -> Iterator[tuple[int, CompactChunk]]:
         """The chunks as they are screened, here or in a worker.
 
-        A thread talks to the workers: it sends the offers, then reads each answer as
-        soon as it is sent and gives that worker its next chunk, so no worker waits
-        while this thread screens a chunk of its own or builds rows. This thread gets
-        the residents' facts (validating them) while the workers compute their part of
-        the offer side, then its own part; it builds the rows of every answer that has
-        arrived, and otherwise screens the next pending chunk itself.
+        After the offer side (`_offer_side`), a thread talks to the workers: it reads each
+        answer as soon as it is sent and gives that worker its next chunk, so no worker
+        waits while this thread screens a chunk of its own or builds rows. This thread
+        builds the rows of every answer that has arrived, and otherwise screens the next
+        pending chunk itself.
         """
-        pending: collections.deque[tuple[int, list[dict[str, Any]]]] = collections.deque()
-        self._in_step = False  # set when a failure here left the workers ready for more
-        arrived: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
-        mine: queue.SimpleQueue[OfferPart | None] = queue.SimpleQueue()
-        take = threading.Lock()
-        talker = threading.Thread(
-            target=self._talk,
-            args=(offer_facts, order, pending, take, mine, arrived),
-            daemon=True,
+        facts, residents, ranks, parts = self._offer_side(
+            evaluator, offers, offer_facts, resident_facts, order
         )
+        pending = collections.deque(self._chunks(residents, len(facts)))
+        arrived: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
+        take = threading.Lock()
+        talker = threading.Thread(target=self._talk, args=(pending, take, arrived), daemon=True)
         talker.start()
         try:
-            # Each process computes a part of the offer side, and gets the others'.
-            count = len(self.connections) + 1
-            try:
-                chunks = self._chunks(resident_facts(), len(offer_facts))
-                with take:
-                    pending.extend(chunks)
-                part = offer_part(evaluator, offer_facts, *_part_bounds(len(offer_facts), 0, count))
-            except InputError:
-                mine.put(None)  # the talker tells the workers to drop the offers
-                talker.join()
-                self._in_step = self._told
-                raise
-            except BaseException:
-                mine.put(None)
-                raise
-            mine.put(part)
-            message = arrived.get()
-            if message[0] == "error":
-                raise EngineError(f"a matrix worker failed: {message[1]}")
-            screener = Screener(evaluator, offer_facts, message[1])
+            screener = Screener(evaluator, facts, parts)
             while True:
                 try:
                     message = arrived.get_nowait()
@@ -982,7 +1110,7 @@ class MatrixWorkers:
                     with take:
                         mine = pending.popleft() if pending else None
                     if mine is not None:
-                        yield mine[0], screener.rows(mine[1], order, check=mine[0])
+                        yield mine[0], screener.rows(mine[1], ranks, check=mine[0])
                         continue
                     message = arrived.get()  # the last chunks are in the workers
                 if message[0] == "done":
@@ -999,17 +1127,11 @@ class MatrixWorkers:
 
     def _talk(
         self,
-        offer_facts: list[dict[str, Any]],
-        order: list[int],
         pending: collections.deque[tuple[int, list[dict[str, Any]]]],
         take: threading.Lock,
-        mine: queue.SimpleQueue[OfferPart | None],
         arrived: queue.SimpleQueue[tuple[Any, ...]],
     ) -> None:
-        """Send the offers, gather and share the parts of the offer side (this process's
-        from `mine`), then the chunks, a worker's next one as soon as it answers."""
-
-        self._told = False  # every worker answered the offers and was told to drop them
+        """Give out the chunks, a worker's next one as soon as it answers."""
 
         def give(conn: Connection) -> None:
             with take:
@@ -1019,26 +1141,6 @@ class MatrixWorkers:
                 busy[conn] += 1
 
         try:
-            count = len(self.connections) + 1
-            for index, conn in enumerate(self.connections, start=1):
-                conn.send(("offers", offer_facts, order, index, count))
-            parts: dict[int, OfferPart] = {}
-            for index, conn in enumerate(self.connections, start=1):
-                message = self._receive(conn)
-                if message[0] != "offer-part":
-                    arrived.put(("error", message[1]))
-                    return
-                parts[index] = message[1]
-            own = mine.get()
-            if own is None:  # this process failed, or the residents were bad input
-                for conn in self.connections:
-                    conn.send(("cancel",))
-                self._told = True
-                return
-            parts[0] = own
-            for index, conn in enumerate(self.connections, start=1):
-                conn.send(("offer-parts", {k: v for k, v in parts.items() if k != index}))
-            arrived.put(("parts", [parts[k] for k in range(count)]))
             busy: dict[Connection, int] = {}
             for conn in self.connections:
                 busy[conn] = 0
@@ -1060,6 +1162,8 @@ class MatrixWorkers:
         arrived.put(("done",))
 
 
+_SEND_BUFFER = 4 << 20  # bytes a worker's socket may hold unread: a chunk is < 1 MB
+_PIECES_PER_WORKER = 4  # the offers are validated and sent in pieces: so many per worker
 _SMALLEST = 4  # residents in a chunk at the least: a few thousand cells
 _CELLS = 25_000  # cells in a chunk at the most (unless _SMALLEST residents are more): a
 # worker holds a chunk's rows until it is sent, and a slow process holds up the end less
