@@ -141,4 +141,4 @@ def combined_engine(backend: BackendName, engines: Sequence[ScopeEngine]) -> Sco
         return None
     from roprules.evaluation.durable import DurableEngine, DurableFiring  # imports durable_rules
 
-    return DurableFiring([e for e in engines if isinstance(e, DurableEngine)])
+    return DurableFiring([g for e in engines if isinstance(e, DurableEngine) for g in e.groups])

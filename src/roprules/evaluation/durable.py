@@ -33,7 +33,7 @@ import json
 import operator
 import threading
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
@@ -178,52 +178,16 @@ class DurableGroup:
 
         One session per group, reused: the fact is asserted, the actions drained
         and the fact retracted again (by its ids alone: `RETRACT_TEXT`). Any failure
-        deletes the session, so the next assessment starts in a fresh one. (One
-        function, the C calls written out: this runs for every group of every
-        assessment.)
+        deletes the session, so the next assessment starts in a fresh one. The C
+        calls are made in one place, `_fire_groups`, for one group here and for all
+        of an assessment's groups in `DurableFiring`.
         """
-        text = self.encoder.text(facts, FACT_TAIL)
-        # durable_rules activates a rule once per true branch of an `$or`, and a rule
-        # split into parts once per true part: the set reports each rule once.
-        fired: set[str] = set()
-        with _LOCK:
-            if _PENDING:
-                _free_pending()
-            if not self._open:
-                raise EngineError(f"ruleset group {self.label} is closed")
-            try:
-                handle = self._handle
-                result, state = dre.assert_fact(handle, text)
-                if result != RULES_OK:  # the same fact is still there: a stale session
-                    self._reset()
-                    result, state = dre.assert_fact(handle, text)
-                    if result != RULES_OK:
-                        raise dre.error(f"fact not asserted in a fresh session (result {result})")
-                # The actions are drained by `iter` in C (no Python bytecode per action),
-                # each action's rule read from its message straight into the set (no
-                # list of messages); the functions are looked up in `dre` on every call
-                # (tests replace them).
-                started = dre.start_action_for_state(handle, state)
-                if started:
-                    rule_of_name, name_of = self._rule_of_name.get, self._name_of
-                    fired.add(rule_of_name(name_of(started[1])))
-                    drain = partial(dre.complete_and_start_action, handle, state)
-                    fired.update(map(rule_of_name, map(name_of, iter(drain, None))))
-                _, state = dre.retract_fact(handle, RETRACT_TEXT)
-                if dre.start_action_for_state(handle, state):  # a retraction fires nothing
-                    raise dre.error("an action was queued by retracting the fact")
-            except dre.error as exc:
-                self._reset()
-                raise EngineError(
-                    f"durable_rules failed in ruleset group {self.label}: {exc}"
-                ) from None
-            except BaseException:
-                self._reset()
-                raise
-        fired.discard("")  # the sentinel
-        if None in fired:
-            raise EngineError(f"durable_rules ran an unknown action in group {self.label}")
-        return fired
+        return _fire_groups((self._firing_plan(),), facts)
+
+    def _firing_plan(self) -> _GroupPlan:
+        """What `_fire_groups` reads of this group: the group, its encoder and its
+        decoding of action messages (looked up once per firing plan)."""
+        return (self, self.encoder.text, self._rule_of_name.get, self._name_of)
 
 
 class DurableEngine:
@@ -266,61 +230,81 @@ class DurableFiring:
     engine (one group each here). Fired one engine at a time, each group paid
     Python's fixed costs again: a call, the lock, a `try`, a set of its own. Here
     the lock is taken once for every group's encoding and C calls (assert, drain,
-    retract, as in `DurableGroup.fired`), and the actions of all groups are decoded
+    retract: `_fire_groups`), and the actions of all groups are decoded
     straight into one set as they are drained. The rulesets and sessions are the engines'
     own (nothing is registered twice, nothing to close here); rule ids are unique
     across scopes, so one set holds them all. A failure in any group deletes that
     group's session and fails the whole assessment, as before.
     """
 
-    def __init__(self, engines: Sequence[DurableEngine]):
-        self.groups: tuple[DurableGroup, ...] = tuple(g for e in engines for g in e.groups)
+    def __init__(self, groups: Sequence[DurableGroup]):
+        self.groups: tuple[DurableGroup, ...] = tuple(groups)
         # What `fire` reads of each group, looked up once.
-        self._plan = tuple(
-            (g, g.encoder.text, g._rule_of_name.get, g._name_of) for g in self.groups
-        )
+        self._plan = tuple(g._firing_plan() for g in self.groups)
 
     def close(self) -> None:
         """Nothing of its own to free: each engine closes its groups."""
 
     def fire(self, facts: Mapping[str, Any]) -> set[str]:
         """The ids of every rule of every group that fires for the facts, each once."""
-        fired: set[str] = set()
-        add, update = fired.add, fired.update
-        with _LOCK:
-            if _PENDING:
-                _free_pending()
-            for group, encode, rule_of_name, name_of in self._plan:
-                text = encode(facts, FACT_TAIL)
-                if not group._open:
-                    raise EngineError(f"ruleset group {group.label} is closed")
-                try:
-                    handle = group._handle
+        return _fire_groups(self._plan, facts)
+
+
+# A group as `_fire_groups` reads it: the group, its encoder's `text`, its table from
+# an action's rule name to the rule id (`get`), and the part of a message that names it.
+_GroupPlan = tuple[
+    DurableGroup, Callable[..., str], Callable[[str], str | None], Callable[[str], str]
+]
+
+
+def _fire_groups(plan: Sequence[_GroupPlan], facts: Mapping[str, Any]) -> set[str]:
+    """The ids of the rules of the planned groups that fire for the facts, each once.
+
+    The one place where the C calls are made (`DurableGroup.fired` plans one group,
+    `DurableFiring` all of an assessment's): under the lock, per group, the fact is
+    asserted in the group's reused session, the actions drained and each action's rule
+    read from its message straight into the set (`iter` drains in C: no Python bytecode
+    per action; no list of messages), and the fact retracted again by its ids alone
+    (`RETRACT_TEXT`). Any failure deletes that group's session, so the next assessment
+    starts in a fresh one, and fails the whole firing. The functions are looked up in
+    `dre` on every call (tests replace them).
+    """
+    # durable_rules activates a rule once per true branch of an `$or`, and a rule split
+    # into parts once per true part: the set reports each rule once.
+    fired: set[str] = set()
+    add, update = fired.add, fired.update
+    with _LOCK:
+        if _PENDING:
+            _free_pending()
+        for group, encode, rule_of_name, name_of in plan:
+            text = encode(facts, FACT_TAIL)
+            if not group._open:
+                raise EngineError(f"ruleset group {group.label} is closed")
+            try:
+                handle = group._handle
+                result, state = dre.assert_fact(handle, text)
+                if result != RULES_OK:  # the same fact is still there: a stale session
+                    group._reset()
                     result, state = dre.assert_fact(handle, text)
-                    if result != RULES_OK:  # the same fact is still there: a stale session
-                        group._reset()
-                        result, state = dre.assert_fact(handle, text)
-                        if result != RULES_OK:
-                            raise dre.error(
-                                f"fact not asserted in a fresh session (result {result})"
-                            )
-                    started = dre.start_action_for_state(handle, state)
-                    if started:  # each action's rule, straight into the set (no list)
-                        add(rule_of_name(name_of(started[1])))
-                        drain = partial(dre.complete_and_start_action, handle, state)
-                        update(map(rule_of_name, map(name_of, iter(drain, None))))
-                    _, state = dre.retract_fact(handle, RETRACT_TEXT)
-                    if dre.start_action_for_state(handle, state):  # a retraction fires nothing
-                        raise dre.error("an action was queued by retracting the fact")
-                except dre.error as exc:
-                    group._reset()
-                    raise EngineError(
-                        f"durable_rules failed in ruleset group {group.label}: {exc}"
-                    ) from None
-                except BaseException:
-                    group._reset()
-                    raise
-                if None in fired:
-                    raise EngineError(f"durable_rules ran an unknown action in group {group.label}")
-        fired.discard("")  # the sentinels
-        return fired
+                    if result != RULES_OK:
+                        raise dre.error(f"fact not asserted in a fresh session (result {result})")
+                started = dre.start_action_for_state(handle, state)
+                if started:
+                    add(rule_of_name(name_of(started[1])))
+                    drain = partial(dre.complete_and_start_action, handle, state)
+                    update(map(rule_of_name, map(name_of, iter(drain, None))))
+                _, state = dre.retract_fact(handle, RETRACT_TEXT)
+                if dre.start_action_for_state(handle, state):  # a retraction fires nothing
+                    raise dre.error("an action was queued by retracting the fact")
+            except dre.error as exc:
+                group._reset()
+                raise EngineError(
+                    f"durable_rules failed in ruleset group {group.label}: {exc}"
+                ) from None
+            except BaseException:
+                group._reset()
+                raise
+            if None in fired:
+                raise EngineError(f"durable_rules ran an unknown action in group {group.label}")
+    fired.discard("")  # the sentinels
+    return fired
