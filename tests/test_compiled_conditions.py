@@ -1,9 +1,10 @@
 """The compiled closures of a condition answer as the tree-walking reference does.
 
-`compile_evaluator` (its leaves), `compile_undetermined` and `compile_used` are the fast
-forms of `evaluate_leaf`, `undetermined_by` and `explain(...).used`, used on every
-assessment; here every shipped rule and every leaf is held to the reference on
-generated partial profiles (and on the same facts with each field removed in turn).
+`compile_evaluator` (its leaves), `compile_undetermined`, `compile_used` and
+`compile_used_known` are the fast forms of `evaluate_leaf`, `undetermined_by` and
+`explain(...).used` (the last with the rule's value known), used on every assessment;
+here every shipped rule and every leaf is held to the reference on generated partial
+profiles (and on the same facts with each field removed in turn).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from roprules.rulebase.conditions import (
     compile_evaluator,
     compile_undetermined,
     compile_used,
+    compile_used_known,
     evaluate_leaf,
     explain,
     leaves,
@@ -36,6 +38,7 @@ COMPILED = [
         compile_evaluator(rule.condition, PARAMS),
         compile_undetermined(rule.condition, PARAMS),
         compile_used(rule.condition, PARAMS),
+        {value: compile_used_known(rule.condition, PARAMS, value) for value in (True, False)},
         [(leaf, compile_evaluator(leaf, PARAMS)) for leaf in leaves(rule.condition)],
     )
     for rule in RULES
@@ -43,7 +46,7 @@ COMPILED = [
 
 
 def _agree(facts: dict[str, Any]) -> None:
-    for rule, evaluate, waiting, used, compiled_leaves in COMPILED:
+    for rule, evaluate, waiting, used, used_known, compiled_leaves in COMPILED:
         for leaf, fast in compiled_leaves:
             assert fast(facts) is evaluate_leaf(leaf, facts, PARAMS), (rule.id, leaf)
         reference = explain(rule.condition, facts, PARAMS)
@@ -54,6 +57,10 @@ def _agree(facts: dict[str, Any]) -> None:
         found: dict[str, Any] = {}
         used(facts, found)
         assert found == reference.used, rule.id
+        if reference.value is not None:  # the value known, as for a fired rule's finding
+            found = {}
+            used_known[reference.value](facts, found)
+            assert found == reference.used, rule.id
 
 
 @settings(

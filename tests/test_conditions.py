@@ -19,6 +19,7 @@ from roprules.rulebase.conditions import (
     compile_evaluator,
     compile_undetermined,
     compile_used,
+    compile_used_known,
     evaluate_leaf,
     explain,
     leaves,
@@ -74,6 +75,10 @@ def evaluate(data: Any, facts: dict[str, Any], params: dict[str, Any] = PARAMS) 
     used: dict[str, Any] = {}
     compile_used(node, params)(facts, used)
     assert used == reference.used
+    if slow is not None:  # with the value known, as for a fired rule's finding
+        used = {}
+        compile_used_known(node, params, slow)(facts, used)
+        assert used == reference.used
     return fast
 
 

@@ -50,7 +50,7 @@ from roprules.evaluation.questions import (
     waiting_rules,
 )
 from roprules.report.open_questions import missing_entries, verdict_summary
-from roprules.rulebase.conditions import AS_OF, Used, compile_used
+from roprules.rulebase.conditions import AS_OF, Used, compile_used_known
 from roprules.rulebase.ruleset import Rule, Ruleset
 
 # Validated findings, open questions and undetermined rules, each a few hundred bytes
@@ -396,8 +396,9 @@ class Wording:
         if rule.evaluate(facts) is not True:
             raise EngineError(f"rule {rule.id}: durable_rules fired but the evaluator disagrees")
         used_function = self._used.get(rule.id)
-        if used_function is None:  # compiled on first use (not at load)
-            used_function = self._used[rule.id] = compile_used(rule.condition, params)
+        if used_function is None:  # compiled on first use (not at load); the rule fired
+            used_function = compile_used_known(rule.condition, params, True)
+            self._used[rule.id] = used_function
         why: dict[str, Any] = {}
         used_function(facts, why)  # explain(rule.condition, facts, params).used
         source = (derived or {}).get
