@@ -200,6 +200,13 @@ class RuleTexts:
                     assert pieces is not None  # referenced_paths admits substitutions only
                     self._pieces[source] = pieces
         self.paths = tuple(sorted(found))
+        # The rendered text of each source without a path (most texts: ~3 in 4 shipped),
+        # the same whatever the facts: `render` returns it without joining its pieces.
+        self._literal: dict[str, str] = {
+            source: "".join(pieces).strip()  # type: ignore[arg-type]
+            for source, pieces in self._pieces.items()
+            if not any(piece.__class__ is _Path for piece in pieces)
+        }
         self._environments = environments
         self._templates: dict[tuple[str, str], Any] = {}
 
@@ -226,12 +233,17 @@ class RuleTexts:
     ) -> str:
         """The text of `part` for these facts: its pieces, each path shown as `_shown`
         shows it (inlined, and the word for an unknown value looked up only when one is
-        unknown: this runs twice for every finding not seen before)."""
+        unknown: this runs twice for every finding not seen before). A text without a
+        path was rendered once at load."""
+        source = self.source(part, lang, facts)
+        literal = self._literal.get(source)
+        if literal is not None:
+            return literal
         label = self._messages.value_label
         unknown = None
         out: list[str] = []
         append = out.append
-        for piece in self._pieces[self.source(part, lang, facts)]:
+        for piece in self._pieces[source]:
             if piece.__class__ is not _Path:
                 append(piece)  # type: ignore[arg-type]
                 continue
