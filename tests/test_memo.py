@@ -120,3 +120,33 @@ def test_a_finding_copied_from_its_template_is_the_validated_finding(
             assert copied == validated
             assert copied.model_fields_set == validated.model_fields_set
             assert copied.model_dump_json() == validated.model_dump_json()
+
+
+@SETTINGS
+@given(resident=resident_profiles(), offer=offer_profiles())
+def test_a_fact_built_without_validation_is_the_validated_fact(
+    resident: dict[str, Any], offer: dict[str, Any]
+):
+    """A fact not seen before is built without pydantic-core's pass (`Wording._new_fact`):
+    the same model, fields set, attributes in the same order and JSON as validating it,
+    for every fact of every fired rule and for each fact with its value as a list too."""
+    from roprules.contract.assessment import Fact
+    from roprules.contract.intake import load_offer, load_resident
+    from roprules.contract.profiles import derived_sources
+    from roprules.evaluation.outcome import assessment_facts
+
+    engine = WARM["evaluator"]
+    facts = assessment_facts(load_resident(resident), load_offer(offer), AS_OF)
+    derived = derived_sources(facts, load_resident(resident))
+    wording = engine._wording
+    for rule in engine._evaluator.outcome("placement", facts).fired:
+        for lang in ("nb", "en"):
+            for fact in wording._new_finding(rule, facts, lang, derived).facts:
+                source = derived.get(fact.field) if derived else None
+                for value in (fact.value, [fact.value]):
+                    built = wording._new_fact(fact.field, value, lang, source)
+                    validated = Fact.model_validate(wording.fact(fact.field, value, lang, source))
+                    assert built == validated
+                    assert built.model_fields_set == validated.model_fields_set
+                    assert list(built.__dict__) == list(validated.__dict__)
+                    assert built.model_dump_json() == validated.model_dump_json()
