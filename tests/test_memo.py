@@ -150,3 +150,36 @@ def test_a_fact_built_without_validation_is_the_validated_fact(
                     assert built.model_fields_set == validated.model_fields_set
                     assert list(built.__dict__) == list(validated.__dict__)
                     assert built.model_dump_json() == validated.model_dump_json()
+
+
+@SETTINGS
+@given(resident=resident_profiles(), offer=offer_profiles())
+def test_an_open_question_built_without_validation_is_the_validated_one(
+    resident: dict[str, Any], offer: dict[str, Any]
+):
+    """An open question not seen before is built without pydantic-core's pass
+    (`_missing_info`): the same model, fields set, attribute order and JSON as validating
+    the entry, for every open question, with and without "could change the verdict"."""
+    from roprules.contract.assessment import MissingInfo
+    from roprules.contract.intake import load_offer, load_resident
+    from roprules.evaluation.outcome import assessment_facts
+    from roprules.report.open_questions import missing_entries
+    from roprules.report.wording import _missing_info
+
+    engine = WARM["evaluator"]
+    facts = assessment_facts(load_resident(resident), load_offer(offer), AS_OF)
+    wording = engine._wording
+    outcome = engine._evaluator.outcome("placement", facts)
+    waiting: dict[str, list[Any]] = {}
+    for rule, fields in outcome.undetermined:
+        for path in fields:
+            waiting.setdefault(path, []).append(rule)
+    for lang in ("nb", "en"):
+        for could_change in (None, {path: index % 2 == 0 for index, path in enumerate(waiting)}):
+            for entry in missing_entries(waiting, could_change, wording.messages, lang):
+                validated = MissingInfo.model_validate(entry)
+                built = _missing_info(dict(entry))
+                assert built == validated
+                assert built.model_fields_set == validated.model_fields_set
+                assert list(built.__dict__) == list(validated.__dict__)
+                assert built.model_dump_json() == validated.model_dump_json()
