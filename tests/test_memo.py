@@ -94,6 +94,20 @@ def test_the_wordings_supersessions_are_those_of_the_fired_rules() -> None:
         assert (wording._supersessions(fired) or {}) == supersessions(fired)
 
 
+def _placement(resident: dict[str, Any], offer: dict[str, Any]) -> tuple[Any, Any, Any, Any]:
+    """The warm evaluator engine's wording, a placement's facts, their derived sources and
+    its outcome: what the tests of models built without validation start from."""
+    from roprules.contract.intake import load_offer, load_resident
+    from roprules.contract.profiles import derived_sources
+    from roprules.evaluation.outcome import assessment_facts
+
+    engine = WARM["evaluator"]
+    person = load_resident(resident)
+    facts = assessment_facts(person, load_offer(offer), AS_OF)
+    derived = derived_sources(facts, person)
+    return engine._wording, facts, derived, engine._evaluator.outcome("placement", facts)
+
+
 @SETTINGS
 @given(resident=resident_profiles(), offer=offer_profiles())
 def test_a_finding_copied_from_its_template_is_the_validated_finding(
@@ -103,15 +117,9 @@ def test_a_finding_copied_from_its_template_is_the_validated_finding(
     facts (`Wording._new_finding`): the same model, fields set and JSON as validating the
     whole finding."""
     from roprules.contract.assessment import Finding
-    from roprules.contract.intake import load_offer, load_resident
-    from roprules.contract.profiles import derived_sources
-    from roprules.evaluation.outcome import assessment_facts
 
-    engine = WARM["evaluator"]
-    facts = assessment_facts(load_resident(resident), load_offer(offer), AS_OF)
-    derived = derived_sources(facts, load_resident(resident))
-    wording = engine._wording
-    for rule in engine._evaluator.outcome("placement", facts).fired:
+    wording, facts, derived, outcome = _placement(resident, offer)
+    for rule in outcome.fired:
         for lang in ("nb", "en"):
             copied = wording._new_finding(rule, facts, lang, derived)
             validated = Finding.model_validate(
@@ -131,15 +139,9 @@ def test_a_fact_built_without_validation_is_the_validated_fact(
     the same model, fields set, attributes in the same order and JSON as validating it,
     for every fact of every fired rule and for each fact with its value as a list too."""
     from roprules.contract.assessment import Fact
-    from roprules.contract.intake import load_offer, load_resident
-    from roprules.contract.profiles import derived_sources
-    from roprules.evaluation.outcome import assessment_facts
 
-    engine = WARM["evaluator"]
-    facts = assessment_facts(load_resident(resident), load_offer(offer), AS_OF)
-    derived = derived_sources(facts, load_resident(resident))
-    wording = engine._wording
-    for rule in engine._evaluator.outcome("placement", facts).fired:
+    wording, facts, derived, outcome = _placement(resident, offer)
+    for rule in outcome.fired:
         for lang in ("nb", "en"):
             for fact in wording._new_finding(rule, facts, lang, derived).facts:
                 source = derived.get(fact.field) if derived else None
@@ -161,15 +163,10 @@ def test_an_open_question_built_without_validation_is_the_validated_one(
     (`_missing_info`): the same model, fields set, attribute order and JSON as validating
     the entry, for every open question, with and without "could change the verdict"."""
     from roprules.contract.assessment import MissingInfo
-    from roprules.contract.intake import load_offer, load_resident
-    from roprules.evaluation.outcome import assessment_facts
     from roprules.report.open_questions import missing_entries
     from roprules.report.wording import _missing_info
 
-    engine = WARM["evaluator"]
-    facts = assessment_facts(load_resident(resident), load_offer(offer), AS_OF)
-    wording = engine._wording
-    outcome = engine._evaluator.outcome("placement", facts)
+    wording, _, _, outcome = _placement(resident, offer)
     waiting: dict[str, list[Any]] = {}
     for rule, fields in outcome.undetermined:
         for path in fields:
