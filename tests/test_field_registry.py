@@ -13,6 +13,7 @@ from roprules.contract.fields import (
     OFFER_GROUPS,
     RESIDENT_GROUPS,
     field_info,
+    field_limits,
     field_registry,
 )
 from roprules.contract.messages import LANGUAGES, messages
@@ -82,6 +83,40 @@ def test_registry_records_carry_type_bounds_and_texts():
     assert field_info("offer.staffing").parent is None
     with pytest.raises(KeyError):
         field_info("resident.violense_risk")
+
+
+def test_the_form_bounds_and_the_registry_read_the_same_constraints():
+    """One walk gives both: a field's bounds in the form's catalogue (`field_limits`)
+    are the registry record's, and lengths and exclusive bounds are kept."""
+    limits = field_limits()
+    assert limits["resident.age"] == {"minimum": 16, "maximum": 110}
+    assert limits["offer.building.floor_area_m2"]["exclusive_minimum"] == 0
+    assert limits["offer.id"] == {"min_length": 1, "max_length": 200}
+    for path, info in field_registry().items():
+        bound = limits[path]
+        low = bound.get("exclusive_minimum", bound.get("minimum"))
+        assert (info.minimum, info.maximum) == (low, bound.get("maximum")), path
+        assert info.exclusive_minimum == ("exclusive_minimum" in bound), path
+
+
+def test_a_constraint_outside_optional_is_read_too():
+    """Pydantic moves a top-level `Annotated` constraint into the field's metadata;
+    one inside `Optional[...]` stays in the annotation. Both count."""
+    from typing import Annotated
+
+    from pydantic import BaseModel, Field
+
+    from roprules.contract.fields import _limits
+
+    class Sample(BaseModel):
+        top: Annotated[int, Field(ge=1, le=5)]
+        inner: Annotated[float, Field(gt=0, lt=9)] | None = None
+
+    assert _limits(Sample.model_fields["top"]) == {"minimum": 1, "maximum": 5}
+    assert _limits(Sample.model_fields["inner"]) == {
+        "exclusive_minimum": 0,
+        "exclusive_maximum": 9,
+    }
 
 
 def test_deprecated_field_names_its_replacement():

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
+from annotated_types import Ge, Gt, Le, Lt, MaxLen, MinLen
 from pydantic import BaseModel
+from pydantic.fields import FieldInfo as PydanticFieldInfo
 
 from roprules.contract.profiles import DEPRECATED_FIELDS, DEPRECATED_VALUES, PROFILE_MODELS
 
@@ -71,21 +73,33 @@ def _spec(path: str, annotation: Any) -> FieldSpec:
     raise TypeError(f"unsupported annotation at {path}: {annotation!r}")
 
 
-def _walk(prefix: str, model: type[BaseModel], into: dict[str, FieldSpec]) -> None:
-    for name, info in model.model_fields.items():
-        path = f"{prefix}.{name}"
-        annotation = strip_annotation(info.annotation)
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            into[path] = FieldSpec(path, "object")
-            _walk(path, annotation, into)
-        else:
-            into[path] = _spec(path, info.annotation)
+def _model_walk() -> typing.Iterator[tuple[str, PydanticFieldInfo]]:
+    """(path, pydantic field) of every profile field, nested ones included, in model order.
+
+    The one walk over the models: the machine view (FIELDS), the documented
+    registry and the bounds a form shows are all read from it.
+    """
+
+    def walk(prefix: str, model: type[BaseModel]) -> typing.Iterator[tuple[str, PydanticFieldInfo]]:
+        for name, info in model.model_fields.items():
+            path = f"{prefix}.{name}"
+            yield path, info
+            inner = strip_annotation(info.annotation)
+            if isinstance(inner, type) and issubclass(inner, BaseModel):
+                yield from walk(path, inner)
+
+    for prefix, model in PROFILE_MODELS.items():
+        yield from walk(prefix, model)
 
 
 def _build() -> dict[str, FieldSpec]:
     registry: dict[str, FieldSpec] = {}
-    for prefix, model in PROFILE_MODELS.items():
-        _walk(prefix, model, registry)
+    for path, info in _model_walk():
+        annotation = strip_annotation(info.annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            registry[path] = FieldSpec(path, "object")
+        else:
+            registry[path] = _spec(path, info.annotation)
     return registry
 
 
@@ -222,48 +236,46 @@ class FieldInfo:
         }
 
 
-def _bounds(annotation: Any) -> tuple[float | None, float | None, bool]:
-    """ge/gt/le/lt constraints from Annotated metadata (inside Optional)."""
-    low: float | None = None
-    high: float | None = None
-    strict = False
-    pending = [annotation]
+# The constraint classes pydantic records for a field, by the name a form (and
+# JSON Schema) gives them.
+_LIMITS: tuple[tuple[type[Any], str, str], ...] = (
+    (Ge, "ge", "minimum"),
+    (Gt, "gt", "exclusive_minimum"),
+    (Le, "le", "maximum"),
+    (Lt, "lt", "exclusive_maximum"),
+    (MinLen, "min_length", "min_length"),
+    (MaxLen, "max_length", "max_length"),
+)
+
+
+def _limits(info: PydanticFieldInfo) -> dict[str, Any]:
+    """A field's numeric and length bounds ({"minimum": 0, "max_length": 200, ...}).
+
+    Pydantic keeps a top-level `Annotated` constraint in `info.metadata` and one
+    inside `Optional[...]` in the annotation itself: both are read.
+    """
+    found: dict[str, Any] = {}
+    pending: list[Any] = [*info.metadata, info.annotation]
     while pending:
-        item = pending.pop()
+        item = pending.pop(0)
         origin = typing.get_origin(item)
         if origin is typing.Annotated:
             args = typing.get_args(item)
-            pending.append(args[0])
             for extra in args[1:]:
                 pending.extend(getattr(extra, "metadata", None) or [extra])
+            pending.append(args[0])
         elif origin in (typing.Union, types.UnionType):
             pending.extend(typing.get_args(item))
         else:
-            for attr in ("ge", "gt", "le", "lt"):
-                bound = getattr(item, attr, None)
-                if isinstance(bound, (int, float)) and not isinstance(bound, bool):
-                    if attr in ("ge", "gt"):
-                        low, strict = bound, attr == "gt"
-                    else:
-                        high = bound
-    return low, high, strict
+            for kind, attr, name in _LIMITS:
+                if isinstance(item, kind):
+                    found[name] = getattr(item, attr)
+    return found
 
 
-def _model_fields() -> list[tuple[str, Any, bool]]:
-    """(path, annotation, required) for every model field, in model order."""
-    out: list[tuple[str, Any, bool]] = []
-
-    def walk(prefix: str, model: type[BaseModel]) -> None:
-        for name, info in model.model_fields.items():
-            path = f"{prefix}.{name}"
-            out.append((path, info.annotation, info.is_required()))
-            inner = strip_annotation(info.annotation)
-            if isinstance(inner, type) and issubclass(inner, BaseModel):
-                walk(path, inner)
-
-    for prefix, model in PROFILE_MODELS.items():
-        walk(prefix, model)
-    return out
+def field_limits() -> dict[str, dict[str, Any]]:
+    """Every contract field's bounds by path (empty for a field without any)."""
+    return {path: _limits(info) for path, info in _model_walk()}
 
 
 def _text(entry: dict[str, Any], part: str, fallback: str) -> Text:
@@ -306,8 +318,7 @@ def _asked_of_table() -> dict[str, Any]:
 
 def _record(
     path: str,
-    annotation: Any,
-    required: bool,
+    field: PydanticFieldInfo,
     entry: dict[str, Any],
     asked: dict[str, Any] | None = None,
 ) -> FieldInfo:
@@ -323,7 +334,9 @@ def _record(
         ValueInfo(code, _text({"label": labels.get(code)}, "label", code), renamed.get(code))
         for code in (codes if spec.kind in ("enum", "list") else ())
     )
-    low, high, strict = _bounds(annotation)
+    limits = _limits(field)
+    strict = "exclusive_minimum" in limits
+    low = limits["exclusive_minimum"] if strict else limits.get("minimum")
     deprecated = entry.get("deprecated")
     field_class = entry.get("class")
     return FieldInfo(
@@ -331,9 +344,9 @@ def _record(
         profile=path.split(".", 1)[0],
         kind=spec.kind,
         values=values,
-        required=required,
+        required=field.is_required(),
         minimum=low,
-        maximum=high,
+        maximum=limits.get("maximum"),
         exclusive_minimum=strict,
         unit=entry.get("unit") if entry.get("unit") not in (None, "none") else None,
         field_class=field_class if field_class in FIELD_CLASSES else "fixed",
@@ -369,8 +382,8 @@ def field_registry() -> dict[str, FieldInfo]:
         entries = messages().fields
         asked = _asked_of_table()
         _REGISTRY = {
-            path: _record(path, annotation, required, entries.get(path) or {}, asked)
-            for path, annotation, required in _model_fields()
+            path: _record(path, field, entries.get(path) or {}, asked)
+            for path, field in _model_walk()
         }
     return _REGISTRY
 

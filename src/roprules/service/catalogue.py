@@ -9,18 +9,15 @@ hold: it passes on any extra attribute the registry or the catalogue gains
 from __future__ import annotations
 
 import dataclasses
-import typing
 from importlib import metadata
 from typing import Any
 
-from annotated_types import Ge, Gt, Le, Lt, MaxLen, MinLen
 from pydantic import BaseModel
 
 import roprules
 from roprules.contract.assessment import SCHEMA_VERSION
-from roprules.contract.fields import FIELDS, strip_annotation
+from roprules.contract.fields import FIELDS, field_limits
 from roprules.contract.messages import messages
-from roprules.contract.profiles import PROFILE_MODELS
 
 LANGS = ("nb", "en")
 
@@ -49,44 +46,6 @@ def _text(value: Any, lang: str) -> Any:
     return value
 
 
-def _bounds() -> dict[str, dict[str, Any]]:
-    """Numeric and length bounds of every contract field, from the pydantic metadata."""
-    found: dict[str, dict[str, Any]] = {}
-
-    def walk(prefix: str, model: type[BaseModel]) -> None:
-        for name, info in model.model_fields.items():
-            path = f"{prefix}.{name}"
-            annotation = strip_annotation(info.annotation)
-            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-                walk(path, annotation)
-                continue
-            metadata_items = list(info.metadata)
-            raw = info.annotation
-            for arg in typing.get_args(raw) or (raw,):
-                if typing.get_origin(arg) is typing.Annotated:
-                    for meta in typing.get_args(arg)[1:]:
-                        metadata_items.extend(getattr(meta, "metadata", [meta]))
-            limits: dict[str, Any] = {}
-            for meta in metadata_items:
-                if isinstance(meta, Ge):
-                    limits["minimum"] = meta.ge
-                elif isinstance(meta, Gt):
-                    limits["exclusive_minimum"] = meta.gt
-                elif isinstance(meta, Le):
-                    limits["maximum"] = meta.le
-                elif isinstance(meta, Lt):
-                    limits["exclusive_maximum"] = meta.lt
-                elif isinstance(meta, MinLen):
-                    limits["min_length"] = meta.min_length
-                elif isinstance(meta, MaxLen):
-                    limits["max_length"] = meta.max_length
-            found[path] = limits
-
-    for prefix, model in PROFILE_MODELS.items():
-        walk(prefix, model)
-    return found
-
-
 _SPEC_KNOWN = {"path", "kind", "values"}
 _ENTRY_KNOWN = {"label", "question", "values", "help"}
 
@@ -94,7 +53,7 @@ _ENTRY_KNOWN = {"label", "question", "values", "help"}
 def fields_view() -> list[dict[str, Any]]:
     """Every contract field with what a form needs: type, values, labels, help, question."""
     catalogue = messages().fields
-    bounds = _bounds()
+    bounds = field_limits()
     required = {"resident.id", "offer.id", "offer.type"}
     out: list[dict[str, Any]] = []
     for path, spec in FIELDS.items():
