@@ -9,7 +9,6 @@ where it is not, exit 2 saying what is missing. The parsers import nothing heavy
 from __future__ import annotations
 
 import argparse
-import getpass
 import sys
 from pathlib import Path
 from typing import Any
@@ -89,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
         if args.password_stdin:
             password = sys.stdin.readline().rstrip("\n")
         else:
+            import getpass  # here: only `users add` asks (it imports termios)
+
             password = getpass.getpass("Passord: ")
         with DecisionStore.open(args.db) as store:
             store.users.add(args.username, password, args.role, actor="cli")
