@@ -138,22 +138,6 @@ def _engine_option(parser: argparse.ArgumentParser, default: str) -> None:
     parser.add_argument("--engine", choices=BACKEND_CHOICES, default=default, help=ENGINE_HELP)
 
 
-def _contract_commands(
-    commands: argparse._SubParsersAction, schema: argparse.ArgumentParser
-) -> None:
-    """`schema --lang`, `template resident|offer` and `docs contract`, from the field registry."""
-    schema.add_argument("--lang", choices=("nb", "en"), default="en", help="descriptions (en)")
-    template = commands.add_parser("template", help="print a blank profile to fill in (YAML)")
-    template.add_argument("kind", choices=tuple(PROFILE_MODELS))
-    template.add_argument("--lang", choices=("nb", "en"), default="nb", help="language (nb)")
-    template.add_argument("--out", type=Path, help="write to this file instead of stdout")
-    docs = commands.add_parser("docs", help="generate reference documents")
-    docs_commands = docs.add_subparsers(dest="docs_command", required=True, parser_class=_Parser)
-    contract = docs_commands.add_parser("contract", help="every field of the contract (Markdown)")
-    contract.add_argument("--out", type=Path, help="write to this file instead of stdout")
-    _rules_options(contract)
-
-
 def _contract_output(args: argparse.Namespace) -> str:
     """The text of `template` or `docs contract`."""
     from roprules.report import contract_docs
@@ -173,72 +157,102 @@ def _remedies_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="roprules",
-        description="Decision support for housing people with co-occurring substance-use "
-        "and mental disorders (SINTEF 2020).",
-    )
-    _as_of_option(parser, top=True)
-    _engine_option(parser, "auto")
-    parser.add_argument(
-        "--version", action=_VersionAction, help="print package, ruleset and engine backend"
-    )
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    report_formats = ("text", "json", "markdown", "html")
+class _Commands(argparse._SubParsersAction):  # type: ignore[type-arg]
+    """The subcommands, each of whose options are added when it is chosen.
 
-    check = commands.add_parser("check", help="assess a proposed placement")
+    Building every command's parser (~40 options, each with its help text, and
+    gettext looked up for argparse's own texts per parser) costs ~2 % of a `roprules
+    check`; one command is used per run. The names and one-line helps are added at
+    once (the top-level help and "invalid choice" list them), a command's options just
+    before argparse parses its arguments (also for `roprules CMD --help`), so what
+    is parsed, printed and refused is the same as with every parser built at once.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._fills: dict[str, Callable[[argparse.ArgumentParser], None]] = {}
+
+    def add_command(
+        self, name: str, fill: Callable[[argparse.ArgumentParser], None], **kwargs: Any
+    ) -> argparse.ArgumentParser:
+        parser = self.add_parser(name, **kwargs)
+        self._fills[name] = fill
+        return parser
+
+    def fill_all(self) -> None:
+        """Every command's options (what `build_parser` gave before they were lazy)."""
+        for name in list(self._fills):
+            self._fills.pop(name)(self._name_parser_map[name])
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        fill = self._fills.pop(values[0], None)
+        if fill is not None:
+            fill(self._name_parser_map[values[0]])
+        super().__call__(parser, namespace, values, option_string)
+
+
+REPORT_FORMATS = ("text", "json", "markdown", "html")
+
+
+def _fill_check(check: argparse.ArgumentParser) -> None:
     check.add_argument(
         "--resident", required=True, type=Path, help="resident profile file (- for stdin)"
     )
     check.add_argument("--offer", required=True, type=Path)
-    _output_options(check, report_formats)
+    _output_options(check, REPORT_FORMATS)
     _rules_options(check)
     _as_of_option(check)
     _remedies_option(check)
 
-    audit = commands.add_parser("audit", help="audit an offer on its own")
+
+def _fill_audit(audit: argparse.ArgumentParser) -> None:
     audit.add_argument("--offer", required=True, type=Path)
-    _output_options(audit, report_formats)
+    _output_options(audit, REPORT_FORMATS)
     _rules_options(audit)
     _as_of_option(audit)
     _remedies_option(audit)
 
-    resident = commands.add_parser("resident", help="check a resident profile on its own")
+
+def _fill_resident(resident: argparse.ArgumentParser) -> None:
     resident.add_argument(
         "--resident", required=True, type=Path, help="resident profile file (- for stdin)"
     )
-    _output_options(resident, report_formats)
+    _output_options(resident, REPORT_FORMATS)
     _rules_options(resident)
     _as_of_option(resident)
 
-    rank = commands.add_parser("rank", help="rank several offers for one resident")
+
+def _fill_rank(rank: argparse.ArgumentParser) -> None:
     rank.add_argument(
         "--resident", required=True, type=Path, help="resident profile file (- for stdin)"
     )
     rank.add_argument("offers", nargs="+", type=Path, metavar="OFFER_FILE_OR_DIR")
-    _output_options(rank, report_formats)
+    _output_options(rank, REPORT_FORMATS)
     _detail_option(rank)
     _rules_options(rank)
     _as_of_option(rank)
     _remedies_option(rank)
 
-    compare = commands.add_parser(
-        "compare", help="2 to 4 offers side by side for one resident (one table)"
-    )
+
+def _fill_compare(compare: argparse.ArgumentParser) -> None:
     compare.add_argument(
         "--resident", required=True, type=Path, help="resident profile file (- for stdin)"
     )
     compare.add_argument("offers", nargs="+", type=Path, metavar="OFFER_FILE_OR_DIR")
-    _output_options(compare, report_formats)
+    _output_options(compare, REPORT_FORMATS)
     _detail_option(compare)
     _rules_options(compare)
     _as_of_option(compare)
     _remedies_option(compare)
 
-    matrix = commands.add_parser(
-        "matrix", help="screen every resident against every offer (verdicts, no texts)"
-    )
+
+def _fill_matrix(matrix: argparse.ArgumentParser) -> None:
     matrix.add_argument("--residents", nargs="+", required=True, type=Path, metavar="FILE_OR_DIR")
     matrix.add_argument("--offers", nargs="+", required=True, type=Path, metavar="FILE_OR_DIR")
     matrix.add_argument(
@@ -253,14 +267,29 @@ def build_parser() -> argparse.ArgumentParser:
     _as_of_option(matrix)
     _remedies_option(matrix)
 
-    schema = commands.add_parser("schema", help="print the JSON Schema of a profile or an output")
+
+def _fill_schema(schema: argparse.ArgumentParser) -> None:
+    """`schema --lang`, `template resident|offer` and `docs contract`, from the field registry."""
     schema.add_argument(
         "kind", choices=("resident", "offer", "assessment", "ranking", "matrix", "compare")
     )
+    schema.add_argument("--lang", choices=("nb", "en"), default="en", help="descriptions (en)")
 
-    _contract_commands(commands, schema)
 
-    rules = commands.add_parser("rules", help="work with the rule base")
+def _fill_template(template: argparse.ArgumentParser) -> None:
+    template.add_argument("kind", choices=tuple(PROFILE_MODELS))
+    template.add_argument("--lang", choices=("nb", "en"), default="nb", help="language (nb)")
+    template.add_argument("--out", type=Path, help="write to this file instead of stdout")
+
+
+def _fill_docs(docs: argparse.ArgumentParser) -> None:
+    docs_commands = docs.add_subparsers(dest="docs_command", required=True, parser_class=_Parser)
+    contract = docs_commands.add_parser("contract", help="every field of the contract (Markdown)")
+    contract.add_argument("--out", type=Path, help="write to this file instead of stdout")
+    _rules_options(contract)
+
+
+def _fill_rules(rules: argparse.ArgumentParser) -> None:
     rules_commands = rules.add_subparsers(dest="rules_command", required=True, parser_class=_Parser)
     lint = rules_commands.add_parser("lint", help="check the rule base")
     lint.add_argument("--source", type=Path, help="the report text, to verify quotes")
@@ -275,7 +304,8 @@ def build_parser() -> argparse.ArgumentParser:
     docs.add_argument("--out", type=Path, required=True, help="output directory")
     _rules_options(docs)
 
-    importer = commands.add_parser("import", help="import profiles from another tool")
+
+def _fill_import(importer: argparse.ArgumentParser) -> None:
     import_commands = importer.add_subparsers(
         dest="import_command", required=True, parser_class=_Parser
     )
@@ -286,6 +316,44 @@ def build_parser() -> argparse.ArgumentParser:
     brukerplan.add_argument("--out", type=Path, required=True, help="folder for the profiles")
     brukerplan.add_argument("--lang", choices=("nb", "en"), default="nb", help="language (nb)")
 
+
+def build_parser(*, every_command: bool = True) -> argparse.ArgumentParser:
+    """The command line's parser. `every_command=False` (what `main` uses) adds a
+    command's options only when it is chosen (`_Commands`); what is parsed is the same."""
+    parser = _Parser(
+        prog="roprules",
+        description="Decision support for housing people with co-occurring substance-use "
+        "and mental disorders (SINTEF 2020).",
+    )
+    _as_of_option(parser, top=True)
+    _engine_option(parser, "auto")
+    parser.add_argument(
+        "--version", action=_VersionAction, help="print package, ruleset and engine backend"
+    )
+    commands = parser.add_subparsers(
+        dest="command", required=True, parser_class=_Parser, action=_Commands
+    )
+    assert isinstance(commands, _Commands)
+    commands.add_command("check", _fill_check, help="assess a proposed placement")
+    commands.add_command("audit", _fill_audit, help="audit an offer on its own")
+    commands.add_command("resident", _fill_resident, help="check a resident profile on its own")
+    commands.add_command("rank", _fill_rank, help="rank several offers for one resident")
+    commands.add_command(
+        "compare", _fill_compare, help="2 to 4 offers side by side for one resident (one table)"
+    )
+    commands.add_command(
+        "matrix",
+        _fill_matrix,
+        help="screen every resident against every offer (verdicts, no texts)",
+    )
+    commands.add_command(
+        "schema", _fill_schema, help="print the JSON Schema of a profile or an output"
+    )
+    commands.add_command("template", _fill_template, help="print a blank profile to fill in (YAML)")
+    commands.add_command("docs", _fill_docs, help="generate reference documents")
+    commands.add_command("rules", _fill_rules, help="work with the rule base")
+    commands.add_command("import", _fill_import, help="import profiles from another tool")
+
     # --- roprules serve: the HTTP service (its code lives in roprules/service/) ---
     from roprules.service.serve import add_parser as add_serve_parser
 
@@ -293,6 +361,8 @@ def build_parser() -> argparse.ArgumentParser:
     from roprules.store.commands import add_parsers as add_store_parsers
 
     add_store_parsers(commands)  # users, db, decisions
+    if every_command:
+        commands.fill_all()
     return parser
 
 
@@ -603,7 +673,7 @@ def _freeze_at_exit() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser(every_command=False).parse_args(argv)
     if args.command == "serve":
         return _main(args)
     _freeze_at_exit()

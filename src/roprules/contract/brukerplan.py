@@ -10,7 +10,6 @@ profiles, validated by the contract models; on any bad row nothing is written.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -218,6 +217,8 @@ def read_csv(path: Path, *, lang: str = "en") -> list[tuple[int, dict[str, Any]]
     every row is reported at once (InputError), each naming its row and column; no
     value is echoed that could be an identity number (errors.excerpt).
     """
+    import csv  # here: only an import reads CSV (a check does not)
+
     from roprules.contract.documents import decode, read_bytes
     from roprules.contract.errors import excerpt
     from roprules.contract.intake import validate_profile

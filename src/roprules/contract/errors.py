@@ -11,7 +11,6 @@ the CLI's text lines, its `--format json` problem document (RFC 9457 shape) and
 # No `from __future__ import annotations` in the modules of pydantic models: pydantic
 # would build each field's type from its text (one compile each; ~2 % of a cold start).
 
-import difflib
 import re
 import unicodedata
 from datetime import date
@@ -262,6 +261,8 @@ def suggest(word: Any, choices: dict[str, str]) -> str | None:
     key = _normal(word)
     if key in normal:
         return normal[key]
+    import difflib  # here: most words match exactly, and a check rarely gets this far
+
     close = difflib.get_close_matches(key, list(normal), n=1, cutoff=0.7)
     if close:
         return normal[close[0]]

@@ -23,7 +23,16 @@ DEFAULT_DB = "sqlite:///roprules.db"
 
 
 def add_parser(commands: Any) -> None:
-    serve = commands.add_parser("serve", help="run the HTTP service (OpenAPI, CDS Hooks)")
+    """`serve`; its options are added when it is chosen where the command line's
+    subcommands allow it (`add_command`, cli.py), else at once."""
+    help_text = "run the HTTP service (OpenAPI, CDS Hooks)"
+    if hasattr(commands, "add_command"):
+        commands.add_command("serve", _serve_options, help=help_text)
+    else:
+        _serve_options(commands.add_parser("serve", help=help_text))
+
+
+def _serve_options(serve: argparse.ArgumentParser) -> None:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (8000)")
     serve.add_argument("--workers", type=int, default=1, help="worker processes (1)")

@@ -9,7 +9,6 @@ where it is not, exit 2 saying what is missing. The parsers import nothing heavy
 from __future__ import annotations
 
 import argparse
-import getpass
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,20 @@ DEFAULT_DB = "sqlite:///roprules.db"
 
 
 def add_parsers(commands: Any) -> None:
-    users = commands.add_parser("users", help="web app accounts")
+    """`users`, `db` and `decisions`; their options are added when one is chosen where the
+    command line's subcommands allow it (`add_command`, cli.py), else at once."""
+    for name, fill, help_text in (
+        ("users", _users_options, "web app accounts"),
+        ("db", _db_options, "the decision store's schema"),
+        ("decisions", _decisions_options, "a recorded decision as a document"),
+    ):
+        if hasattr(commands, "add_command"):
+            commands.add_command(name, fill, help=help_text)
+        else:
+            fill(commands.add_parser(name, help=help_text))
+
+
+def _users_options(users: argparse.ArgumentParser) -> None:
     users_sub = users.add_subparsers(dest="users_command", required=True)
     add = users_sub.add_parser("add", help="add an account (the password is asked for)")
     add.add_argument("username")
@@ -28,13 +40,17 @@ def add_parsers(commands: Any) -> None:
     add.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
-    db = commands.add_parser("db", help="the decision store's schema")
+
+
+def _db_options(db: argparse.ArgumentParser) -> None:
     db_sub = db.add_subparsers(dest="db_command", required=True)
     for name in ("upgrade", "downgrade"):
         step = db_sub.add_parser(name, help=f"migrate the schema ({name})")
         step.add_argument("revision", nargs="?", default="head" if name == "upgrade" else "-1")
         step.add_argument("--db", default=DEFAULT_DB, metavar="URL")
-    decisions = commands.add_parser("decisions", help="a recorded decision as a document")
+
+
+def _decisions_options(decisions: argparse.ArgumentParser) -> None:
     documents = decisions.add_subparsers(dest="decisions_command", required=True)
     for name, what in (("pdf", "as PDF (needs the pdf extra)"), ("html", "as one HTML file")):
         document = documents.add_parser(name, help=f"the decision document {what}")
@@ -89,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
         if args.password_stdin:
             password = sys.stdin.readline().rstrip("\n")
         else:
+            import getpass  # here: only `users add` asks (it imports termios)
+
             password = getpass.getpass("Passord: ")
         with DecisionStore.open(args.db) as store:
             store.users.add(args.username, password, args.role, actor="cli")
