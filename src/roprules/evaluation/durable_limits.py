@@ -172,6 +172,12 @@ def network_problems(label: str, rules: Iterable[tuple[str, Mapping[str, Any]]])
 GUARD = {GUARD_KEY: GUARD_VALUE}
 SENTINEL = "_sentinel"  # not a rule name: "_" is not in NAME_DIGITS
 SENTINEL_PRIORITY = 65535
+# The sentinel matches the primer fact alone (`durable.DurableGroup._prime`, asserted
+# once per session so that every session has run an action before it is deleted),
+# never an assessment's fact: a constant term, and no rule's guard.
+PRIMER_KEY = "roprules__primer"
+PRIMER_VALUE = "primer"
+PRIMER = {PRIMER_KEY: PRIMER_VALUE}
 MAX_RULES_PER_GROUP = 48
 
 
@@ -214,8 +220,9 @@ def durable_rule_name(index: int, width: int, part: int | None = None) -> str:
 
 
 def group_definition(rules: Sequence[CompiledRule], params: Mapping[str, Any]) -> dict[str, Any]:
-    """The ruleset JSON for one group: a sentinel and every rule guarded by a constant term."""
-    definition: dict[str, Any] = {SENTINEL: {"all": [{"m": GUARD}], "pri": SENTINEL_PRIORITY}}
+    """The ruleset JSON for one group: the sentinel (matching the primer fact only) and
+    every rule guarded by a constant term."""
+    definition: dict[str, Any] = {SENTINEL: {"all": [{"m": PRIMER}], "pri": SENTINEL_PRIORITY}}
     width = name_width(len(rules))
     for index, rule in enumerate(rules):
         try:
