@@ -174,9 +174,10 @@ SENTINEL = "_sentinel"  # not a rule name: "_" is not in NAME_DIGITS
 SENTINEL_PRIORITY = 65535
 # The sentinel matches the primer fact alone (`durable.DurableGroup._prime`, asserted
 # once per session so that every session has run an action before it is deleted),
-# never an assessment's fact: a constant term, and no rule's guard.
-PRIMER_KEY = "roprules__primer"
-PRIMER_VALUE = "primer"
+# never an assessment's fact: a constant term on the fact id, which differs from the
+# guard's (every assessment's fact has the id GUARD_VALUE) and from the session fact's.
+PRIMER_KEY = "id"
+PRIMER_VALUE = "p"
 PRIMER = {PRIMER_KEY: PRIMER_VALUE}
 MAX_RULES_PER_GROUP = 48
 

@@ -51,12 +51,19 @@ from roprules.rulebase.conditions import (
     months_since_value,
 )
 
-GUARD_KEY = "roprules__fact"
+# The constant term every rule starts with (a bare `$nex` rule would match durable_rules'
+# own session fact, `{"sid":…,"id":"sid-…","$s":1}`, and loop for ever): the fact's id,
+# which every assessment's fact carries anyway (durable_rules takes a given id as it is
+# instead of hashing every property to make one). No property of its own: every fact
+# text, every action's message (each holds the whole fact) and every loop of
+# durable_rules over the fact's properties at an alpha node is one property shorter.
+# The session fact's id ("sid-0") and the primer's (`durable_limits.PRIMER`) differ.
+GUARD_KEY = "id"
+GUARD_VALUE = "a"
 # A boolean as durable_rules sees it: a string that no number key ("n", "m…", "p…")
 # and no enum value (tests/test_durable_pitfalls.py) can equal.
 TRUE = "t"
 FALSE = "f"
-GUARD_VALUE = "assessment"
 
 Expr = dict[str, Any]
 
