@@ -48,6 +48,7 @@ from roprules.evaluation.durable_limits import (
     PRIMER_VALUE,
     SENTINEL,
     SENTINEL_PRIORITY,
+    bucketed,
     definition_problems,
     durable_rule_name,
     group_definition,
@@ -165,7 +166,7 @@ class DurableGroup:
         try:
             with _LOCK:
                 _free_pending()
-                self._handle = dre.create_ruleset(self.name, json.dumps(definition))
+                self._handle = dre.create_ruleset(self.name, json.dumps(bucketed(definition)))
         except dre.error as exc:
             raise EngineError(f"durable_rules refused ruleset group {label}: {exc}") from None
         # Freed on close() or when the group is collected, whichever comes first.
