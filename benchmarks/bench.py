@@ -327,7 +327,7 @@ def measure_durable(
     """(b) the durable_rules adapter over the facts, and (b0) its C calls alone."""
     import durable_rules_engine as dre
 
-    from roprules.evaluation.durable import FACT_TAIL, RETRACT_TEXT
+    from roprules.evaluation.durable import FACT_TAIL, NOT_HANDLED, RETRACT_TEXT
 
     # What a placement check fires: every group of the three scopes at once
     # (`DurableFiring`, one lock), as `Evaluator.outcome` does.
@@ -336,7 +336,8 @@ def measure_durable(
 
     # (b0) durable_rules' own work: the same facts, as the very JSON texts the adapter
     # sends, through every C call the adapter makes (assert, drain the actions,
-    # retract, the check that the retraction queued nothing), one reused session per
+    # retract, the check that the retraction queued nothing; after a fact that reached
+    # no rule, `NOT_HANDLED`, none of these, as the adapter), one reused session per
     # group (the fact retracted by its ids, `RETRACT_TEXT`, as the adapter does). It
     # bounds what any adapter can reach; (b)/(b0) is the adapter's overhead.
     groups = firing.groups
@@ -345,7 +346,9 @@ def measure_durable(
     def durable_c_only(texts: list[str]) -> None:
         for group, text in zip(groups, texts, strict=True):
             handle = group._handle
-            _, state = dre.assert_fact(handle, text)
+            handled, state = dre.assert_fact(handle, text)
+            if handled == NOT_HANDLED:
+                continue
             result = dre.start_action_for_state(handle, state)
             message = result[1] if result else None
             while message:

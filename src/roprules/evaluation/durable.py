@@ -8,8 +8,10 @@ durable_rules 2.0.28 is an unmaintained C library with reproduced crashes
 - rulesets registered once, split into groups small enough that no fact can make
   too many alpha conditions true at once (error 303);
 - every rule guarded by a constant term (a bare `$nex` rule loops forever on the
-  session fact) and a catch-all sentinel so that every session runs an action
-  (`delete_state` segfaults on a session in which none ran);
+  session fact); a sentinel rule that matches only a primer fact, asserted and
+  drained once whenever a session is (re)created (`DurableGroup._prime`), so that
+  every session has run an action before it can be deleted (`delete_state`
+  segfaults on a session in which none ran) while assessments pay for no sentinel;
 - facts asserted, not posted (events are consumed by the first match);
 - one session per group, reused: each evaluation asserts its fact, drains the
   actions and retracts the fact again, by its ids alone (cheaper than a session
@@ -42,8 +44,11 @@ import durable_rules_engine as dre
 from roprules.evaluation.backends import CompiledRule, EngineError
 from roprules.evaluation.durable_limits import (
     MAX_RULES_PER_GROUP,
+    PRIMER_KEY,
+    PRIMER_VALUE,
     SENTINEL,
     SENTINEL_PRIORITY,
+    bucketed,
     definition_problems,
     durable_rule_name,
     group_definition,
@@ -53,23 +58,36 @@ from roprules.evaluation.durable_limits import (
 from roprules.rulebase.durable_compile import GUARD_KEY, GUARD_VALUE, FactEncoder, hash_collisions
 from roprules.rulebase.ruleset import RulesetError
 
-SESSION_ID = "assessment"
+# The session: durable_rules' default ("0", used when a fact carries no "sid"), so the
+# facts need not carry one (every fact text and action message is shorter by it).
+SESSION_ID = "0"
 RULES_OK = 0  # assert_fact's result when the fact was new and handled
+# assert_fact's result when the fact reached no rule: durable_rules did not store it
+# (`handleAlpha` stores a fact only at a node where a rule ends), so nothing fired and
+# there is nothing to drain or retract.
+NOT_HANDLED = 1
 # The fact's id, the same for every assessment: durable_rules then takes it as it
 # is instead of sorting and hashing every property to compute one (calculateId, on
 # assert and again on retract: ~13 % of its work per assessment, measured), and a
 # fact left in the reused session, whatever its content, is found on the next
-# assertion (result "observed"), which then starts a fresh session.
-FACT_ID = "a"
+# assertion that reaches a rule (result "observed"), which then starts a fresh
+# session. It is also every rule's guard (`GUARD_KEY` is "id"), so the encoder's
+# opening writes it: nothing to append.
+FACT_ID = GUARD_VALUE
 # What the adapter appends to each encoded fact (benchmarks/bench.py sends the same).
-FACT_TAIL = f',"sid":{json.dumps(SESSION_ID)},"id":{json.dumps(FACT_ID)}'
+FACT_TAIL = ""
 # What the adapter retracts the fact with. durable_rules' retraction reads only the
 # session and fact ids of the text it is given (`handleMessageCore`: the stored fact is
 # found by its id and its matches deleted; no matching on the text), so the ids alone
-# retract the fact just asserted, and durable_rules parses ~30 characters instead of the
+# retract the fact just asserted, and durable_rules parses ~20 characters instead of the
 # whole fact again (~15 % of its work per assessment, measured; a test holds the
 # session empty afterwards).
 RETRACT_TEXT = f'{{"sid":{json.dumps(SESSION_ID)},"id":{json.dumps(FACT_ID)}}}'
+# The primer: the one fact the sentinel rule matches (its id is not the guard's, so no
+# other rule does), asserted when a session is (re)created, its action drained, then
+# retracted by its ids (`DurableGroup._prime`).
+PRIMER_TEXT = json.dumps({"sid": SESSION_ID, PRIMER_KEY: PRIMER_VALUE}, separators=(",", ":"))
+PRIMER_RETRACT_TEXT = PRIMER_TEXT
 
 _LOCK = threading.Lock()  # one lock for the C library, shared by every engine
 _NAMES = itertools.count()
@@ -79,6 +97,9 @@ __all__ = [
     "GUARD_KEY",
     "GUARD_VALUE",
     "MAX_RULES_PER_GROUP",
+    "PRIMER_KEY",
+    "PRIMER_TEXT",
+    "PRIMER_VALUE",
     "SENTINEL",
     "SENTINEL_PRIORITY",
     "CompiledRule",
@@ -120,7 +141,7 @@ class DurableGroup:
         self.label = label
         self.rule_ids = tuple(r.rule_id for r in rules)
         self.encoder = FactEncoder(r.condition for r in rules)
-        collisions = hash_collisions(self.encoder.keys())
+        collisions = hash_collisions([*self.encoder.keys(), PRIMER_KEY])
         if collisions:
             raise EngineError(f"ruleset group {label}: fact names collide by hash: {collisions}")
         definition = group_definition(rules, params)
@@ -131,31 +152,73 @@ class DurableGroup:
             raise RulesetError(problems)
         self.definition = definition
         # An action's message is `{"<durable rule name>":{"m":...}}`; the first `width`
-        # characters of the name say which rule fired (durable_limits.durable_rule_name),
-        # the sentinel's say "" (nothing to report). Width 1 (up to 62 rules): one
-        # character, which Python does not allocate or hash again.
+        # characters of the name say which rule fired (durable_limits.durable_rule_name).
+        # The sentinel is not among them: it fires on the primer only, never on an
+        # assessment (if it did, its name maps to None: "an unknown action").
+        # Width 1 (up to 62 rules): one character, which Python does not allocate or
+        # hash again.
         width = name_width(len(rules))
         self._name_of = operator.itemgetter(2 if width == 1 else slice(2, 2 + width))
         self._rule_of_name = {
             durable_rule_name(index, width): rule_id for index, rule_id in enumerate(self.rule_ids)
         }
-        self._rule_of_name[SENTINEL[:width]] = ""
         self.name = f"roprules_{next(_NAMES)}_{label}"
         try:
             with _LOCK:
                 _free_pending()
-                self._handle = dre.create_ruleset(self.name, json.dumps(definition))
+                self._handle = dre.create_ruleset(self.name, json.dumps(bucketed(definition)))
         except dre.error as exc:
             raise EngineError(f"durable_rules refused ruleset group {label}: {exc}") from None
         # Freed on close() or when the group is collected, whichever comes first.
         self._finalizer = weakref.finalize(self, _release, self._handle)
         self._open = True  # False once closed (cheaper to test than the finalizer)
-        self.fire({})  # prime: the first session of a ruleset sets up its state
+        # False while the group's session may be new: the next firing primes it first.
+        self._primed = False
+        try:
+            with _LOCK:
+                self._prime()
+        except dre.error as exc:
+            self.close()
+            raise EngineError(
+                f"durable_rules failed priming ruleset group {label}: {exc}"
+            ) from None
 
     def _reset(self) -> None:
-        """Delete the session (its facts and queued actions); call with _LOCK held."""
+        """Delete the session (its facts and queued actions); call with _LOCK held.
+
+        The next assertion creates a new session, which must be primed first
+        (`_prime`): `_primed` says so."""
+        self._primed = False
         with contextlib.suppress(dre.error):
             dre.delete_state(self._handle, SESSION_ID)
+
+    def _prime(self) -> None:
+        """Make the group's session (created here if there is none) run one action:
+        `delete_state` segfaults on a session in which no action ran (durable_rules'
+        `createStateNode` leaves the action context uninitialised and
+        `deleteStateNode` frees it). The primer fact matches the sentinel rule alone;
+        its action is drained and the primer retracted by its ids, leaving the
+        session empty. Call with _LOCK held; raises dre.error on anything unexpected.
+
+        Done once per session (at load and after each `_reset`), so an assessment
+        matches no sentinel: before, a catch-all sentinel ran one more action per
+        group on every assessment (a message holding the whole fact)."""
+        handle = self._handle
+        result, state = dre.assert_fact(handle, PRIMER_TEXT)
+        if result != RULES_OK:  # a primer left behind by a failed priming
+            dre.retract_fact(handle, PRIMER_RETRACT_TEXT)
+            result, state = dre.assert_fact(handle, PRIMER_TEXT)
+            if result != RULES_OK:
+                raise dre.error(f"primer not asserted (result {result})")
+        started = dre.start_action_for_state(handle, state)
+        if not started or not started[1].startswith(f'{{"{SENTINEL}"'):
+            raise dre.error("the primer did not run the sentinel's action")
+        if dre.complete_and_start_action(handle, state) is not None:
+            raise dre.error("the primer ran more than the sentinel's action")
+        _, state = dre.retract_fact(handle, PRIMER_RETRACT_TEXT)
+        if dre.start_action_for_state(handle, state):
+            raise dre.error("an action was queued by retracting the primer")
+        self._primed = True
 
     @property
     def closed(self) -> bool:
@@ -282,20 +345,25 @@ def _fire_groups(plan: Sequence[_GroupPlan], facts: Mapping[str, Any]) -> set[st
                 raise EngineError(f"ruleset group {group.label} is closed")
             try:
                 handle = group._handle
+                if not group._primed:  # a new session (at load, or after a reset)
+                    group._prime()
                 result, state = dre.assert_fact(handle, text)
-                if result != RULES_OK:  # the same fact is still there: a stale session
+                if result != RULES_OK and result != NOT_HANDLED:
+                    # "observed": the same fact id is still there, a stale session
                     group._reset()
+                    group._prime()
                     result, state = dre.assert_fact(handle, text)
-                    if result != RULES_OK:
+                    if result != RULES_OK and result != NOT_HANDLED:
                         raise dre.error(f"fact not asserted in a fresh session (result {result})")
-                started = dre.start_action_for_state(handle, state)
-                if started:
-                    add(rule_of_name(name_of(started[1])))
-                    drain = partial(dre.complete_and_start_action, handle, state)
-                    update(map(rule_of_name, map(name_of, iter(drain, None))))
-                _, state = dre.retract_fact(handle, RETRACT_TEXT)
-                if dre.start_action_for_state(handle, state):  # a retraction fires nothing
-                    raise dre.error("an action was queued by retracting the fact")
+                if result == RULES_OK:  # else it reached no rule: not stored, nothing fired
+                    started = dre.start_action_for_state(handle, state)
+                    if started:
+                        add(rule_of_name(name_of(started[1])))
+                        drain = partial(dre.complete_and_start_action, handle, state)
+                        update(map(rule_of_name, map(name_of, iter(drain, None))))
+                    _, state = dre.retract_fact(handle, RETRACT_TEXT)
+                    if dre.start_action_for_state(handle, state):  # a retraction fires nothing
+                        raise dre.error("an action was queued by retracting the fact")
             except dre.error as exc:
                 group._reset()
                 raise EngineError(
@@ -306,5 +374,4 @@ def _fire_groups(plan: Sequence[_GroupPlan], facts: Mapping[str, Any]) -> set[st
                 raise
             if None in fired:
                 raise EngineError(f"durable_rules ran an unknown action in group {group.label}")
-    fired.discard("")  # the sentinels
     return fired

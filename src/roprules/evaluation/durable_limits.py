@@ -172,6 +172,13 @@ def network_problems(label: str, rules: Iterable[tuple[str, Mapping[str, Any]]])
 GUARD = {GUARD_KEY: GUARD_VALUE}
 SENTINEL = "_sentinel"  # not a rule name: "_" is not in NAME_DIGITS
 SENTINEL_PRIORITY = 65535
+# The sentinel matches the primer fact alone (`durable.DurableGroup._prime`, asserted
+# once per session so that every session has run an action before it is deleted),
+# never an assessment's fact: a constant term on the fact id, which differs from the
+# guard's (every assessment's fact has the id GUARD_VALUE) and from the session fact's.
+PRIMER_KEY = "id"
+PRIMER_VALUE = "p"
+PRIMER = {PRIMER_KEY: PRIMER_VALUE}
 MAX_RULES_PER_GROUP = 48
 
 
@@ -214,8 +221,10 @@ def durable_rule_name(index: int, width: int, part: int | None = None) -> str:
 
 
 def group_definition(rules: Sequence[CompiledRule], params: Mapping[str, Any]) -> dict[str, Any]:
-    """The ruleset JSON for one group: a sentinel and every rule guarded by a constant term."""
-    definition: dict[str, Any] = {SENTINEL: {"all": [{"m": GUARD}], "pri": SENTINEL_PRIORITY}}
+    """The ruleset JSON for one group: the sentinel (matching the primer fact only) and
+    every rule guarded by a constant term. The limits are checked on this form;
+    durable_rules is given `bucketed(...)` of it."""
+    definition: dict[str, Any] = {SENTINEL: {"all": [{"m": PRIMER}], "pri": SENTINEL_PRIORITY}}
     width = name_width(len(rules))
     for index, rule in enumerate(rules):
         try:
@@ -227,6 +236,44 @@ def group_definition(rules: Sequence[CompiledRule], params: Mapping[str, Any]) -
             name = durable_rule_name(index, width, None if len(expressions) == 1 else part)
             definition[name] = {"all": [{"m": expression}], "pri": 1}
     return definition
+
+
+# Durable rules per bucket under the guard (`bucketed`): measured on the shipped rules
+# (groups of 47, 48 and 12), 16 (three buckets) beat 12 and 6.
+BUCKET_SIZE = 16
+
+
+def bucketed(definition: Mapping[str, Any]) -> dict[str, Any]:
+    """`definition` with its rules split into buckets under the guard, for durable_rules.
+
+    durable_rules keeps an alpha node's children in a table probed from the child's
+    property hash & 0x1F (32 start slots, `HASH_MASK` in rules.h) up to the first
+    empty slot, and at every node a fact reaches it probes once per property of the
+    fact. Under one guard node the first comparisons of ~47 rules fill the start
+    slots and the slots after them, so every property's probe walks a long run. Here
+    each rule's guard is followed by its bucket's term, a comparison on the fact id
+    that is always true (`$neq` an id no fact has), so the guard has a few children
+    and each bucket node a third of the rules' first comparisons.
+
+    The same rules fire (the term is true for every assessment's fact; the guard
+    stays first). Every node has at most the children it had, and nothing else
+    counted by `network_problems` grows, so the limits are checked on `definition`
+    itself (refusals and lint results as before), and this form passes whatever
+    that one passed."""
+    position = {name: i for i, name in enumerate(n for n in definition if n != SENTINEL)}
+    buckets = -(-len(position) // BUCKET_SIZE)
+    if buckets <= 1:
+        return dict(definition)
+    out: dict[str, Any] = {}
+    for name, body in definition.items():
+        if name == SENTINEL:
+            out[name] = body
+            continue
+        ((pattern,),) = (body["all"],)
+        guard, *rest = pattern["m"]["$and"]
+        term = {"$neq": {GUARD_KEY: f"{GUARD_VALUE}{position[name] % buckets}"}}
+        out[name] = {**body, "all": [{**pattern, "m": {"$and": [guard, term, *rest]}}]}
+    return out
 
 
 def definition_problems(

@@ -31,6 +31,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import string
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -51,12 +52,19 @@ from roprules.rulebase.conditions import (
     months_since_value,
 )
 
-GUARD_KEY = "roprules__fact"
+# The constant term every rule starts with (a bare `$nex` rule would match durable_rules'
+# own session fact, `{"sid":…,"id":"sid-…","$s":1}`, and loop for ever): the fact's id,
+# which every assessment's fact carries anyway (durable_rules takes a given id as it is
+# instead of hashing every property to make one). No property of its own: every fact
+# text, every action's message (each holds the whole fact) and every loop of
+# durable_rules over the fact's properties at an alpha node is one property shorter.
+# The session fact's id ("sid-0") and the primer's (`durable_limits.PRIMER`) differ.
+GUARD_KEY = "id"
+GUARD_VALUE = "a"
 # A boolean as durable_rules sees it: a string that no number key ("n", "m…", "p…")
 # and no enum value (tests/test_durable_pitfalls.py) can equal.
 TRUE = "t"
 FALSE = "f"
-GUARD_VALUE = "assessment"
 
 Expr = dict[str, Any]
 
@@ -64,8 +72,36 @@ Expr = dict[str, Any]
 # durable_rules parses the fact's JSON and hashes every property name on each
 # assertion, and returns the whole fact as JSON with every action, so short
 # names make firing measurably cheaper (benchmarks/bench.py). Names are stable:
-# the index of the path in the sorted contract registry; `describe_key` maps back.
+# the index of the path in the sorted contract registry.
+# (Shorter names, one or two characters, were measured and dropped: durable_rules
+# starts probing an alpha node's children at the name's hash & 0x1F, and with those
+# names the probes ran longer: +22k instructions in `handleAlpha` per check against
+# -20k of parsing and messages.)
 _SHORT = {path: f"f{index}" for index, path in enumerate(sorted(RULE_FIELDS))}
+
+# An enum value as durable_rules sees it: the upper-case letter of its index in the
+# field's values (enums are only compared for equality and membership, with
+# constants of the same field or with a field of the same values: the parser allows
+# nothing else), so facts, rules and every action's message carry one letter instead
+# of the value's name. A letter cannot equal a boolean ("t"/"f") or a number key
+# ("n", "m…", "p…"). A value outside the field's values (possible only through the
+# Python API without validation) becomes "~" + value, which no code equals.
+_ENUM_CODES: dict[str, dict[str, str]] = {
+    path: {
+        value: (
+            string.ascii_uppercase[index] if index < len(string.ascii_uppercase) else f"Z{index}"
+        )
+        for index, value in enumerate(spec.values)
+    }
+    for path, spec in RULE_FIELDS.items()
+    if spec.kind == "enum"
+}
+
+
+def enum_code(path: str, value: str) -> str:
+    """The form of an enum field's value in facts and rules (`_ENUM_CODES`)."""
+    code = _ENUM_CODES[path].get(value)
+    return "~" + value if code is None else code
 
 
 def fact_key(path: str) -> str:
@@ -142,6 +178,13 @@ def _encode_scalar(value: Any) -> Any:
     if isinstance(value, (int, float)):
         return number_key(value)
     return value
+
+
+def encode_value(path: str, value: Any) -> Any:
+    """A fact's or constant's value as durable_rules sees it, for the field `path`."""
+    if isinstance(value, str) and path in _ENUM_CODES:
+        return enum_code(path, value)
+    return _encode_scalar(value)
 
 
 def _splice(kind: str, parts: list[Expr]) -> list[Expr]:
@@ -270,24 +313,36 @@ def _compile_leaf(leaf: Leaf, params: Mapping[str, Any], positive: bool) -> Expr
         assert isinstance(leaf.subject, str)
         return {has_key(leaf.subject, operand): TRUE if op == "contains" else FALSE}
     if isinstance(operand, FieldRef):
-        return _compile_reference(key, op, operand)
+        return _compile_reference(leaf.subject, key, op, operand)
     if isinstance(operand, ParamRef):
         operand = params[operand.name]
+    # the subject's own form of each value: an enum's code, a number's key
+    encode: Callable[[Any], Any] = (
+        functools.partial(encode_value, leaf.subject)
+        if isinstance(leaf.subject, str)
+        else _encode_scalar
+    )
     if op in ("in", "not_in"):
         if op == "in":
-            return _or([{key: _encode_scalar(v)} for v in operand])
-        return _and([{"$neq": {key: _encode_scalar(v)}} for v in operand])
-    value = _encode_scalar(operand)
+            return _or([{key: encode(v)} for v in operand])
+        return _and([{"$neq": {key: encode(v)}} for v in operand])
+    value = encode(operand)
     if op == "eq":
         return {key: value}
     return {f"${'neq' if op == 'ne' else op}": {key: value}}
 
 
-def _compile_reference(key: str, op: str, operand: FieldRef) -> Expr:
+def _compile_reference(subject: Any, key: str, op: str, operand: FieldRef) -> Expr:
     other = RULE_FIELDS[operand.path]
     if op in ("in", "not_in"):
+        # an enum subject in a list of the same values: one branch per value
         member = TRUE if op == "in" else FALSE
-        return _or([{"$and": [{key: v}, {has_key(other.path, v): member}]} for v in other.values])
+        return _or(
+            [
+                {"$and": [{key: encode_value(subject, v)}, {has_key(other.path, v): member}]}
+                for v in other.values
+            ]
+        )
     other_key = fact_key(operand.path)
     comparison = (
         {key: {"$m": other_key}}
@@ -362,8 +417,7 @@ class FactEncoder:
         for path, key in self._scalars:
             value = get(path)
             if value is not None:
-                # enum values (the most common) are strings and pass through as they are
-                encoded[key] = value if value.__class__ is str else _encode_scalar(value)
+                encoded[key] = encode_value(path, value)
         for path, length, members in self._lists:
             value = facts.get(path)
             if value is not None:
@@ -429,11 +483,19 @@ class FactEncoder:
             return general
         prefix = "," + _quote(self._scalar_keys[path]) + ":"
         numeric = _number_key_uncached
+        if path in _ENUM_CODES:  # a text is the value of an enum: its code
+
+            def text(value: str) -> str:
+                return prefix + _quote(enum_code(path, value))
+        else:
+
+            def text(value: str) -> str:
+                return prefix + _quote(value)
 
         def miss(value: Any) -> str:
             kind = value.__class__
             if kind is str:
-                return prefix + _quote(value)
+                return text(value)
             if kind is int and 0 < value < _FAST_INT_LIMIT:
                 # number_key of a positive int below 2**64: its hex digits, their
                 # count as the exponent (500001..500016: six digits), zeros stripped
@@ -455,7 +517,7 @@ class FactEncoder:
                 [_fragment(key, TRUE if item in value else FALSE) for item, key in members]
             )
         key = self._scalar_keys[path]
-        return _fragment(key, value if value.__class__ is str else _encode_scalar(value))
+        return _fragment(key, encode_value(path, value))
 
 
 _SEPARATORS = (",", ":")
