@@ -806,6 +806,71 @@ def compile_undetermined(node: Condition, params: Mapping[str, Any]) -> Waiting:
     return all_or_any
 
 
+Blocking = Callable[[Facts], frozenset[str]]
+
+
+def compile_blocking(node: Condition, params: Mapping[str, Any]) -> Blocking:
+    """`undetermined_by(node, facts, params)[1]` for facts on which `node` is known to be
+    unknown (an undetermined rule: the evaluation loop has its value already).
+
+    Knowing the value is unknown, no part decided it (an "all" has no false part, an
+    "any" no true one, "at least" too few true ones), so the fields it waits on are the
+    union over its unknown parts, whatever kind it is. A leaf other than `is_set` (which
+    is never unknown) is unknown exactly when one of its fields is, and then waits on
+    those fields; known, it has none missing. So the leaves among the parts are not
+    evaluated again: their fields that are missing are the answer (`_blocking_parts`),
+    and only the other parts are evaluated, each to see whether it is unknown. An "all"
+    directly under an "all" (an "any" under an "any") is merged into it: under an
+    unknown parent it is true or unknown, and true it waits on nothing. Every part it
+    evaluates the evaluation loop evaluated already, so it raises nowhere that loop did
+    not (a property test holds it to `undetermined_by` on every shipped rule)."""
+    fields, parts = _blocking_parts(node, params)
+    if not parts:
+
+        def flat(facts: Facts) -> frozenset[str]:
+            get = facts.get
+            return frozenset([path for path in fields if get(path) is None])
+
+        return flat
+
+    def nested(facts: Facts) -> frozenset[str]:
+        get = facts.get
+        waiting = {path for path in fields if get(path) is None}
+        for evaluate, blocking in parts:
+            if evaluate(facts) is None:
+                waiting.update(blocking(facts))
+        return frozenset(waiting)
+
+    return nested
+
+
+def _blocking_parts(
+    node: Condition, params: Mapping[str, Any]
+) -> tuple[tuple[str, ...], tuple[tuple[Evaluator, Blocking], ...]]:
+    """For `compile_blocking`: the fields of the leaves among `node`'s parts (a leaf
+    alone: its own), and the compiled value and blocking fields of the other parts."""
+    while isinstance(node, NotOf):  # unknown exactly when its part is, waiting alike
+        node = node.part
+    if isinstance(node, Leaf):
+        return (() if node.op == "is_set" else node.fields()), ()
+    fields: list[str] = []
+    parts: list[tuple[Evaluator, Blocking]] = []
+    pending = list(node.parts)
+    while pending:
+        part = pending.pop(0)
+        if type(part) is type(node) and not isinstance(node, AtLeast):
+            pending[:0] = part.parts  # the same kind under an unknown one: merged
+            continue
+        while isinstance(part, NotOf):  # not merged: a negated "all" may be false
+            part = part.part
+        if isinstance(part, Leaf):
+            if part.op != "is_set":
+                fields.extend(p for p in part.fields() if p not in fields)
+        else:
+            parts.append((compile_evaluator(part, params), compile_blocking(part, params)))
+    return tuple(fields), tuple(parts)
+
+
 def compile_used(node: Condition, params: Mapping[str, Any]) -> Used:
     """A closure that adds `explain(node, facts, params).used` to a dict: the facts (and
     parameters) that decided the condition, the parts chosen by their compiled
