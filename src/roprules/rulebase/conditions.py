@@ -539,6 +539,8 @@ def compile_evaluator(node: Condition, params: Mapping[str, Any]) -> Evaluator:
             return None if true + unknown >= needed else False
 
         return at_least
+    if len(parts) == 2:  # most rules: two parts, written out (no loop, no iterator)
+        return (_all_of_two if isinstance(node, AllOf) else _any_of_two)(*parts)
     if isinstance(node, AllOf):
 
         def all_of(facts: Facts) -> Truth:
@@ -564,6 +566,37 @@ def compile_evaluator(node: Condition, params: Mapping[str, Any]) -> Evaluator:
         return result
 
     return any_of
+
+
+def _all_of_two(first: Evaluator, second: Evaluator) -> Evaluator:
+    """`all_of` of two parts: the same answers, parts evaluated in the same order and
+    the second not at all when the first is false."""
+
+    def all_of_two(facts: Facts) -> Truth:
+        value = first(facts)
+        if value is False:
+            return False
+        other = second(facts)
+        if other is False:
+            return False
+        return None if value is None or other is None else True
+
+    return all_of_two
+
+
+def _any_of_two(first: Evaluator, second: Evaluator) -> Evaluator:
+    """`any_of` of two parts (as `_all_of_two`, true deciding)."""
+
+    def any_of_two(facts: Facts) -> Truth:
+        value = first(facts)
+        if value is True:
+            return True
+        other = second(facts)
+        if other is True:
+            return True
+        return None if value is None or other is None else False
+
+    return any_of_two
 
 
 def _compile_leaf(leaf: Leaf, params: Mapping[str, Any]) -> Evaluator:
