@@ -470,16 +470,18 @@ class Wording:
         why: dict[str, Any] = {}
         used_function(facts, why)  # explain(rule.condition, facts, params).used
         source = (derived or {}).get
-        stored, fact_model = self._facts.getter(), self.fact_model
+        stored, store, fact_model = self._facts.getter(), self._facts.store, self.fact_model
         used = []
         for path, value in sorted(why.items()):
             kind = value.__class__
-            model = (  # `fact_model`'s look-up inlined: most facts were seen
-                stored((path, kind, value, lang, source(path)), MISSING)
-                if kind in _SAME_DISPLAY
-                else MISSING
-            )
-            used.append(fact_model(path, value, lang, source(path)) if model is MISSING else model)
+            if kind in _SAME_DISPLAY:  # `fact_model` inlined: most facts were seen
+                key = (path, kind, value, lang, source(path))
+                model = stored(key, MISSING)
+                if model is MISSING:  # built and kept as `fact_model` does (one look-up)
+                    model = store(key, self._new_fact(path, value, lang, key[4]))
+                used.append(model)
+            else:
+                used.append(fact_model(path, value, lang, source(path)))
         return (
             rule.texts.render("explanation", lang, facts, params),
             rule.texts.render("suggestion", lang, facts, params),
@@ -610,7 +612,14 @@ def _copied(template: Finding, update: dict[str, Any]) -> Finding:
     copied = _new_model(template.__class__)
     _set(copied, "__dict__", {**template.__dict__, **update})
     _set(copied, "__pydantic_extra__", None)
-    _set(copied, "__pydantic_fields_set__", template.__pydantic_fields_set__ | update.keys())
+    # every field of a template is set already: a copy of its set (`set | keys` takes
+    # the reflected, slower way through the keys view)
+    fields_set = template.__pydantic_fields_set__
+    _set(
+        copied,
+        "__pydantic_fields_set__",
+        fields_set.copy() if fields_set.issuperset(update) else fields_set | update.keys(),
+    )
     _set(copied, "__pydantic_private__", None)
     return copied
 
