@@ -331,8 +331,16 @@ class Wording:
         for rule, waiting in undetermined:
             key = (rule.id, frozenset(waiting), lang)  # as in `undetermined`
             model = stored(key, MISSING)  # rule ids, field names and lang: hashable
-            if model is MISSING:
-                model = store(key, self.undetermined(rule, waiting, lang))
+            if model is MISSING:  # as `undetermined` builds it (without its look-up)
+                model = store(
+                    key,
+                    Undetermined(
+                        rule_id=rule.id,
+                        severity=rule.severity,
+                        title=rule.spec.title.get(lang),
+                        waiting_on=sorted(waiting),
+                    ),
+                )
             found.append((order[rule.id], model))
         found.sort(key=_FIRST)
         return list(map(_SECOND, found))
