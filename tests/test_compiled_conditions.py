@@ -1,7 +1,8 @@
 """The compiled closures of a condition answer as the tree-walking reference does.
 
-`compile_evaluator` (its leaves), `compile_undetermined`, `compile_used` and
-`compile_used_known` are the fast forms of `evaluate_leaf`, `undetermined_by` and
+`compile_evaluator` (its leaves), `compile_undetermined`, `compile_blocking`,
+`compile_used` and `compile_used_known` are the fast forms of `evaluate_leaf`,
+`undetermined_by` (`compile_blocking`: its fields with the value known to be unknown) and
 `explain(...).used` (the last with the rule's value known), used on every assessment;
 here every shipped rule and every leaf is held to the reference on generated partial
 profiles (and on the same facts with each field removed in turn).
@@ -18,6 +19,12 @@ from roprules import Engine
 from roprules.contract.profiles import OfferProfile, ResidentProfile
 from roprules.evaluation.outcome import assessment_facts
 from roprules.rulebase.conditions import (
+    AllOf,
+    AnyOf,
+    AtLeast,
+    Condition,
+    NotOf,
+    compile_blocking,
     compile_evaluator,
     compile_undetermined,
     compile_used,
@@ -32,6 +39,23 @@ from strategies import LATEST_DATE, offer_profiles, resident_profiles
 ENGINE = Engine.load(backend="evaluator")
 PARAMS = ENGINE.ruleset.params
 RULES = ENGINE.ruleset.rules
+
+
+def _nodes(node: Condition) -> list[Condition]:
+    """The condition and every condition within it (leaves too)."""
+    if isinstance(node, NotOf):
+        return [node, *_nodes(node.part)]
+    if isinstance(node, (AllOf, AnyOf, AtLeast)):
+        return [node, *(n for part in node.parts for n in _nodes(part))]
+    return [node]
+
+
+# Every condition of every rule and within it, with its `compile_blocking`
+BLOCKING = [
+    (node, compile_evaluator(node, PARAMS), compile_blocking(node, PARAMS))
+    for rule in RULES
+    for node in _nodes(rule.condition)
+]
 COMPILED = [
     (
         rule,
@@ -57,10 +81,18 @@ def _agree(facts: dict[str, Any]) -> None:
         found: dict[str, Any] = {}
         used(facts, found)
         assert found == reference.used, rule.id
+        if value is None:  # the value known to be unknown, as for an undetermined rule
+            assert compile_blocking(rule.condition, PARAMS)(facts) == blocking, rule.id
         if reference.value is not None:  # the value known, as for a fired rule's finding
             found = {}
             used_known[reference.value](facts, found)
             assert found == reference.used, rule.id
+
+
+def _agree_blocking(facts: dict[str, Any]) -> None:
+    for node, evaluate, blocking in BLOCKING:
+        if evaluate(facts) is None:
+            assert blocking(facts) == undetermined_by(node, facts, PARAMS)[1], node
 
 
 @settings(
@@ -76,8 +108,10 @@ def test_compiled_forms_agree_with_the_reference(
         ResidentProfile.model_validate(resident), OfferProfile.model_validate(offer), LATEST_DATE
     )
     _agree(facts)
+    _agree_blocking(facts)
     for path in list(facts)[:12]:
         _agree({k: v for k, v in facts.items() if k != path})
+        _agree_blocking({k: v for k, v in facts.items() if k != path})
 
 
 def test_months_since_looked_up_once_gives_the_same_answer() -> None:
@@ -95,3 +129,84 @@ def test_months_since_looked_up_once_gives_the_same_answer() -> None:
             for _ in range(2):
                 for rule, evaluate in months_rules:
                     assert evaluate(facts) is explain(rule.condition, facts, PARAMS).value
+
+
+def test_blocking_of_shapes_the_shipped_rules_leave_out() -> None:
+    """`compile_blocking` on shapes where merging parts would be wrong: a negated "all"
+    under an "all" (false with an unknown part: that part is not waited on), an "all"
+    under an "any", "at least", `is_set` (never unknown) and a part with two fields."""
+    from roprules.rulebase.conditions import parse_condition
+
+    conditions = [
+        {
+            "all": [
+                {"resident.age": {"gte": 18}},
+                {
+                    "not": {
+                        "all": [
+                            {"resident.dementia": {"eq": True}},
+                            {"resident.household": {"eq": "single"}},
+                        ]
+                    }
+                },
+            ]
+        },
+        {
+            "any": [
+                {"resident.age": {"gte": 18}},
+                {
+                    "all": [
+                        {"resident.dementia": {"eq": True}},
+                        {"resident.household": {"eq": "single"}},
+                    ]
+                },
+            ]
+        },
+        {
+            "all": [
+                {"resident.age": {"gte": 18}},
+                {
+                    "all": [
+                        {"resident.dementia": {"eq": True}},
+                        {"resident.household": {"is_set": True}},
+                    ]
+                },
+            ]
+        },
+        {
+            "at_least": {
+                "n": 2,
+                "of": [
+                    {"resident.age": {"gte": 18}},
+                    {"resident.dementia": {"eq": True}},
+                    {"all": [{"resident.household": {"eq": "single"}}, {"offer.units": {"gt": 3}}]},
+                ],
+            }
+        },
+        {
+            "all": [
+                {"offer.units": {"gte": {"field": "offer.vacant_units"}}},
+                {"resident.dementia": {"eq": True}},
+            ]
+        },
+    ]
+    values = {
+        "resident.age": 30,
+        "resident.dementia": False,
+        "resident.household": "couple",
+        "offer.units": 5,
+        "offer.vacant_units": 2,
+    }
+    checked = 0
+    for data in conditions:
+        node = parse_condition(data, "when", PARAMS)
+        evaluate, blocking = compile_evaluator(node, PARAMS), compile_blocking(node, PARAMS)
+        for mask in range(1 << len(values)):
+            facts = {k: v for i, (k, v) in enumerate(values.items()) if mask >> i & 1}
+            for flip in (False, True):
+                if flip and "resident.dementia" in facts:
+                    facts = {**facts, "resident.dementia": True}
+                if evaluate(facts) is None:
+                    assert blocking(facts) == undetermined_by(node, facts, PARAMS)[1], data
+                    checked += 1
+    assert checked > 50

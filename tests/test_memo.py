@@ -180,3 +180,39 @@ def test_an_open_question_built_without_validation_is_the_validated_one(
                 assert built.model_fields_set == validated.model_fields_set
                 assert list(built.__dict__) == list(validated.__dict__)
                 assert built.model_dump_json() == validated.model_dump_json()
+
+
+@SETTINGS
+@given(resident=resident_profiles(), offer=offer_profiles())
+def test_an_open_question_built_from_its_words_is_the_general_one(
+    resident: dict[str, Any], offer: dict[str, Any]
+):
+    """An open question not seen before is built from its field's words and the rules'
+    titles looked up once (`Wording._new_missing`): the same place in the order, model,
+    fields set, attribute order and JSON as `missing_entries`, `_missing_info` and
+    `_ordered`, for every open question, with and without "could change the verdict"."""
+    from roprules.report.open_questions import missing_entries
+    from roprules.report.wording import _missing_info, _ordered
+
+    wording, _, _, outcome = _placement(resident, offer)
+    waiting: dict[str, list[Any]] = {}
+    for rule, fields in outcome.undetermined:
+        for path in fields:
+            waiting.setdefault(path, []).append(rule)
+    for lang in ("nb", "en"):
+        for could_change in (None, {path: index % 2 == 0 for index, path in enumerate(waiting)}):
+            for path, rules in waiting.items():
+                change = could_change.get(path) if could_change else None
+                built = wording._new_missing(path, tuple(r.id for r in rules), change, lang)
+                assert built is not None
+                general = _ordered(
+                    _missing_info(
+                        missing_entries({path: rules}, could_change, wording.messages, lang)[0]
+                    ),
+                    wording._field_places,
+                )
+                assert built[0] == general[0]
+                assert built[1] == general[1]
+                assert built[1].model_fields_set == general[1].model_fields_set
+                assert list(built[1].__dict__) == list(general[1].__dict__)
+                assert built[1].model_dump_json() == general[1].model_dump_json()

@@ -46,7 +46,7 @@ from roprules.evaluation.backends import (
 )
 from roprules.evaluation.memo import MISSING, Memo, reads
 from roprules.evaluation.ranking import rank_key  # noqa: F401  (re-exported: the order)
-from roprules.rulebase.conditions import AS_OF, Waiting, compile_undetermined
+from roprules.rulebase.conditions import AS_OF, Blocking, compile_blocking
 from roprules.rulebase.ruleset import Rule, Ruleset
 
 SCOPE_RULES: dict[str, tuple[str, ...]] = {
@@ -107,7 +107,7 @@ class Evaluator:
         # seen (evaluation/memo.py).
         self._waiting: Memo = Memo()
         self._reads = {r.id: reads(r.fields, (AS_OF,)) for r in ruleset.rules}
-        self._waiting_functions: dict[str, Waiting] = {}
+        self._waiting_functions: dict[str, Blocking] = {}
         # Each scope's rules with what the evaluator backend's loop reads of them.
         self._plans: dict[str, tuple[_Planned, ...]] = {
             scope: tuple((r, r.evaluate, r.id, self._reads[r.id]) for r in rules)
@@ -207,22 +207,26 @@ class Evaluator:
                 except TypeError:  # a value that cannot be hashed
                     waiting = MISSING
                 if waiting is MISSING:
-                    waiting = self._waiting.store(key, self._waiting_function(rule)(facts)[1])
+                    waiting = self._waiting.store(key, self._waiting_function(rule)(facts))
                 undetermined.append((rule, waiting))
         return Outcome(tuple(fired), tuple(undetermined))
 
     def waiting_on(self, rule: Rule, facts: Mapping[str, Any]) -> frozenset[str]:
-        """The fields an undetermined rule waits on (looked up once these values were seen)."""
+        """The fields an undetermined rule waits on (looked up once these values were seen;
+        none when the rule is known on them)."""
+        if rule.evaluate(facts) is not None:
+            return frozenset()
         return self._waiting.get(
             Memo.key(rule.id, self._reads[rule.id], facts),
-            lambda: self._waiting_function(rule)(facts)[1],
+            lambda: self._waiting_function(rule)(facts),
         )
 
-    def _waiting_function(self, rule: Rule) -> Waiting:
-        """The rule's compiled `undetermined_by`, compiled on first use (not at load)."""
+    def _waiting_function(self, rule: Rule) -> Blocking:
+        """The fields the rule waits on when unknown (`compile_blocking`: the loops call
+        it only for a rule whose closure said unknown), compiled on first use."""
         function = self._waiting_functions.get(rule.id)
         if function is None:
-            function = compile_undetermined(rule.condition, self.ruleset.params)
+            function = compile_blocking(rule.condition, self.ruleset.params)
             self._waiting_functions[rule.id] = function
         return function
 
@@ -242,7 +246,7 @@ class Evaluator:
                 except TypeError:  # a value that cannot be hashed
                     waiting = MISSING
                 if waiting is MISSING:
-                    waiting = self._waiting.store(key, self._waiting_function(rule)(facts)[1])
+                    waiting = self._waiting.store(key, self._waiting_function(rule)(facts))
                 undetermined.append((rule, waiting))
         return Outcome(tuple(fired), tuple(undetermined))
 

@@ -419,9 +419,12 @@ def _relevant(
 
 
 def _counts(severities: Iterable[str]) -> dict[str, int]:
-    counts = dict.fromkeys(SEVERITY_ORDER, 0)
-    for severity in severities:
-        counts[severity] += 1
+    """How many of each severity (every severity a key), counted by `list.count` in C:
+    no bytecode per rule (~50 rules per call)."""
+    listed = list(severities)
+    counts = {severity: listed.count(severity) for severity in SEVERITY_ORDER}
+    if sum(counts.values()) != len(listed):
+        raise KeyError(next(s for s in listed if s not in counts))  # as indexing would
     return counts
 
 

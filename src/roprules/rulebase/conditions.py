@@ -539,6 +539,8 @@ def compile_evaluator(node: Condition, params: Mapping[str, Any]) -> Evaluator:
             return None if true + unknown >= needed else False
 
         return at_least
+    if len(parts) == 2:  # most rules: two parts, written out (no loop, no iterator)
+        return (_all_of_two if isinstance(node, AllOf) else _any_of_two)(*parts)
     if isinstance(node, AllOf):
 
         def all_of(facts: Facts) -> Truth:
@@ -564,6 +566,37 @@ def compile_evaluator(node: Condition, params: Mapping[str, Any]) -> Evaluator:
         return result
 
     return any_of
+
+
+def _all_of_two(first: Evaluator, second: Evaluator) -> Evaluator:
+    """`all_of` of two parts: the same answers, parts evaluated in the same order and
+    the second not at all when the first is false."""
+
+    def all_of_two(facts: Facts) -> Truth:
+        value = first(facts)
+        if value is False:
+            return False
+        other = second(facts)
+        if other is False:
+            return False
+        return None if value is None or other is None else True
+
+    return all_of_two
+
+
+def _any_of_two(first: Evaluator, second: Evaluator) -> Evaluator:
+    """`any_of` of two parts (as `_all_of_two`, true deciding)."""
+
+    def any_of_two(facts: Facts) -> Truth:
+        value = first(facts)
+        if value is True:
+            return True
+        other = second(facts)
+        if other is True:
+            return True
+        return None if value is None or other is None else False
+
+    return any_of_two
 
 
 def _compile_leaf(leaf: Leaf, params: Mapping[str, Any]) -> Evaluator:
@@ -804,6 +837,71 @@ def compile_undetermined(node: Condition, params: Mapping[str, Any]) -> Waiting:
         return (None, frozenset(waiting)) if unknown else (not decisive, _NOTHING)
 
     return all_or_any
+
+
+Blocking = Callable[[Facts], frozenset[str]]
+
+
+def compile_blocking(node: Condition, params: Mapping[str, Any]) -> Blocking:
+    """`undetermined_by(node, facts, params)[1]` for facts on which `node` is known to be
+    unknown (an undetermined rule: the evaluation loop has its value already).
+
+    Knowing the value is unknown, no part decided it (an "all" has no false part, an
+    "any" no true one, "at least" too few true ones), so the fields it waits on are the
+    union over its unknown parts, whatever kind it is. A leaf other than `is_set` (which
+    is never unknown) is unknown exactly when one of its fields is, and then waits on
+    those fields; known, it has none missing. So the leaves among the parts are not
+    evaluated again: their fields that are missing are the answer (`_blocking_parts`),
+    and only the other parts are evaluated, each to see whether it is unknown. An "all"
+    directly under an "all" (an "any" under an "any") is merged into it: under an
+    unknown parent it is true or unknown, and true it waits on nothing. Every part it
+    evaluates the evaluation loop evaluated already, so it raises nowhere that loop did
+    not (a property test holds it to `undetermined_by` on every shipped rule)."""
+    fields, parts = _blocking_parts(node, params)
+    if not parts:
+
+        def flat(facts: Facts) -> frozenset[str]:
+            get = facts.get
+            return frozenset([path for path in fields if get(path) is None])
+
+        return flat
+
+    def nested(facts: Facts) -> frozenset[str]:
+        get = facts.get
+        waiting = {path for path in fields if get(path) is None}
+        for evaluate, blocking in parts:
+            if evaluate(facts) is None:
+                waiting.update(blocking(facts))
+        return frozenset(waiting)
+
+    return nested
+
+
+def _blocking_parts(
+    node: Condition, params: Mapping[str, Any]
+) -> tuple[tuple[str, ...], tuple[tuple[Evaluator, Blocking], ...]]:
+    """For `compile_blocking`: the fields of the leaves among `node`'s parts (a leaf
+    alone: its own), and the compiled value and blocking fields of the other parts."""
+    while isinstance(node, NotOf):  # unknown exactly when its part is, waiting alike
+        node = node.part
+    if isinstance(node, Leaf):
+        return (() if node.op == "is_set" else node.fields()), ()
+    fields: list[str] = []
+    parts: list[tuple[Evaluator, Blocking]] = []
+    pending = list(node.parts)
+    while pending:
+        part = pending.pop(0)
+        if type(part) is type(node) and not isinstance(node, AtLeast):
+            pending[:0] = part.parts  # the same kind under an unknown one: merged
+            continue
+        while isinstance(part, NotOf):  # not merged: a negated "all" may be false
+            part = part.part
+        if isinstance(part, Leaf):
+            if part.op != "is_set":
+                fields.extend(p for p in part.fields() if p not in fields)
+        else:
+            parts.append((compile_evaluator(part, params), compile_blocking(part, params)))
+    return tuple(fields), tuple(parts)
 
 
 def compile_used(node: Condition, params: Mapping[str, Any]) -> Used:
