@@ -108,6 +108,15 @@ def _placement(resident: dict[str, Any], offer: dict[str, Any]) -> tuple[Any, An
     return engine._wording, facts, derived, engine._evaluator.outcome("placement", facts)
 
 
+def _waiting_on(outcome: Any) -> dict[str, list[Any]]:
+    """The rules an outcome's open questions wait on, by field."""
+    waiting: dict[str, list[Any]] = {}
+    for rule, fields in outcome.undetermined:
+        for path in fields:
+            waiting.setdefault(path, []).append(rule)
+    return waiting
+
+
 @SETTINGS
 @given(resident=resident_profiles(), offer=offer_profiles())
 def test_a_finding_copied_from_its_template_is_the_validated_finding(
@@ -167,10 +176,7 @@ def test_an_open_question_built_without_validation_is_the_validated_one(
     from roprules.report.wording import _missing_info
 
     wording, _, _, outcome = _placement(resident, offer)
-    waiting: dict[str, list[Any]] = {}
-    for rule, fields in outcome.undetermined:
-        for path in fields:
-            waiting.setdefault(path, []).append(rule)
+    waiting = _waiting_on(outcome)
     for lang in ("nb", "en"):
         for could_change in (None, {path: index % 2 == 0 for index, path in enumerate(waiting)}):
             for entry in missing_entries(waiting, could_change, wording.messages, lang):
@@ -195,10 +201,7 @@ def test_an_open_question_built_from_its_words_is_the_general_one(
     from roprules.report.wording import _missing_info, _ordered
 
     wording, _, _, outcome = _placement(resident, offer)
-    waiting: dict[str, list[Any]] = {}
-    for rule, fields in outcome.undetermined:
-        for path in fields:
-            waiting.setdefault(path, []).append(rule)
+    waiting = _waiting_on(outcome)
     for lang in ("nb", "en"):
         for could_change in (None, {path: index % 2 == 0 for index, path in enumerate(waiting)}):
             for path, rules in waiting.items():

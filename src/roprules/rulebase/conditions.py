@@ -540,7 +540,7 @@ def compile_evaluator(node: Condition, params: Mapping[str, Any]) -> Evaluator:
 
         return at_least
     if len(parts) == 2:  # most rules: two parts, written out (no loop, no iterator)
-        return (_all_of_two if isinstance(node, AllOf) else _any_of_two)(*parts)
+        return _two_parts(*parts, decisive=not isinstance(node, AllOf))
     if isinstance(node, AllOf):
 
         def all_of(facts: Facts) -> Truth:
@@ -568,35 +568,22 @@ def compile_evaluator(node: Condition, params: Mapping[str, Any]) -> Evaluator:
     return any_of
 
 
-def _all_of_two(first: Evaluator, second: Evaluator) -> Evaluator:
-    """`all_of` of two parts: the same answers, parts evaluated in the same order and
-    the second not at all when the first is false."""
+def _two_parts(first: Evaluator, second: Evaluator, decisive: bool) -> Evaluator:
+    """`all_of` (`decisive` False) or `any_of` (True) of two parts written out: the
+    same answers, the parts evaluated in the same order and the second not at all when
+    the first decides."""
+    otherwise = not decisive
 
-    def all_of_two(facts: Facts) -> Truth:
+    def two_parts(facts: Facts) -> Truth:
         value = first(facts)
-        if value is False:
-            return False
+        if value is decisive:
+            return decisive
         other = second(facts)
-        if other is False:
-            return False
-        return None if value is None or other is None else True
+        if other is decisive:
+            return decisive
+        return None if value is None or other is None else otherwise
 
-    return all_of_two
-
-
-def _any_of_two(first: Evaluator, second: Evaluator) -> Evaluator:
-    """`any_of` of two parts (as `_all_of_two`, true deciding)."""
-
-    def any_of_two(facts: Facts) -> Truth:
-        value = first(facts)
-        if value is True:
-            return True
-        other = second(facts)
-        if other is True:
-            return True
-        return None if value is None or other is None else False
-
-    return any_of_two
+    return two_parts
 
 
 def _compile_leaf(leaf: Leaf, params: Mapping[str, Any]) -> Evaluator:
