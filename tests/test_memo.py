@@ -117,6 +117,15 @@ def _waiting_on(outcome: Any) -> dict[str, list[Any]]:
     return waiting
 
 
+def _assert_same_model(built: Any, validated: Any) -> None:
+    """A model built without validation is the validated one: equal, the same fields
+    set, its attributes in the same order and the same JSON."""
+    assert built == validated
+    assert built.model_fields_set == validated.model_fields_set
+    assert list(built.__dict__) == list(validated.__dict__)
+    assert built.model_dump_json() == validated.model_dump_json()
+
+
 @SETTINGS
 @given(resident=resident_profiles(), offer=offer_profiles())
 def test_a_finding_copied_from_its_template_is_the_validated_finding(
@@ -157,10 +166,7 @@ def test_a_fact_built_without_validation_is_the_validated_fact(
                 for value in (fact.value, [fact.value]):
                     built = wording._new_fact(fact.field, value, lang, source)
                     validated = Fact.model_validate(wording.fact(fact.field, value, lang, source))
-                    assert built == validated
-                    assert built.model_fields_set == validated.model_fields_set
-                    assert list(built.__dict__) == list(validated.__dict__)
-                    assert built.model_dump_json() == validated.model_dump_json()
+                    _assert_same_model(built, validated)
 
 
 @SETTINGS
@@ -182,10 +188,7 @@ def test_an_open_question_built_without_validation_is_the_validated_one(
             for entry in missing_entries(waiting, could_change, wording.messages, lang):
                 validated = MissingInfo.model_validate(entry)
                 built = _missing_info(dict(entry))
-                assert built == validated
-                assert built.model_fields_set == validated.model_fields_set
-                assert list(built.__dict__) == list(validated.__dict__)
-                assert built.model_dump_json() == validated.model_dump_json()
+                _assert_same_model(built, validated)
 
 
 @SETTINGS
@@ -215,7 +218,4 @@ def test_an_open_question_built_from_its_words_is_the_general_one(
                     wording._field_places,
                 )
                 assert built[0] == general[0]
-                assert built[1] == general[1]
-                assert built[1].model_fields_set == general[1].model_fields_set
-                assert list(built[1].__dict__) == list(general[1].__dict__)
-                assert built[1].model_dump_json() == general[1].model_dump_json()
+                _assert_same_model(built[1], general[1])
