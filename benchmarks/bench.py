@@ -153,6 +153,29 @@ def machine() -> str:
     )
 
 
+def _fixed_work() -> int:
+    """A constant amount of pure-Python work (dicts, strings, json), nothing of roprules."""
+    table = {str(i): i * 3 % 7 for i in range(200_000)}
+    return len(json.loads(json.dumps(table))) + sum(table.values())
+
+
+def machine_speed() -> float:
+    """CPU milliseconds of `_fixed_work` (median of three): how fast this machine runs
+    Python at this minute.
+
+    The same code's figures moved by up to ~2x within one session on this shared machine
+    (benchmarks/README.md), so a wall-time target can be held or missed by the minute it
+    is measured in. The run prints this at its start and end: two runs' absolute figures
+    can be compared only as far as their probes agree. The side-by-side columns (now and
+    baseline, taking turns) do not need it."""
+    times = []
+    for _ in range(3):
+        started = time.process_time()
+        _fixed_work()
+        times.append(time.process_time() - started)
+    return statistics.median(times) * 1e3
+
+
 @dataclass
 class Row:
     """One target: the figure now, the baseline's (None: not measured) and the target."""
@@ -626,6 +649,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         backends.remove("durable")
 
     print(f"roprules benchmark{' (--quick)' if args.quick else ''}: {machine()}")
+    speed_before = machine_speed()
+    print(f"machine speed probe (a fixed pure-Python workload, CPU): {speed_before:.0f} ms")
     started_all = time.perf_counter()
     rows: list[Row] = []
     with baseline_tree(args.baseline) as (base, note), tempfile.TemporaryDirectory() as work:
@@ -636,9 +661,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         for backend in backends:
             rows += bench_backend(backend, args, sizes, trees, Path(work))
     total = time.perf_counter() - started_all
+    speed_after = machine_speed()
 
     print()
-    print(f"targets (load average now {' '.join(f'{x:.2f}' for x in os.getloadavg())}):")
+    print(
+        f"targets (load average now {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
+        f"machine speed probe {speed_before:.0f} ms at the start, {speed_after:.0f} ms now):"
+    )
     print(f"  {'':44} {'backend':9} {'baseline':>11} {'now':>11} {'target':>11}")
     for row in rows:
         held = "information" if row.note == "information" else ("HELD" if row.held else "NOT HELD")
