@@ -38,3 +38,7 @@ def test_bench_quick_runs_and_reports_every_target() -> None:
         present = (REPO / "benchmarks" / f"{module}.py").is_file()
         assert present or f"benchmarks/{module}.py is not here yet" in result.stdout
     assert "total benchmark time" in result.stdout
+    # the machine's speed at the start and the end, so that runs can be compared
+    header, footer = result.stdout.split("\ntargets", 1)
+    assert "machine speed probe (a fixed pure-Python workload, CPU): " in header
+    assert " ms at the start, " in footer.splitlines()[0]
