@@ -34,7 +34,7 @@ from roprules.contract.profiles import (
     Refused,
     ResidentProfile,
     profile_dates,
-    screened,
+    screened_facts,
 )
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -191,6 +191,15 @@ def validate_profile(
     A model instance is validated again from its stored values, as a dict would be:
     it may have been built with `model_construct` or changed after validation.
     """
+    return validate_entered(model, data, source, prefix=prefix, lang=lang)[0]
+
+
+def validate_entered(
+    model: type[ModelT], data: Any, source: str, *, prefix: str = "", lang: str = "en"
+) -> tuple[ModelT, dict[str, Any] | None]:
+    """`validate_profile`, and the validated profile's facts as entered (what `_flatten`
+    gives of it) when the screen's pass over the input found them (`screened_facts`:
+    input that needs the full screen gives None)."""
     if isinstance(data, BaseModel):
         data = _raw(data)
     if not isinstance(data, dict):
@@ -200,9 +209,10 @@ def validate_profile(
             errors=[ErrorDetail(field=field, code="wrong_type", message=message, file=source)]
         )
     try:
-        if screened(model, data):  # nothing to refuse: the screens inside would change nothing
-            return model.model_validate(data, context=SCREENED)
-        return model.model_validate(data)
+        flat = screened_facts(model, data)
+        if flat is not None:  # nothing to refuse: the screens inside would change nothing
+            return model.model_validate(data, context=SCREENED), flat
+        return model.model_validate(data), None
     except ValidationError as exc:
         raise InputError(errors=validation_errors(model, exc, source, prefix, lang)) from None
 
@@ -215,10 +225,22 @@ def load_profile(
     label: str | None = None,
 ) -> ModelT:
     """Load a profile from a file path, a dict or a model."""
+    return load_entered(model, source, lang=lang, label=label)[0]
+
+
+def load_entered(
+    model: type[ModelT],
+    source: str | Path | dict[str, Any] | BaseModel,
+    *,
+    lang: str = "en",
+    label: str | None = None,
+) -> tuple[ModelT, dict[str, Any] | None]:
+    """`load_profile`, and its facts as entered when the screen found them
+    (`validate_entered`)."""
     if isinstance(source, (str, Path)):
         data = read_document(source, lang=lang, profile=True)
-        return validate_profile(model, data, str(source), lang=lang)
-    return validate_profile(model, source, label or _ROLES.get(model, "profile"), lang=lang)
+        return validate_entered(model, data, str(source), lang=lang)
+    return validate_entered(model, source, label or _ROLES.get(model, "profile"), lang=lang)
 
 
 def load_resident(

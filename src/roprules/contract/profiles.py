@@ -182,44 +182,114 @@ def screened(model: type[BaseModel], data: Any) -> bool:
     field `_screen` would look at closer) answers False, and the input is then
     validated as always: the full screen decides, and words any error.
     """
+    return screened_facts(model, data) is not None
+
+
+def screened_facts(model: type[BaseModel], data: Any) -> dict[str, Any] | None:
+    """`screened`, and the same pass's flattening of the input: None when `screened`
+    is False, else the facts `_flatten` gives of the model that validating `data`
+    builds, if validation succeeds (the caller uses them only then).
+
+    The screen visits every value anyway; writing each known one under its fact path
+    as it goes costs a fraction of a second walk over the validated model's fields
+    (all of them, the unknown ones too). On input that validates, a value's fact is
+    the input value itself (strict models keep what they are given), but for a whole
+    number given to a decimal field (a float), a date (its ISO text; a date's text is
+    kept only when `_ISO_DATE` matches it, which is then its ISO text) and a list (a
+    tuple). The pass goes through each model's fields in their order (not the input's
+    keys), so the facts come in `_flatten`'s order whatever the order of the keys.
+    """
+    prefix = _PREFIXES.get(model, "profile")
     texts: list[str] = []
-    if not _collect_texts(model, data, texts):
-        return False
+    facts: dict[str, Any] = {}
+    if not _collect_texts(model, data, texts, facts, _walk(model, prefix)):
+        return None
     eleven = ELEVEN_DIGITS.search
     for text in set(texts).difference(_contract_words()):
         if len(text) > 1000:  # long: each of up to 10 digits would start a long scan
             if len(_DIGIT.findall(text)) >= 11:
-                return False
+                return None
         elif eleven(text) is not None:
-            return False
-    return True
+            return None
+    facts.pop(_NOT_A_FACT, None)
+    return facts
 
 
-def _collect_texts(model: type[BaseModel], data: Any, texts: list[str]) -> bool:
-    """Gather the text values of one model's input (and of its nested models); False
-    if any key or value needs the full screen."""
-    if data.__class__ is not dict or not _field_names(model).issuperset(data):
+# Where `_collect_texts` writes the values of fields that are not facts (`id`, `name`):
+# one key, dropped after the pass.
+_NOT_A_FACT = "\0"
+
+
+@dataclass(frozen=True)
+class _Walk:
+    """What `_collect_texts` needs of one model under one fact path prefix."""
+
+    names: frozenset[str]  # the field names (see `_field_names`)
+    fields: tuple[tuple[str, str], ...]  # (field, its fact path; `_NOT_A_FACT` for id, name)
+    floats: frozenset[str]  # the fields that hold a decimal number (an int becomes a float)
+    nested: dict[str, "_Walk"]  # the fields that hold a nested model, with its walk
+    models: dict[str, type[BaseModel]]  # the same fields, with the nested model's class
+
+
+@cache
+def _walk(model: type[BaseModel], prefix: str) -> _Walk:
+    nested_models = _nested_models(model)
+    return _Walk(
+        names=_field_names(model),
+        fields=tuple(
+            (name, _NOT_A_FACT if name in _NOT_FACTS else f"{prefix}.{name}")
+            for name in model.model_fields
+        ),
+        floats=frozenset(
+            name for name, field in model.model_fields.items() if _holds_float(field.annotation)
+        ),
+        nested={name: _walk(inner, f"{prefix}.{name}") for name, inner in nested_models.items()},
+        models=nested_models,
+    )
+
+
+def _holds_float(annotation: Any) -> bool:
+    return annotation is float or any(_holds_float(arg) for arg in get_args(annotation))
+
+
+def _collect_texts(
+    model: type[BaseModel], data: Any, texts: list[str], facts: dict[str, Any], walk: _Walk
+) -> bool:
+    """Gather the text values of one model's input (and of its nested models), and its
+    facts (see `screened_facts`); False if any key or value needs the full screen."""
+    if data.__class__ is not dict or not walk.names.issuperset(data):
         return False  # not a mapping, or a key that is not a field: the full screen
+    get = data.get
     append = texts.append
-    for key, value in data.items():
+    for key, path in walk.fields:  # in field order: the facts' order
+        value = get(key)
+        if value is None:
+            continue
         kind = value.__class__
         if kind is bool:  # the commonest
-            continue
-        if kind is str:
+            facts[path] = value
+        elif kind is str:
             append(value)
-        elif value is None or kind is date:  # dates: the special fields
-            continue
-        elif kind is int or kind is float:
+            facts[path] = value
+        elif kind is int:
+            if not -_SMALL < value < _SMALL:
+                return False
+            facts[path] = float(value) if key in walk.floats else value
+        elif kind is float:
             if not -_SMALL < value < _SMALL:  # NaN also fails this
                 return False
+            facts[path] = value
+        elif kind is date:  # dates: the special fields
+            facts[path] = value.isoformat()
         elif kind is list:
             for item in value:
                 if item.__class__ is not str:
                     return False
             texts.extend(value)
+            facts[path] = tuple(value)
         elif kind is dict:
-            nested = _nested_models(model).get(key)
-            if nested is None or not _collect_texts(nested, value, texts):
+            nested = walk.nested.get(key)
+            if nested is None or not _collect_texts(walk.models[key], value, texts, facts, nested):
                 return False
         else:
             return False
@@ -509,6 +579,8 @@ PROFILE_MODELS: dict[str, type[ContractModel]] = {
     "resident": ResidentProfile,
     "offer": OfferProfile,
 }
+# The fact path prefix of each profile model (`screened_facts`).
+_PREFIXES: dict[type[BaseModel], str] = {model: role for role, model in PROFILE_MODELS.items()}
 
 
 # The deprecation path (contract.md, "Deprecation path"): an old field or enum
@@ -657,14 +729,20 @@ def profile_to_facts(prefix: str, profile: BaseModel | None) -> dict[str, Any]:
 
 
 def profile_facts_and_derivations(
-    prefix: str, profile: BaseModel | None
+    prefix: str, profile: BaseModel | None, flat: dict[str, Any] | None = None
 ) -> tuple[dict[str, Any], list[Derivation]]:
     """`profile_to_facts` and the BrukerPlan derivations it applied (those of
-    `brukerplan_derivations`: derived from the same entered values), at once."""
+    `brukerplan_derivations`: derived from the same entered values), at once.
+
+    `flat`: the profile flattened already (`screened_facts` of the input it was
+    validated from, which is then used and changed): not flattened again."""
     facts: dict[str, Any] = {}
     derivations: list[Derivation] = []
     if profile is not None:
-        _flatten(prefix, profile, facts)
+        if flat is None:
+            _flatten(prefix, profile, facts)
+        else:
+            facts = flat
         for path, renamed in DEPRECATED_VALUES.items():
             value = facts.get(path)
             if value in renamed:
