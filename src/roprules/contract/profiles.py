@@ -257,7 +257,7 @@ def _collect_texts(
 ) -> bool:
     """Gather the text values of one model's input (and of its nested models), and its
     facts (see `screened_facts`); False if any key or value needs the full screen."""
-    if data.__class__ is not dict or not walk.names.issuperset(data):
+    if type(data) is not dict or not walk.names.issuperset(data):
         return False  # not a mapping, or a key that is not a field: the full screen
     get = data.get
     append = texts.append
@@ -265,7 +265,7 @@ def _collect_texts(
         value = get(key)
         if value is None:
             continue
-        kind = value.__class__
+        kind = type(value)
         if kind is bool:  # the commonest
             facts[path] = value
         elif kind is str:
@@ -283,7 +283,7 @@ def _collect_texts(
             facts[path] = value.isoformat()
         elif kind is list:
             for item in value:
-                if item.__class__ is not str:
+                if type(item) is not str:
                     return False
             texts.extend(value)
             facts[path] = tuple(value)
@@ -297,7 +297,7 @@ def _collect_texts(
         value = data.get(key)
         if value is None:
             continue
-        if value.__class__ is str:  # gathered above: `screened` searches it for digits
+        if type(value) is str:  # gathered above: `screened` searches it for digits
             if (CASE_REF if key == "id" else _ISO_DATE).fullmatch(value) is None:
                 return False  # `_problem`'s bad_id or bad_date
         elif _problem(value, key, key != "id") is not None:
@@ -596,11 +596,22 @@ DEPRECATED_FIELDS: dict[str, str] = {
 }
 
 
-_DEPRECATED_PATHS = (*DEPRECATED_VALUES, *DEPRECATED_FIELDS)
-# The deprecated paths that lie in each profile, found once: `deprecations` runs on
-# every assessment and skips a profile with none at once.
-_DEPRECATED_IN = {
-    prefix: tuple(p for p in _DEPRECATED_PATHS if p.startswith(prefix + "."))
+# The deprecated values and fields that lie in each profile, with the attributes that
+# lead to each, found once: `deprecations` runs on every assessment.
+_DEPRECATED_VALUES_IN = {
+    prefix: tuple(
+        (path, tuple(path.removeprefix(prefix + ".").split(".")), renamed)
+        for path, renamed in DEPRECATED_VALUES.items()
+        if path.startswith(prefix + ".")
+    )
+    for prefix in PROFILE_MODELS
+}
+_DEPRECATED_FIELDS_IN = {
+    prefix: tuple(
+        (path, tuple(path.removeprefix(prefix + ".").split(".")), replacement)
+        for path, replacement in DEPRECATED_FIELDS.items()
+        if path.startswith(prefix + ".")
+    )
     for prefix in PROFILE_MODELS
 }
 
@@ -620,28 +631,24 @@ def deprecations(
     """The deprecated fields and values these profiles use, in contract order."""
     found: list[Deprecation] = []
     for prefix, profile in (("resident", resident), ("offer", offer)):
-        paths = _DEPRECATED_IN[prefix]
-        if profile is None or not paths:
-            continue  # no deprecated path lies in this profile
-        raw = {path: _value_at(profile, prefix, path) for path in paths}
-        for path, renamed in DEPRECATED_VALUES.items():
-            value = raw.get(path)
+        if profile is None:
+            continue
+        for path, names, renamed in _DEPRECATED_VALUES_IN[prefix]:
+            value = _value_of(profile, names)
             if value in renamed:
                 found.append(Deprecation(path, renamed[value], f"{path}={value}"))
-        for path, replacement in DEPRECATED_FIELDS.items():
-            value = raw.get(path)
+        for path, names, replacement in _DEPRECATED_FIELDS_IN[prefix]:
+            value = _value_of(profile, names)
             if value is not None:
                 key = f"{path}={str(value).lower()}" if isinstance(value, bool) else path
                 found.append(Deprecation(path, replacement, key))
     return found
 
 
-def _value_at(profile: BaseModel, prefix: str, path: str) -> Any:
-    """The value at a fact path of a profile, as a fact (None if absent or another prefix)."""
-    if not path.startswith(prefix + "."):
-        return None
+def _value_of(profile: BaseModel, names: tuple[str, ...]) -> Any:
+    """The value the attributes `names` lead to in a profile, as a fact (None if absent)."""
     value: Any = profile
-    for name in path.removeprefix(prefix + ".").split("."):
+    for name in names:
         value = getattr(value, name, None)
         if value is None:
             return None
