@@ -24,6 +24,8 @@ from roprules.contract.profiles import (
     OfferProfile,
     ResidentProfile,
     _flatten,
+    entered_dates_after,
+    profile_dates,
     screened,
     screened_facts,
 )
@@ -74,6 +76,9 @@ def _same_facts(model: type[BaseModel], data: Any) -> None:
     _flatten("resident" if model is ResidentProfile else "offer", profile, expected)
     assert list(flat.items()) == list(expected.items())
     assert [type(v) for v in flat.values()] == [type(v) for v in expected.values()]
+    for as_of in (date(2019, 12, 31), date(2022, 6, 30), date(2030, 1, 1)):
+        late = any(value > as_of for _, value in profile_dates("p", profile))
+        assert entered_dates_after(model, flat, as_of.isoformat()) == late
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)

@@ -44,6 +44,7 @@ from roprules.contract.intake import check_dates, load_entered
 from roprules.contract.profiles import (
     OfferProfile,
     ResidentProfile,
+    entered_dates_after,
     profile_facts_and_derivations,
 )
 from roprules.evaluation.backends import EngineError
@@ -487,6 +488,7 @@ def _load_many(
     loaded: list[Any] = []
     flats: list[dict[str, Any] | None] = []
     errors: list[ErrorDetail] = []
+    iso = day.isoformat()
     for model, items, role in (
         (ResidentProfile, residents, "resident"),
         (OfferProfile, offers, "offer"),
@@ -497,7 +499,9 @@ def _load_many(
                 profile, flat = load_entered(
                     model, item, lang=lang, label=f"{role}s[{i}]" if many else None
                 )
-                loaded.append(check_dates(profile, day, _source(item, role)))
+                if flat is None or entered_dates_after(model, flat, iso):
+                    check_dates(profile, day, _source(item, role))  # words the error
+                loaded.append(profile)
                 flats.append(flat)
             except InputError as exc:
                 errors.extend(exc.errors)

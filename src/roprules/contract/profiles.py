@@ -229,6 +229,7 @@ class _Walk:
     floats: frozenset[str]  # the fields that hold a decimal number (an int becomes a float)
     nested: dict[str, "_Walk"]  # the fields that hold a nested model, with its walk
     models: dict[str, type[BaseModel]]  # the same fields, with the nested model's class
+    dates: tuple[str, ...]  # the fact paths of the date fields, nested ones too
 
 
 @cache
@@ -245,7 +246,27 @@ def _walk(model: type[BaseModel], prefix: str) -> _Walk:
         ),
         nested={name: _walk(inner, f"{prefix}.{name}") for name, inner in nested_models.items()},
         models=nested_models,
+        dates=tuple(
+            f"{prefix}.{name}"
+            for name in model.model_fields
+            if name != "id" and name in _special_fields(model)
+        )
+        + tuple(
+            path
+            for name, inner in nested_models.items()
+            for path in _walk(inner, f"{prefix}.{name}").dates
+        ),
     )
+
+
+def entered_dates_after(model: type[BaseModel], flat: dict[str, Any], as_of: str) -> bool:
+    """Whether any date among a profile's facts as entered (`screened_facts`) lies after
+    the ISO date `as_of` (ISO dates compare as their texts)."""
+    for path in _walk(model, _PREFIXES.get(model, "profile")).dates:
+        value = flat.get(path)
+        if value is not None and value > as_of:
+            return True
+    return False
 
 
 def _holds_float(annotation: Any) -> bool:
