@@ -211,7 +211,8 @@ def validate_entered(
     try:
         flat = screened_facts(model, data)
         if flat is not None:  # nothing to refuse: the screens inside would change nothing
-            return model.model_validate(data, context=SCREENED), flat
+            # pydantic-core directly: what `model_validate` does with these arguments
+            return model.__pydantic_validator__.validate_python(data, context=SCREENED), flat
         return model.model_validate(data), None
     except ValidationError as exc:
         raise InputError(errors=validation_errors(model, exc, source, prefix, lang)) from None
