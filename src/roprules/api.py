@@ -243,8 +243,18 @@ class Engine:
     ) -> Assessment:
         """Audit an offer on its own: the offer rules alone (`remedies` as for `check`)."""
         lang, day = _lang(lang), assessment_date(as_of, now)
-        _, places = _load_many([], [offer], lang, day)
-        return self._assess("offer", None, places[0], lang, now=now, as_of=day, remedies=remedies)
+        entered: list[dict[str, Any] | None] = []
+        _, places = _load_many([], [offer], lang, day, entered)
+        return self._assess(
+            "offer",
+            None,
+            places[0],
+            lang,
+            now=now,
+            as_of=day,
+            remedies=remedies,
+            entered=(None, entered[0]),
+        )
 
     def assess_resident(
         self,
@@ -256,8 +266,11 @@ class Engine:
     ) -> Assessment:
         """Check a resident profile on its own: the resident rules alone."""
         lang, day = _lang(lang), assessment_date(as_of, now)
-        people, _ = _load_many([resident], [], lang, day)
-        return self._assess("resident", people[0], None, lang, now=now, as_of=day)
+        entered: list[dict[str, Any] | None] = []
+        people, _ = _load_many([resident], [], lang, day, entered)
+        return self._assess(
+            "resident", people[0], None, lang, now=now, as_of=day, entered=(entered[0], None)
+        )
 
     def rank(
         self,
