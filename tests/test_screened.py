@@ -123,6 +123,7 @@ def test_a_national_id_anywhere_is_never_screened_clean(
     model: type[BaseModel], data: dict[str, Any]
 ) -> None:
     assert not screened(model, data)
+    assert screened_facts(model, data) is None
     with pytest.raises(ValidationError) as caught:
         model.model_validate(data)
     assert {e["type"] for e in caught.value.errors()} & {"national_id", "national_id_key"} or any(
@@ -139,6 +140,20 @@ def test_unusual_values_take_the_full_screen() -> None:
     assert not screened(ResidentProfile, {"id": "R-1", "danger_assessment_date": "1.1.2020"})
     assert not screened(ResidentProfile, ["id"])
     assert screened(ResidentProfile, {"id": "R-1", "age": 40, "household": "single"})
+    for data in (
+        {"id": "R-1", "age": 10**12},
+        {"id": "R-1", "age": float("nan")},
+        {"id": "R-1", "dementia": (True,)},
+        {"id": "R-1", 3: True},
+        {"id": "not a case reference!"},
+        {"id": "R-1", "danger_assessment_date": "1.1.2020"},
+        ["id"],
+    ):
+        assert screened_facts(ResidentProfile, data) is None
+    assert screened_facts(ResidentProfile, {"id": "R-1", "age": 40, "household": "single"}) == {
+        "resident.age": 40,
+        "resident.household": "single",
+    }
 
 
 _TEXTS = st.one_of(

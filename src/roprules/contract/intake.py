@@ -34,6 +34,7 @@ from roprules.contract.profiles import (
     Refused,
     ResidentProfile,
     profile_dates,
+    screened,
     screened_facts,
 )
 
@@ -191,7 +192,7 @@ def validate_profile(
     A model instance is validated again from its stored values, as a dict would be:
     it may have been built with `model_construct` or changed after validation.
     """
-    return validate_entered(model, data, source, prefix=prefix, lang=lang)[0]
+    return _validate(model, data, source, prefix, lang, facts=False)[0]
 
 
 def validate_entered(
@@ -200,6 +201,12 @@ def validate_entered(
     """`validate_profile`, and the validated profile's facts as entered (what `_flatten`
     gives of it) when the screen's pass over the input found them (`screened_facts`:
     input that needs the full screen gives None)."""
+    return _validate(model, data, source, prefix, lang, facts=True)
+
+
+def _validate(
+    model: type[ModelT], data: Any, source: str, prefix: str, lang: str, *, facts: bool
+) -> tuple[ModelT, dict[str, Any] | None]:
     if isinstance(data, BaseModel):
         data = _raw(data)
     if not isinstance(data, dict):
@@ -209,10 +216,13 @@ def validate_entered(
             errors=[ErrorDetail(field=field, code="wrong_type", message=message, file=source)]
         )
     try:
-        flat = screened_facts(model, data)
-        if flat is not None:  # nothing to refuse: the screens inside would change nothing
-            # pydantic-core directly: what `model_validate` does with these arguments
-            return model.__pydantic_validator__.validate_python(data, context=SCREENED), flat
+        if facts:
+            flat = screened_facts(model, data)
+            if flat is not None:  # nothing to refuse: the screens inside would change nothing
+                # pydantic-core directly: what `model_validate` does with these arguments
+                return model.__pydantic_validator__.validate_python(data, context=SCREENED), flat
+        elif screened(model, data):  # the same, without the facts (a pass over the keys)
+            return model.model_validate(data, context=SCREENED), None
         return model.model_validate(data), None
     except ValidationError as exc:
         raise InputError(errors=validation_errors(model, exc, source, prefix, lang)) from None

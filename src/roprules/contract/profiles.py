@@ -182,7 +182,8 @@ def screened(model: type[BaseModel], data: Any) -> bool:
     field `_screen` would look at closer) answers False, and the input is then
     validated as always: the full screen decides, and words any error.
     """
-    return screened_facts(model, data) is not None
+    texts: list[str] = []
+    return _collect_texts(model, data, texts) and _texts_clean(texts)
 
 
 def screened_facts(model: type[BaseModel], data: Any) -> dict[str, Any] | None:
@@ -202,27 +203,68 @@ def screened_facts(model: type[BaseModel], data: Any) -> dict[str, Any] | None:
     prefix = _PREFIXES.get(model, "profile")
     texts: list[str] = []
     facts: dict[str, Any] = {}
-    if not _collect_texts(model, data, texts, facts, _walk(model, prefix)):
+    if not _collect_facts(model, data, texts, facts, _walk(model, prefix)):
         return None
-    eleven = ELEVEN_DIGITS.search
-    for text in set(texts).difference(_contract_words()):
-        if len(text) > 1000:  # long: each of up to 10 digits would start a long scan
-            if len(_DIGIT.findall(text)) >= 11:
-                return None
-        elif eleven(text) is not None:
-            return None
+    if not _texts_clean(texts):
+        return None
     facts.pop(_NOT_A_FACT, None)
     return facts
 
 
-# Where `_collect_texts` writes the values of fields that are not facts (`id`, `name`):
+def _texts_clean(texts: list[str]) -> bool:
+    """No text that is not a word of the contract could hold 11 digits."""
+    eleven = ELEVEN_DIGITS.search
+    for text in set(texts).difference(_contract_words()):
+        if len(text) > 1000:  # long: each of up to 10 digits would start a long scan
+            if len(_DIGIT.findall(text)) >= 11:
+                return False
+        elif eleven(text) is not None:
+            return False
+    return True
+
+
+def _collect_texts(model: type[BaseModel], data: Any, texts: list[str]) -> bool:
+    """Gather the text values of one model's input (and of its nested models); False
+    if any key or value needs the full screen. `_collect_facts` decides the same (tests
+    hold the two to it), and also flattens: this one, over the input's keys only, is
+    for the validations that need no facts (a rule's examples, imports), where most
+    fields are absent."""
+    if type(data) is not dict or not _field_names(model).issuperset(data):
+        return False  # not a mapping, or a key that is not a field: the full screen
+    append = texts.append
+    for key, value in data.items():
+        kind = type(value)
+        if kind is bool:  # the commonest
+            continue
+        if kind is str:
+            append(value)
+        elif value is None or kind is date:  # dates: the special fields
+            continue
+        elif kind is int or kind is float:
+            if not -_SMALL < value < _SMALL:  # NaN also fails this
+                return False
+        elif kind is list:
+            for item in value:
+                if type(item) is not str:
+                    return False
+            texts.extend(value)
+        elif kind is dict:
+            nested = _nested_models(model).get(key)
+            if nested is None or not _collect_texts(nested, value, texts):
+                return False
+        else:
+            return False
+    return _special_fields_pass(model, data)
+
+
+# Where `_collect_facts` writes the values of fields that are not facts (`id`, `name`):
 # one key, dropped after the pass.
 _NOT_A_FACT = "\0"
 
 
 @dataclass(frozen=True)
 class _Walk:
-    """What `_collect_texts` needs of one model under one fact path prefix."""
+    """What `_collect_facts` needs of one model under one fact path prefix."""
 
     names: frozenset[str]  # the field names (see `_field_names`)
     fields: tuple[tuple[str, str], ...]  # (field, its fact path; `_NOT_A_FACT` for id, name)
@@ -273,7 +315,7 @@ def _holds_float(annotation: Any) -> bool:
     return annotation is float or any(_holds_float(arg) for arg in get_args(annotation))
 
 
-def _collect_texts(
+def _collect_facts(
     model: type[BaseModel], data: Any, texts: list[str], facts: dict[str, Any], walk: _Walk
 ) -> bool:
     """Gather the text values of one model's input (and of its nested models), and its
@@ -310,15 +352,20 @@ def _collect_texts(
             facts[path] = tuple(value)
         elif kind is dict:
             nested = walk.nested.get(key)
-            if nested is None or not _collect_texts(walk.models[key], value, texts, facts, nested):
+            if nested is None or not _collect_facts(walk.models[key], value, texts, facts, nested):
                 return False
         else:
             return False
+    return _special_fields_pass(model, data)
+
+
+def _special_fields_pass(model: type[BaseModel], data: dict[Any, Any]) -> bool:
+    """Whether `_screen` would leave the special fields (`id`, dates) as they are."""
     for key in _special_fields(model):
         value = data.get(key)
         if value is None:
             continue
-        if type(value) is str:  # gathered above: `screened` searches it for digits
+        if type(value) is str:  # gathered as a text: `screened` searches it for digits
             if (CASE_REF if key == "id" else _ISO_DATE).fullmatch(value) is None:
                 return False  # `_problem`'s bad_id or bad_date
         elif _problem(value, key, key != "id") is not None:
