@@ -276,6 +276,7 @@ class _Walk:
 
 @cache
 def _walk(model: type[BaseModel], prefix: str) -> _Walk:
+    """A model's `_Walk` under a fact path prefix, built once (the nested models' too)."""
     nested_models = _nested_models(model)
     return _Walk(
         names=_field_names(model),
