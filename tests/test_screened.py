@@ -8,6 +8,7 @@ hold a national identity number, anywhere, must not be called clean.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,17 @@ from pydantic import BaseModel, ValidationError
 
 from roprules.contract.documents import InputError, read_document
 from roprules.contract.national_id import make_national_id
-from roprules.contract.profiles import SCREENED, OfferProfile, ResidentProfile, screened
+from roprules.contract.profiles import (
+    SCREENED,
+    OfferProfile,
+    ResidentProfile,
+    _flatten,
+    entered_dates_after,
+    profile_dates,
+    screened,
+    screened_facts,
+)
+from strategies import offer_profiles, resident_profiles
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -47,6 +58,27 @@ def _outcome(model: type[BaseModel], data: Any, context: Any = None) -> Any:
 def _same_either_way(model: type[BaseModel], data: Any) -> None:
     if screened(model, data):
         assert _outcome(model, data, SCREENED) == _outcome(model, data)
+    _same_facts(model, data)
+
+
+def _same_facts(model: type[BaseModel], data: Any) -> None:
+    """The screen's facts of input that validates are `_flatten`'s of the validated model:
+    the same paths in the same order, the same values of the same types."""
+    flat = screened_facts(model, data)
+    assert (flat is not None) == screened(model, data)
+    if flat is None:
+        return
+    try:
+        profile = model.model_validate(data)
+    except ValidationError:
+        return  # the caller then never reads them
+    expected: dict[str, Any] = {}
+    _flatten("resident" if model is ResidentProfile else "offer", profile, expected)
+    assert list(flat.items()) == list(expected.items())
+    assert [type(v) for v in flat.values()] == [type(v) for v in expected.values()]
+    for as_of in (date(2019, 12, 31), date(2022, 6, 30), date(2030, 1, 1)):
+        late = any(value > as_of for _, value in profile_dates("p", profile))
+        assert entered_dates_after(model, flat, as_of.isoformat()) == late
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
@@ -91,6 +123,7 @@ def test_a_national_id_anywhere_is_never_screened_clean(
     model: type[BaseModel], data: dict[str, Any]
 ) -> None:
     assert not screened(model, data)
+    assert screened_facts(model, data) is None
     with pytest.raises(ValidationError) as caught:
         model.model_validate(data)
     assert {e["type"] for e in caught.value.errors()} & {"national_id", "national_id_key"} or any(
@@ -107,6 +140,20 @@ def test_unusual_values_take_the_full_screen() -> None:
     assert not screened(ResidentProfile, {"id": "R-1", "danger_assessment_date": "1.1.2020"})
     assert not screened(ResidentProfile, ["id"])
     assert screened(ResidentProfile, {"id": "R-1", "age": 40, "household": "single"})
+    for data in (
+        {"id": "R-1", "age": 10**12},
+        {"id": "R-1", "age": float("nan")},
+        {"id": "R-1", "dementia": (True,)},
+        {"id": "R-1", 3: True},
+        {"id": "not a case reference!"},
+        {"id": "R-1", "danger_assessment_date": "1.1.2020"},
+        ["id"],
+    ):
+        assert screened_facts(ResidentProfile, data) is None
+    assert screened_facts(ResidentProfile, {"id": "R-1", "age": 40, "household": "single"}) == {
+        "resident.age": 40,
+        "resident.household": "single",
+    }
 
 
 _TEXTS = st.one_of(
@@ -148,3 +195,25 @@ def test_eleven_digits_search_counts_as_findall(text: str) -> None:
     from roprules.contract.profiles import _DIGIT
 
     assert (ELEVEN_DIGITS.search(text) is not None) == (len(_DIGIT.findall(text)) >= 11)
+
+
+@settings(max_examples=150, deadline=None)
+@given(resident_profiles(), offer_profiles(), st.randoms(use_true_random=False))
+def test_screened_facts_are_the_validated_models_facts(
+    resident: dict[str, Any], offer: dict[str, Any], rnd: Any
+) -> None:
+    """Generated profiles, keys in any order (the facts keep the fields' order), a whole
+    number for a decimal field, a date as a date."""
+    for model, data in ((ResidentProfile, resident), (OfferProfile, offer)):
+        _same_facts(model, data)
+        items = list(data.items())
+        rnd.shuffle(items)
+        _same_facts(model, dict(items))
+    _same_facts(
+        OfferProfile,
+        {"type": "ordinary", "building": {"floor_area_m2": 40, "sprinkler": "none"}, "id": "O-1"},
+    )
+    _same_facts(
+        ResidentProfile,
+        {"danger_assessment_date": date(2024, 2, 29), "id": "R-1", "brukerplan": {}},
+    )

@@ -28,23 +28,30 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import date, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from roprules.contract.assessment import Assessment
+from roprules.contract.brukerplan import Derivation
 from roprules.contract.documents import InputError
 from roprules.contract.errors import ErrorDetail, excerpt, text
-from roprules.contract.intake import check_dates, collect, load_offer, load_resident
-from roprules.contract.profiles import OfferProfile, ResidentProfile
+from roprules.contract.intake import check_dates, load_entered
+from roprules.contract.profiles import (
+    OfferProfile,
+    ResidentProfile,
+    entered_dates_after,
+    profile_facts_and_derivations,
+)
 from roprules.evaluation.backends import EngineError
 from roprules.evaluation.outcome import Evaluator, assessment_facts_and_derivations
 from roprules.evaluation.ranking import unknown_weight
 from roprules.report.wording import Wording
+from roprules.rulebase.conditions import AS_OF
 from roprules.rulebase.ruleset import Ruleset, load_ruleset
 
 if TYPE_CHECKING:  # the matrix (and its worker processes) only when a matrix is asked for
@@ -57,7 +64,6 @@ DETAILS = ("full", "summary")
 COMPARE_MIN, COMPARE_MAX = 2, 4
 LANGS = ("nb", "en")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-ModelT = TypeVar("ModelT", ResidentProfile, OfferProfile)
 
 
 def assessment_date(as_of: AsOf = None, now: datetime | None = None) -> date:
@@ -149,12 +155,17 @@ class Engine:
         now: datetime | None,
         as_of: date,
         remedies: bool = False,
+        entered: tuple[dict[str, Any] | None, dict[str, Any] | None] | None = None,
     ) -> Assessment:
         """Evaluate one scope's rules over the profiles, then word the outcome once.
 
         With `remedies`, add what would make it suitable (computed only then).
+        `entered`: the profiles' facts as entered, from `_load_many` (see `_facts`).
         """
-        facts, derivations = assessment_facts_and_derivations(resident, offer, as_of)
+        if entered is None:
+            facts, derivations = assessment_facts_and_derivations(resident, offer, as_of)
+        else:
+            facts, derivations = _facts(resident, offer, as_of, entered)
         outcome = self._evaluator.outcome(scope, facts)
         assessment = self._wording.assessment(
             scope,
@@ -208,9 +219,17 @@ class Engine:
         Raises InputError listing the problems of both profiles.
         """
         lang, day = _lang(lang), assessment_date(as_of, now)
-        people, places = _load_many([resident], [offer], lang, day)
+        entered: list[dict[str, Any] | None] = []
+        people, places = _load_many([resident], [offer], lang, day, entered)
         return self._assess(
-            "placement", people[0], places[0], lang, now=now, as_of=day, remedies=remedies
+            "placement",
+            people[0],
+            places[0],
+            lang,
+            now=now,
+            as_of=day,
+            remedies=remedies,
+            entered=(entered[0], entered[1]),
         )
 
     def audit(
@@ -224,8 +243,18 @@ class Engine:
     ) -> Assessment:
         """Audit an offer on its own: the offer rules alone (`remedies` as for `check`)."""
         lang, day = _lang(lang), assessment_date(as_of, now)
-        _, places = _load_many([], [offer], lang, day)
-        return self._assess("offer", None, places[0], lang, now=now, as_of=day, remedies=remedies)
+        entered: list[dict[str, Any] | None] = []
+        _, places = _load_many([], [offer], lang, day, entered)
+        return self._assess(
+            "offer",
+            None,
+            places[0],
+            lang,
+            now=now,
+            as_of=day,
+            remedies=remedies,
+            entered=(None, entered[0]),
+        )
 
     def assess_resident(
         self,
@@ -237,8 +266,11 @@ class Engine:
     ) -> Assessment:
         """Check a resident profile on its own: the resident rules alone."""
         lang, day = _lang(lang), assessment_date(as_of, now)
-        people, _ = _load_many([resident], [], lang, day)
-        return self._assess("resident", people[0], None, lang, now=now, as_of=day)
+        entered: list[dict[str, Any] | None] = []
+        people, _ = _load_many([resident], [], lang, day, entered)
+        return self._assess(
+            "resident", people[0], None, lang, now=now, as_of=day, entered=(entered[0], None)
+        )
 
     def rank(
         self,
@@ -456,31 +488,56 @@ def _source(profile: ProfileInput, label: str) -> str:
 
 
 def _load_many(
-    residents: list[ProfileInput], offers: list[ProfileInput], lang: str, day: date
+    residents: list[ProfileInput],
+    offers: list[ProfileInput],
+    lang: str,
+    day: date,
+    entered: list[dict[str, Any] | None] | None = None,
 ) -> tuple[list[ResidentProfile], list[OfferProfile]]:
-    """Every profile validated, its dates not after `day`; one InputError with all problems."""
+    """Every profile validated, its dates not after `day`; one InputError with all problems.
 
-    def label(role: str, items: list[ProfileInput], i: int) -> str | None:
-        return f"{role}s[{i}]" if len(items) > 1 else None
-
-    def loader(
-        load: Callable[..., ModelT], item: ProfileInput, role: str, tag: str | None
-    ) -> Callable[[], ModelT]:
-        return lambda: check_dates(load(item, lang=lang, label=tag), day, _source(item, role))
-
-    loaded: list[Any] = collect(
-        [
-            *(
-                loader(load_resident, r, "resident", label("resident", residents, i))
-                for i, r in enumerate(residents)
-            ),
-            *(
-                loader(load_offer, o, "offer", label("offer", offers, i))
-                for i, o in enumerate(offers)
-            ),
-        ]
-    )
+    `entered`, if given, receives each profile's facts as entered (`load_entered`: None
+    where the screen did not find them), residents first, for `_assess`."""
+    loaded: list[Any] = []
+    flats: list[dict[str, Any] | None] = []
+    errors: list[ErrorDetail] = []
+    iso = day.isoformat()
+    for model, items, role in (
+        (ResidentProfile, residents, "resident"),
+        (OfferProfile, offers, "offer"),
+    ):
+        many = len(items) > 1
+        for i, item in enumerate(items):
+            try:
+                profile, flat = load_entered(
+                    model, item, lang=lang, label=f"{role}s[{i}]" if many else None
+                )
+                if flat is None or entered_dates_after(model, flat, iso):
+                    check_dates(profile, day, _source(item, role))  # words the error
+                loaded.append(profile)
+                flats.append(flat)
+            except InputError as exc:
+                errors.extend(exc.errors)
+    if errors:
+        raise InputError(errors=errors)
+    if entered is not None:
+        entered.extend(flats)
     return loaded[: len(residents)], loaded[len(residents) :]
+
+
+def _facts(
+    resident: ResidentProfile | None,
+    offer: OfferProfile | None,
+    as_of: date,
+    entered: tuple[dict[str, Any] | None, dict[str, Any] | None],
+) -> tuple[dict[str, Any], list[Derivation]]:
+    """`assessment_facts_and_derivations`, from the profiles' facts as entered where the
+    screen found them (`_load_many`'s `entered`; used up here) instead of flattening
+    the profiles again."""
+    facts, derivations = profile_facts_and_derivations("resident", resident, entered[0])
+    facts.update(profile_facts_and_derivations("offer", offer, entered[1])[0])
+    facts[AS_OF] = as_of.isoformat()
+    return facts, derivations
 
 
 def compare_count_error(count: int, lang: str) -> ErrorDetail:

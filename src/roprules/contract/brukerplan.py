@@ -153,11 +153,18 @@ def derive(facts: Mapping[str, Any]) -> list[Derivation]:
     if _sources().isdisjoint(facts):  # no score any row reads: nothing to derive
         return []
     found = []
-    for row in table():
-        score = facts.get(row.source)
-        if isinstance(score, int) and row.low <= score <= row.high and row.path not in facts:
-            found.append(Derivation(row.path, row.value, row.source, score, row.reason))
+    for source, low, high, path, row in _reading():
+        score = facts.get(source)
+        if isinstance(score, int) and low <= score <= high and path not in facts:
+            found.append(Derivation(path, row.value, source, score, row.reason))
     return found
+
+
+@cache
+def _reading() -> tuple[tuple[str, int, int, str, Mapping_], ...]:
+    """Each row of the table with what `derive` reads of it (its score path, range and
+    derived path), computed once: `derive` runs on every assessment."""
+    return tuple((row.source, row.low, row.high, row.path, row) for row in table())
 
 
 # --------------------------------------------------------------------------- CSV import

@@ -35,6 +35,7 @@ from roprules.contract.profiles import (
     ResidentProfile,
     profile_dates,
     screened,
+    screened_facts,
 )
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -191,6 +192,21 @@ def validate_profile(
     A model instance is validated again from its stored values, as a dict would be:
     it may have been built with `model_construct` or changed after validation.
     """
+    return _validate(model, data, source, prefix, lang, facts=False)[0]
+
+
+def validate_entered(
+    model: type[ModelT], data: Any, source: str, *, prefix: str = "", lang: str = "en"
+) -> tuple[ModelT, dict[str, Any] | None]:
+    """`validate_profile`, and the validated profile's facts as entered (what `_flatten`
+    gives of it) when the screen's pass over the input found them (`screened_facts`:
+    input that needs the full screen gives None)."""
+    return _validate(model, data, source, prefix, lang, facts=True)
+
+
+def _validate(
+    model: type[ModelT], data: Any, source: str, prefix: str, lang: str, *, facts: bool
+) -> tuple[ModelT, dict[str, Any] | None]:
     if isinstance(data, BaseModel):
         data = _raw(data)
     if not isinstance(data, dict):
@@ -200,9 +216,14 @@ def validate_profile(
             errors=[ErrorDetail(field=field, code="wrong_type", message=message, file=source)]
         )
     try:
-        if screened(model, data):  # nothing to refuse: the screens inside would change nothing
-            return model.model_validate(data, context=SCREENED)
-        return model.model_validate(data)
+        if facts:
+            flat = screened_facts(model, data)
+            if flat is not None:  # nothing to refuse: the screens inside would change nothing
+                # pydantic-core directly: what `model_validate` does with these arguments
+                return model.__pydantic_validator__.validate_python(data, context=SCREENED), flat
+        elif screened(model, data):  # the same, without the facts (a pass over the keys)
+            return model.model_validate(data, context=SCREENED), None
+        return model.model_validate(data), None
     except ValidationError as exc:
         raise InputError(errors=validation_errors(model, exc, source, prefix, lang)) from None
 
@@ -215,10 +236,22 @@ def load_profile(
     label: str | None = None,
 ) -> ModelT:
     """Load a profile from a file path, a dict or a model."""
+    return load_entered(model, source, lang=lang, label=label)[0]
+
+
+def load_entered(
+    model: type[ModelT],
+    source: str | Path | dict[str, Any] | BaseModel,
+    *,
+    lang: str = "en",
+    label: str | None = None,
+) -> tuple[ModelT, dict[str, Any] | None]:
+    """`load_profile`, and its facts as entered when the screen found them
+    (`validate_entered`)."""
     if isinstance(source, (str, Path)):
         data = read_document(source, lang=lang, profile=True)
-        return validate_profile(model, data, str(source), lang=lang)
-    return validate_profile(model, source, label or _ROLES.get(model, "profile"), lang=lang)
+        return validate_entered(model, data, str(source), lang=lang)
+    return validate_entered(model, source, label or _ROLES.get(model, "profile"), lang=lang)
 
 
 def load_resident(

@@ -183,8 +183,36 @@ def screened(model: type[BaseModel], data: Any) -> bool:
     validated as always: the full screen decides, and words any error.
     """
     texts: list[str] = []
-    if not _collect_texts(model, data, texts):
-        return False
+    return _collect_texts(model, data, texts) and _texts_clean(texts)
+
+
+def screened_facts(model: type[BaseModel], data: Any) -> dict[str, Any] | None:
+    """`screened`, and the same pass's flattening of the input: None when `screened`
+    is False, else the facts `_flatten` gives of the model that validating `data`
+    builds, if validation succeeds (the caller uses them only then).
+
+    The screen visits every value anyway; writing each known one under its fact path
+    as it goes costs a fraction of a second walk over the validated model's fields
+    (all of them, the unknown ones too). On input that validates, a value's fact is
+    the input value itself (strict models keep what they are given), but for a whole
+    number given to a decimal field (a float), a date (its ISO text; a date's text is
+    kept only when `_ISO_DATE` matches it, which is then its ISO text) and a list (a
+    tuple). The pass goes through each model's fields in their order (not the input's
+    keys), so the facts come in `_flatten`'s order whatever the order of the keys.
+    """
+    prefix = _PREFIXES.get(model, "profile")
+    texts: list[str] = []
+    facts: dict[str, Any] = {}
+    if not _collect_facts(model, data, texts, facts, _walk(model, prefix)):
+        return None
+    if not _texts_clean(texts):
+        return None
+    facts.pop(_NOT_A_FACT, None)
+    return facts
+
+
+def _texts_clean(texts: list[str]) -> bool:
+    """No text that is not a word of the contract could hold 11 digits."""
     eleven = ELEVEN_DIGITS.search
     for text in set(texts).difference(_contract_words()):
         if len(text) > 1000:  # long: each of up to 10 digits would start a long scan
@@ -197,12 +225,15 @@ def screened(model: type[BaseModel], data: Any) -> bool:
 
 def _collect_texts(model: type[BaseModel], data: Any, texts: list[str]) -> bool:
     """Gather the text values of one model's input (and of its nested models); False
-    if any key or value needs the full screen."""
-    if data.__class__ is not dict or not _field_names(model).issuperset(data):
+    if any key or value needs the full screen. `_collect_facts` decides the same (tests
+    hold the two to it), and also flattens: this one, over the input's keys only, is
+    for the validations that need no facts (a rule's examples, imports), where most
+    fields are absent."""
+    if type(data) is not dict or not _field_names(model).issuperset(data):
         return False  # not a mapping, or a key that is not a field: the full screen
     append = texts.append
     for key, value in data.items():
-        kind = value.__class__
+        kind = type(value)
         if kind is bool:  # the commonest
             continue
         if kind is str:
@@ -214,7 +245,7 @@ def _collect_texts(model: type[BaseModel], data: Any, texts: list[str]) -> bool:
                 return False
         elif kind is list:
             for item in value:
-                if item.__class__ is not str:
+                if type(item) is not str:
                     return False
             texts.extend(value)
         elif kind is dict:
@@ -223,11 +254,119 @@ def _collect_texts(model: type[BaseModel], data: Any, texts: list[str]) -> bool:
                 return False
         else:
             return False
+    return _special_fields_pass(model, data)
+
+
+# Where `_collect_facts` writes the values of fields that are not facts (`id`, `name`):
+# one key, dropped after the pass.
+_NOT_A_FACT = "\0"
+
+
+@dataclass(frozen=True)
+class _Walk:
+    """What `_collect_facts` needs of one model under one fact path prefix."""
+
+    names: frozenset[str]  # the field names (see `_field_names`)
+    fields: tuple[tuple[str, str], ...]  # (field, its fact path; `_NOT_A_FACT` for id, name)
+    floats: frozenset[str]  # the fields that hold a decimal number (an int becomes a float)
+    nested: dict[str, "_Walk"]  # the fields that hold a nested model, with its walk
+    models: dict[str, type[BaseModel]]  # the same fields, with the nested model's class
+    dates: tuple[str, ...]  # the fact paths of the date fields, nested ones too
+
+
+@cache
+def _walk(model: type[BaseModel], prefix: str) -> _Walk:
+    """A model's `_Walk` under a fact path prefix, built once (the nested models' too)."""
+    nested_models = _nested_models(model)
+    return _Walk(
+        names=_field_names(model),
+        fields=tuple(
+            (name, _NOT_A_FACT if name in _NOT_FACTS else f"{prefix}.{name}")
+            for name in model.model_fields
+        ),
+        floats=frozenset(
+            name for name, field in model.model_fields.items() if _holds_float(field.annotation)
+        ),
+        nested={name: _walk(inner, f"{prefix}.{name}") for name, inner in nested_models.items()},
+        models=nested_models,
+        dates=tuple(
+            f"{prefix}.{name}"
+            for name in model.model_fields
+            if name != "id" and name in _special_fields(model)
+        )
+        + tuple(
+            path
+            for name, inner in nested_models.items()
+            for path in _walk(inner, f"{prefix}.{name}").dates
+        ),
+    )
+
+
+def entered_dates_after(model: type[BaseModel], flat: dict[str, Any], as_of: str) -> bool:
+    """Whether any date among a profile's facts as entered (`screened_facts`) lies after
+    the ISO date `as_of` (ISO dates compare as their texts)."""
+    for path in _walk(model, _PREFIXES.get(model, "profile")).dates:
+        value = flat.get(path)
+        if value is not None and value > as_of:
+            return True
+    return False
+
+
+def _holds_float(annotation: Any) -> bool:
+    return annotation is float or any(_holds_float(arg) for arg in get_args(annotation))
+
+
+def _collect_facts(
+    model: type[BaseModel], data: Any, texts: list[str], facts: dict[str, Any], walk: _Walk
+) -> bool:
+    """Gather the text values of one model's input (and of its nested models), and its
+    facts (see `screened_facts`); False if any key or value needs the full screen."""
+    if type(data) is not dict or not walk.names.issuperset(data):
+        return False  # not a mapping, or a key that is not a field: the full screen
+    get = data.get
+    append = texts.append
+    for key, path in walk.fields:  # in field order: the facts' order
+        value = get(key)
+        if value is None:
+            continue
+        kind = type(value)
+        if kind is bool:  # the commonest
+            facts[path] = value
+        elif kind is str:
+            append(value)
+            facts[path] = value
+        elif kind is int:
+            if not -_SMALL < value < _SMALL:
+                return False
+            facts[path] = float(value) if key in walk.floats else value
+        elif kind is float:
+            if not -_SMALL < value < _SMALL:  # NaN also fails this
+                return False
+            facts[path] = value
+        elif kind is date:  # dates: the special fields
+            facts[path] = value.isoformat()
+        elif kind is list:
+            for item in value:
+                if type(item) is not str:
+                    return False
+            texts.extend(value)
+            facts[path] = tuple(value)
+        elif kind is dict:
+            nested = walk.nested.get(key)
+            if nested is None or not _collect_facts(walk.models[key], value, texts, facts, nested):
+                return False
+        else:
+            return False
+    return _special_fields_pass(model, data)
+
+
+def _special_fields_pass(model: type[BaseModel], data: dict[Any, Any]) -> bool:
+    """Whether `_screen` would leave the special fields (`id`, dates) as they are."""
     for key in _special_fields(model):
         value = data.get(key)
         if value is None:
             continue
-        if value.__class__ is str:  # gathered above: `screened` searches it for digits
+        if type(value) is str:  # gathered as a text: `screened` searches it for digits
             if (CASE_REF if key == "id" else _ISO_DATE).fullmatch(value) is None:
                 return False  # `_problem`'s bad_id or bad_date
         elif _problem(value, key, key != "id") is not None:
@@ -509,6 +648,8 @@ PROFILE_MODELS: dict[str, type[ContractModel]] = {
     "resident": ResidentProfile,
     "offer": OfferProfile,
 }
+# The fact path prefix of each profile model (`screened_facts`).
+_PREFIXES: dict[type[BaseModel], str] = {model: role for role, model in PROFILE_MODELS.items()}
 
 
 # The deprecation path (contract.md, "Deprecation path"): an old field or enum
@@ -524,11 +665,22 @@ DEPRECATED_FIELDS: dict[str, str] = {
 }
 
 
-_DEPRECATED_PATHS = (*DEPRECATED_VALUES, *DEPRECATED_FIELDS)
-# The deprecated paths that lie in each profile, found once: `deprecations` runs on
-# every assessment and skips a profile with none at once.
-_DEPRECATED_IN = {
-    prefix: tuple(p for p in _DEPRECATED_PATHS if p.startswith(prefix + "."))
+# The deprecated values and fields that lie in each profile, with the attributes that
+# lead to each, found once: `deprecations` runs on every assessment.
+_DEPRECATED_VALUES_IN = {
+    prefix: tuple(
+        (path, tuple(path.removeprefix(prefix + ".").split(".")), renamed)
+        for path, renamed in DEPRECATED_VALUES.items()
+        if path.startswith(prefix + ".")
+    )
+    for prefix in PROFILE_MODELS
+}
+_DEPRECATED_FIELDS_IN = {
+    prefix: tuple(
+        (path, tuple(path.removeprefix(prefix + ".").split(".")), replacement)
+        for path, replacement in DEPRECATED_FIELDS.items()
+        if path.startswith(prefix + ".")
+    )
     for prefix in PROFILE_MODELS
 }
 
@@ -548,28 +700,24 @@ def deprecations(
     """The deprecated fields and values these profiles use, in contract order."""
     found: list[Deprecation] = []
     for prefix, profile in (("resident", resident), ("offer", offer)):
-        paths = _DEPRECATED_IN[prefix]
-        if profile is None or not paths:
-            continue  # no deprecated path lies in this profile
-        raw = {path: _value_at(profile, prefix, path) for path in paths}
-        for path, renamed in DEPRECATED_VALUES.items():
-            value = raw.get(path)
+        if profile is None:
+            continue
+        for path, names, renamed in _DEPRECATED_VALUES_IN[prefix]:
+            value = _value_of(profile, names)
             if value in renamed:
                 found.append(Deprecation(path, renamed[value], f"{path}={value}"))
-        for path, replacement in DEPRECATED_FIELDS.items():
-            value = raw.get(path)
+        for path, names, replacement in _DEPRECATED_FIELDS_IN[prefix]:
+            value = _value_of(profile, names)
             if value is not None:
                 key = f"{path}={str(value).lower()}" if isinstance(value, bool) else path
                 found.append(Deprecation(path, replacement, key))
     return found
 
 
-def _value_at(profile: BaseModel, prefix: str, path: str) -> Any:
-    """The value at a fact path of a profile, as a fact (None if absent or another prefix)."""
-    if not path.startswith(prefix + "."):
-        return None
+def _value_of(profile: BaseModel, names: tuple[str, ...]) -> Any:
+    """The value the attributes `names` lead to in a profile, as a fact (None if absent)."""
     value: Any = profile
-    for name in path.removeprefix(prefix + ".").split("."):
+    for name in names:
         value = getattr(value, name, None)
         if value is None:
             return None
@@ -657,14 +805,20 @@ def profile_to_facts(prefix: str, profile: BaseModel | None) -> dict[str, Any]:
 
 
 def profile_facts_and_derivations(
-    prefix: str, profile: BaseModel | None
+    prefix: str, profile: BaseModel | None, flat: dict[str, Any] | None = None
 ) -> tuple[dict[str, Any], list[Derivation]]:
     """`profile_to_facts` and the BrukerPlan derivations it applied (those of
-    `brukerplan_derivations`: derived from the same entered values), at once."""
+    `brukerplan_derivations`: derived from the same entered values), at once.
+
+    `flat`: the profile flattened already (`screened_facts` of the input it was
+    validated from, which is then used and changed): not flattened again."""
     facts: dict[str, Any] = {}
     derivations: list[Derivation] = []
     if profile is not None:
-        _flatten(prefix, profile, facts)
+        if flat is None:
+            _flatten(prefix, profile, facts)
+        else:
+            facts = flat
         for path, renamed in DEPRECATED_VALUES.items():
             value = facts.get(path)
             if value in renamed:
