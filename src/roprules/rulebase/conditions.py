@@ -630,6 +630,15 @@ def _compile_leaf(leaf: Leaf, params: Mapping[str, Any]) -> Evaluator:
         return lambda facts: None if (v := facts.get(path)) is None else constant not in v
     if op == "is_empty":
         return lambda facts: None if (v := facts.get(path)) is None else (len(v) == 0) is constant
+    # the comparisons written out as `_compare` does them (no call per evaluation)
+    if op == "lt":
+        return lambda facts: None if (v := facts.get(path)) is None else v < constant
+    if op == "lte":
+        return lambda facts: None if (v := facts.get(path)) is None else v <= constant
+    if op == "gt":
+        return lambda facts: None if (v := facts.get(path)) is None else v > constant
+    if op == "gte":
+        return lambda facts: None if (v := facts.get(path)) is None else v >= constant
     return lambda facts: None if (v := facts.get(path)) is None else _compare(op, v, constant)
 
 
