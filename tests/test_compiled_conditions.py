@@ -32,6 +32,7 @@ from roprules.rulebase.conditions import (
     evaluate_leaf,
     explain,
     leaves,
+    single_blocking_field,
     undetermined_by,
 )
 from strategies import LATEST_DATE, offer_profiles, resident_profiles
@@ -50,9 +51,15 @@ def _nodes(node: Condition) -> list[Condition]:
     return [node]
 
 
-# Every condition of every rule and within it, with its `compile_blocking`
+# Every condition of every rule and within it, with its `compile_blocking` and its
+# `single_blocking_field`
 BLOCKING = [
-    (node, compile_evaluator(node, PARAMS), compile_blocking(node, PARAMS))
+    (
+        node,
+        compile_evaluator(node, PARAMS),
+        compile_blocking(node, PARAMS),
+        single_blocking_field(node, PARAMS),
+    )
     for rule in RULES
     for node in _nodes(rule.condition)
 ]
@@ -90,9 +97,11 @@ def _agree(facts: dict[str, Any]) -> None:
 
 
 def _agree_blocking(facts: dict[str, Any]) -> None:
-    for node, evaluate, blocking in BLOCKING:
+    for node, evaluate, blocking, single in BLOCKING:
         if evaluate(facts) is None:
             assert blocking(facts) == undetermined_by(node, facts, PARAMS)[1], node
+            if single is not None:
+                assert undetermined_by(node, facts, PARAMS)[1] == {single}, node
 
 
 @settings(
@@ -201,6 +210,7 @@ def test_blocking_of_shapes_the_shipped_rules_leave_out() -> None:
     for data in conditions:
         node = parse_condition(data, "when", PARAMS)
         evaluate, blocking = compile_evaluator(node, PARAMS), compile_blocking(node, PARAMS)
+        single = single_blocking_field(node, PARAMS)
         for mask in range(1 << len(values)):
             facts = {k: v for i, (k, v) in enumerate(values.items()) if mask >> i & 1}
             for flip in (False, True):
@@ -208,5 +218,36 @@ def test_blocking_of_shapes_the_shipped_rules_leave_out() -> None:
                     facts = {**facts, "resident.dementia": True}
                 if evaluate(facts) is None:
                     assert blocking(facts) == undetermined_by(node, facts, PARAMS)[1], data
+                    if single is not None:
+                        assert blocking(facts) == {single}, data
                     checked += 1
     assert checked > 50
+
+
+def test_single_blocking_field_only_where_one_field_can_be_unknown() -> None:
+    """`single_blocking_field`: one field for leaves that compare it with constants
+    (`is_set` leaves on other fields aside); None where another field, a sum, a
+    `months_since` (the assessment date) or a second field can leave it unknown."""
+    from roprules.rulebase.conditions import parse_condition
+
+    def single(data: dict[str, Any]) -> str | None:
+        return single_blocking_field(parse_condition(data, "when", PARAMS), PARAMS)
+
+    assert single({"resident.age": {"gte": 18}}) == "resident.age"
+    assert (
+        single(
+            {
+                "all": [
+                    {"resident.age": {"gte": 18}},
+                    {"not": {"resident.age": {"gt": 60}}},
+                    {"resident.household": {"is_set": True}},
+                ]
+            }
+        )
+        == "resident.age"
+    )
+    assert single({"resident.household": {"is_set": True}}) is None  # never unknown
+    assert single({"all": [{"resident.age": {"gte": 18}}, {"offer.units": {"gt": 3}}]}) is None
+    assert single({"offer.units": {"gte": {"field": "offer.vacant_units"}}}) is None
+    assert single({"sum": ["offer.units", "offer.vacant_units"], "gt": 3}) is None
+    assert single({"months_since": "resident.danger_assessment_date", "gt": 6}) is None

@@ -46,7 +46,14 @@ from roprules.evaluation.backends import (
 )
 from roprules.evaluation.memo import MISSING, Memo, reads
 from roprules.evaluation.ranking import rank_key  # noqa: F401  (re-exported: the order)
-from roprules.rulebase.conditions import AS_OF, Blocking, compile_blocking
+from roprules.rulebase.conditions import (
+    AS_OF,
+    Blocking,
+    MonthsSince,
+    compile_blocking,
+    leaves,
+    single_blocking_field,
+)
 from roprules.rulebase.ruleset import Rule, Ruleset
 
 SCOPE_RULES: dict[str, tuple[str, ...]] = {
@@ -57,8 +64,11 @@ SCOPE_RULES: dict[str, tuple[str, ...]] = {
 
 
 # A rule as the evaluator backend's loop reads it: the rule, its compiled condition, its
-# id and the fact paths its memo key holds.
-_Planned = tuple[Rule, Callable[[Mapping[str, Any]], Any], str, tuple[str, ...]]
+# id, the fact paths its memo key holds and, for a rule that can wait on one field only,
+# that field as the fields it waits on whenever it is undetermined (else None).
+_Planned = tuple[
+    Rule, Callable[[Mapping[str, Any]], Any], str, tuple[str, ...], frozenset[str] | None
+]
 
 
 @dataclass(frozen=True)
@@ -106,11 +116,25 @@ class Evaluator:
         # The fields an undetermined rule waits on, looked up once its values were
         # seen (evaluation/memo.py).
         self._waiting: Memo = Memo()
-        self._reads = {r.id: reads(r.fields, (AS_OF,)) for r in ruleset.rules}
+        # The facts the fields a rule waits on can depend on: its own, and the assessment
+        # date where a `months_since` reads it (a part evaluated again)
+        self._reads = {
+            r.id: reads(r.fields, (AS_OF,) if _reads_as_of(r) else ()) for r in ruleset.rules
+        }
         self._waiting_functions: dict[str, Blocking] = {}
+        # The fields an undetermined rule waits on, one object per set of fields: the memo's
+        # entries share them (no set per entry for the collector to walk).
+        self._waiting_sets: dict[frozenset[str], frozenset[str]] = {}
+        # A rule whose leaves other than `is_set` read one field waits, undetermined, on
+        # that field whatever the values: no memo look-up (`single_blocking_field`)
+        single = {r.id: single_blocking_field(r.condition, ruleset.params) for r in ruleset.rules}
+        constant = {
+            r.id: None if single[r.id] is None else self._interned(frozenset([single[r.id]]))
+            for r in ruleset.rules
+        }
         # Each scope's rules with what the evaluator backend's loop reads of them.
         self._plans: dict[str, tuple[_Planned, ...]] = {
-            scope: tuple((r, r.evaluate, r.id, self._reads[r.id]) for r in rules)
+            scope: tuple((r, r.evaluate, r.id, self._reads[r.id], constant[r.id]) for r in rules)
             for scope, rules in self.rules_by_scope.items()
         }
         self._scope_plans = {
@@ -187,7 +211,7 @@ class Evaluator:
         stored, get = self._waiting.getter(), facts.get
         # The scope's plan (the evaluator's, the same rules in the same order): the
         # closure, id and memo paths of each rule without attribute look-ups.
-        for rule, evaluate, rule_id, paths in plan:
+        for rule, evaluate, rule_id, paths, constant in plan:
             if rule_id in fired_ids:
                 fired.append(rule)
                 continue
@@ -201,13 +225,18 @@ class Evaluator:
                     f"rule {rule_id}: durable_rules did not fire but the evaluator says true"
                 )
             if result is None:  # `waiting_on`, inlined as in `_run_evaluator`
+                if constant is not None:
+                    undetermined.append((rule, constant))
+                    continue
                 key = (rule_id, tuple(map(get, paths)))
                 try:
                     waiting = stored(key, MISSING)
                 except TypeError:  # a value that cannot be hashed
                     waiting = MISSING
                 if waiting is MISSING:
-                    waiting = self._waiting.store(key, self._waiting_function(rule)(facts))
+                    waiting = self._waiting.store(
+                        key, self._interned(self._waiting_function(rule)(facts))
+                    )
                 undetermined.append((rule, waiting))
         return Outcome(tuple(fired), tuple(undetermined))
 
@@ -218,8 +247,19 @@ class Evaluator:
             return frozenset()
         return self._waiting.get(
             Memo.key(rule.id, self._reads[rule.id], facts),
-            lambda: self._waiting_function(rule)(facts),
+            lambda: self._interned(self._waiting_function(rule)(facts)),
         )
+
+    def _interned(self, fields: frozenset[str]) -> frozenset[str]:
+        """The one stored object equal to `fields` (kept if new): the waiting memo holds
+        thousands of entries and a few hundred distinct sets of fields. Bounded; safe
+        between threads (a lost race keeps an equal set)."""
+        found = self._waiting_sets.get(fields)
+        if found is None:
+            if len(self._waiting_sets) >= _WAITING_SETS_LIMIT:
+                self._waiting_sets.clear()
+            found = self._waiting_sets.setdefault(fields, fields)
+        return found
 
     def _waiting_function(self, rule: Rule) -> Blocking:
         """The fields the rule waits on when unknown (`compile_blocking`: the loops call
@@ -235,18 +275,23 @@ class Evaluator:
         fired: list[Rule] = []
         undetermined: list[tuple[Rule, frozenset[str]]] = []
         stored, get = self._waiting.getter(), facts.get
-        for rule, evaluate, rule_id, paths in plan:
+        for rule, evaluate, rule_id, paths, constant in plan:
             result = evaluate(facts)
             if result is True:
                 fired.append(rule)
             elif result is None:  # `waiting_on`, inlined: ~30 rules per assessment
+                if constant is not None:
+                    undetermined.append((rule, constant))
+                    continue
                 key = (rule_id, tuple(map(get, paths)))
                 try:
                     waiting = stored(key, MISSING)
                 except TypeError:  # a value that cannot be hashed
                     waiting = MISSING
                 if waiting is MISSING:
-                    waiting = self._waiting.store(key, self._waiting_function(rule)(facts))
+                    waiting = self._waiting.store(
+                        key, self._interned(self._waiting_function(rule)(facts))
+                    )
                 undetermined.append((rule, waiting))
         return Outcome(tuple(fired), tuple(undetermined))
 
@@ -264,6 +309,14 @@ class Evaluator:
             fired.extend(part.fired)
             undetermined.extend(part.undetermined)
         return Outcome(tuple(fired), tuple(undetermined))
+
+
+_WAITING_SETS_LIMIT = 4096
+
+
+def _reads_as_of(rule: Rule) -> bool:
+    """Whether the rule's condition reads the assessment date (a `months_since` leaf)."""
+    return any(isinstance(leaf.subject, MonthsSince) for leaf in leaves(rule.condition))
 
 
 def supersede_applies(superseding: Rule, superseded: Rule) -> bool:

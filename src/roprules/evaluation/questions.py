@@ -21,7 +21,6 @@ import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from itertools import chain
 from operator import attrgetter, itemgetter
 from typing import Any, Protocol
 
@@ -35,7 +34,9 @@ from roprules.rulebase.conditions import (
     MonthsSince,
     ParamRef,
     Sum,
+    Truth,
     add_months,
+    evaluate_leaf,
     leaves,
 )
 from roprules.rulebase.ruleset import Rule, Ruleset
@@ -80,6 +81,9 @@ class _FieldIndex:
     values: tuple[Any, ...]  # candidates that do not depend on the other facts
     dynamic: tuple[Leaf, ...]  # sums, field-to-field comparisons, months_since
     is_set_readers: frozenset[str]  # ids of rules with an is_set leaf on the field
+    # `values` that `could_change_verdict` tries: one of each set of values on which
+    # every leaf reading the field gives the same answer (`_distinct`)
+    tried: tuple[Any, ...] = ()
 
 
 class _ScopeIndex:
@@ -172,7 +176,29 @@ def _index(
         values = ("?",)
     else:  # a date: only months_since (dynamic) and is_set read it
         values = ()
-    return _FieldIndex(values, dynamic, readers)
+    return _FieldIndex(values, dynamic, readers, _distinct(path, values, found, params))
+
+
+def _distinct(
+    path: str, values: tuple[Any, ...], found: list[Leaf], params: Mapping[str, Any]
+) -> tuple[Any, ...]:
+    """The first of each set of `values` on which every leaf reading `path` (`found`, of
+    every rule) answers alike, in their order. A rule reads the field only through these
+    leaves, so two such values give every rule the same value, whatever the other facts:
+    `could_change_verdict` needs to try one of them (317 candidates -> 274 on the
+    shipped rules: `gte 1` of 0, 1, 2 gives 0 | 1, 2; an enum tested for one value, that
+    value | the rest). Only where each leaf reads this field alone against a constant
+    (a leaf that also reads another fact may tell any two values apart); else `values`."""
+    if any(leaf.subject != path or isinstance(leaf.operand, FieldRef) for leaf in found):
+        return values
+    first: dict[tuple[Truth, ...], Any] = {}
+    try:
+        for value in values:
+            answers = tuple(evaluate_leaf(leaf, {path: value}, params) for leaf in found)
+            first.setdefault(answers, value)
+    except Exception:  # a value no leaf can take (none is built so): every value tried
+        return values
+    return tuple(first.values())
 
 
 def _list_candidates(path: str, found: list[Leaf], domain: tuple[str, ...]) -> tuple[Any, ...]:
@@ -281,12 +307,18 @@ def candidate_values(ruleset: Ruleset, path: str, facts: Mapping[str, Any]) -> l
 
 
 def _candidates(
-    index: _RulesetIndex, ruleset: Ruleset, path: str, facts: Mapping[str, Any]
+    index: _RulesetIndex,
+    ruleset: Ruleset,
+    path: str,
+    facts: Mapping[str, Any],
+    tried: bool = False,
 ) -> list[Any]:
+    """`candidate_values`; with `tried`, the fixed values only one of each set that every
+    leaf reading the field answers alike (`_FieldIndex.tried`: for `could_change_verdict`)."""
     entry = index.fields.get(path)
     if entry is None:
         return []
-    values = list(entry.values)
+    values = list(entry.tried if tried else entry.values)
     for leaf in entry.dynamic:
         for value in _dynamic_candidates(path, leaf, facts, ruleset.params):
             if value not in values:
@@ -323,7 +355,9 @@ def could_change_verdict(
     current verdict are evaluated (`_relevant`: never minor or info ones), and the
     search for a field stops at the first value that changes the verdict.
     """
-    result = dict.fromkeys(chain.from_iterable(map(_WAITING, outcome.undetermined)), False)
+    # The missing fields, merged as sets (their stored hashes, no iterator per element:
+    # ~30 sets a check); the callers read the answer by field, not in order.
+    result = dict.fromkeys(_NO_FIELDS.union(*map(_WAITING, outcome.undetermined)), False)
     if not result:
         return result
     index = _ruleset_index(ruleset)
@@ -370,7 +404,7 @@ def could_change_verdict(
             )
             for rule in relevant
         ]
-        for value in _candidates(index, ruleset, path, facts):
+        for value in _candidates(index, ruleset, path, facts, tried=True):
             work[path] = value
             fired: dict[str, int] | None = None
             undetermined: dict[str, int] = undetermined_counts
@@ -442,6 +476,7 @@ _SEVERITY = attrgetter("severity")
 # call per rule (~30 per assessment)
 _WAITING = itemgetter(1)
 _RULE = itemgetter(0)  # the rule of an undetermined rule's pair
+_NO_FIELDS: frozenset[str] = frozenset()
 _ID = attrgetter("id")
 
 

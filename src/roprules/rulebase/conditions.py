@@ -630,6 +630,15 @@ def _compile_leaf(leaf: Leaf, params: Mapping[str, Any]) -> Evaluator:
         return lambda facts: None if (v := facts.get(path)) is None else constant not in v
     if op == "is_empty":
         return lambda facts: None if (v := facts.get(path)) is None else (len(v) == 0) is constant
+    # the comparisons written out as `_compare` does them (no call per evaluation)
+    if op == "lt":
+        return lambda facts: None if (v := facts.get(path)) is None else v < constant
+    if op == "lte":
+        return lambda facts: None if (v := facts.get(path)) is None else v <= constant
+    if op == "gt":
+        return lambda facts: None if (v := facts.get(path)) is None else v > constant
+    if op == "gte":
+        return lambda facts: None if (v := facts.get(path)) is None else v >= constant
     return lambda facts: None if (v := facts.get(path)) is None else _compare(op, v, constant)
 
 
@@ -862,6 +871,29 @@ def compile_blocking(node: Condition, params: Mapping[str, Any]) -> Blocking:
         return frozenset(waiting)
 
     return nested
+
+
+def single_blocking_field(node: Condition, params: Mapping[str, Any]) -> str | None:
+    """The one field `compile_blocking(node, params)` answers whenever `node` is
+    unknown, or None. When every leaf of `node` other than `is_set` (never unknown)
+    compares the same field with a constant, it is unknown exactly while that field is
+    missing; `node` is unknown only while some leaf is, so then, and it waits on that
+    field and nothing else (34 of the 104 shipped rules are one leaf). Not so for a
+    `months_since` (unknown without the assessment date too), a sum, another field or
+    a parameter without a value as operand."""
+    fields: set[str] = set()
+    for leaf in leaves(node):
+        if leaf.op == "is_set":
+            continue
+        operand = leaf.operand
+        if (
+            not isinstance(leaf.subject, str)
+            or isinstance(operand, FieldRef)
+            or (isinstance(operand, ParamRef) and params.get(operand.name) is None)
+        ):
+            return None
+        fields.add(leaf.subject)
+    return next(iter(fields)) if len(fields) == 1 else None
 
 
 def _blocking_parts(
