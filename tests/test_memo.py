@@ -219,3 +219,46 @@ def test_an_open_question_built_from_its_words_is_the_general_one(
                 )
                 assert built[0] == general[0]
                 _assert_same_model(built[1], general[1])
+
+
+@SETTINGS
+@given(resident=resident_profiles(), offer=offer_profiles())
+def test_undetermined_rules_built_without_validation_are_the_validated_ones(
+    resident: dict[str, Any], offer: dict[str, Any]
+):
+    """An undetermined rule not seen before is built without pydantic-core's pass
+    (`Wording._new_undetermined`), and the undetermined rules of an outcome are looked up
+    by its (rule, fields) pairs (`_undetermined_models`): each the same model, fields set,
+    attribute order and JSON as validating it, most severe first, then by rule id, on a
+    warm engine and on a fresh one, in both languages."""
+    from roprules.contract.assessment import Undetermined
+    from roprules.contract.rule_schema import SEVERITY_ORDER
+    from roprules.report.wording import Wording
+
+    wording, _, _, outcome = _placement(resident, offer)
+    fresh = Wording(wording.ruleset, wording.messages)
+    ordered = sorted(outcome.undetermined, key=lambda p: (SEVERITY_ORDER[p[0].severity], p[0].id))
+    for lang in ("nb", "en"):
+        validated = [
+            Undetermined(
+                rule_id=rule.id,
+                severity=rule.severity,
+                title=rule.spec.title.get(lang),
+                waiting_on=sorted(waiting),
+            )
+            for rule, waiting in ordered
+        ]
+        unhashable = [(rule, set(waiting)) for rule, waiting in outcome.undetermined]
+        for words, pairs in (
+            (wording, outcome.undetermined),
+            (fresh, outcome.undetermined),
+            (fresh, outcome.undetermined),
+            (fresh, unhashable),
+        ):
+            models = words._undetermined_models(pairs, lang)  # warm, empty, seen; a set
+            assert len(models) == len(validated)
+            for built, expected in zip(models, validated, strict=True):
+                _assert_same_model(built, expected)
+        for (rule, waiting), expected in zip(ordered, validated, strict=True):
+            _assert_same_model(Wording._new_undetermined(rule, waiting, lang), expected)
+            _assert_same_model(wording.undetermined(rule, set(waiting), lang), expected)
