@@ -262,3 +262,45 @@ def test_undetermined_rules_built_without_validation_are_the_validated_ones(
         for (rule, waiting), expected in zip(ordered, validated, strict=True):
             _assert_same_model(Wording._new_undetermined(rule, waiting, lang), expected)
             _assert_same_model(wording.undetermined(rule, set(waiting), lang), expected)
+
+
+def test_open_counts_are_open_questions_by_severity() -> None:
+    """`_open_counts` (severities counted by `list.count`) gives what
+    `open_questions_by_severity` gives, keys in the same order, "info" and an unknown
+    severity too."""
+    import itertools
+
+    from roprules.evaluation.questions import open_questions_by_severity
+    from roprules.report.wording import _open_counts
+
+    severities = ("critical", "major", "minor", "info", "other")
+    for size in range(5):
+        for combination in itertools.product(severities, repeat=size):
+            counted = _open_counts(list(combination))
+            expected = open_questions_by_severity(combination)
+            assert counted == expected
+            assert list(counted) == list(expected)
+
+
+@SETTINGS
+@given(resident=resident_profiles(), offer=offer_profiles())
+def test_completeness_looked_up_by_weight_is_completeness(
+    resident: dict[str, Any], offer: dict[str, Any]
+):
+    """`Wording._completeness` (once per scope and weight of the undetermined rules, the
+    weights kept with their memo entries) is `completeness` of the outcome, on a warm
+    wording and a fresh one; the entries' severities are their models'."""
+    from roprules.evaluation.questions import SEVERITY_WEIGHTS, completeness
+    from roprules.report.wording import Wording
+
+    wording, _, _, outcome = _placement(resident, offer)
+    fresh = Wording(wording.ruleset, wording.messages)
+    for words in (wording, fresh, fresh):
+        rules = words.scope_rules("placement")
+        found = words._undetermined_found(outcome.undetermined, "nb")
+        assert [w for _, _, w in found] == [SEVERITY_WEIGHTS[m.severity] for _, m, _ in found]
+        expected = completeness(rules, [rule for rule, _ in outcome.undetermined])
+        weight = sum(w for _, _, w in found)
+        assert words._completeness("placement", outcome, weight) == expected
+        for _, model, severity in words._missing_found(outcome, "nb", None):
+            assert model.severity == severity

@@ -42,6 +42,7 @@ from roprules.evaluation.outcome import (
     supersede_applies,
 )
 from roprules.evaluation.questions import (
+    SEVERITY_WEIGHTS,
     completeness,
     could_change_verdict,
     open_questions_by_severity,
@@ -71,6 +72,7 @@ class Wording:
         self._scope_rules: dict[str, tuple[Rule, ...]] = {}
         self._weights: dict[str, int] = {}  # each scope's weight (`scope_weight`)
         self._summaries: dict[tuple[Any, ...], str] = {}
+        self._completenesses: dict[tuple[Any, ...], float] = {}
         self._superseding = frozenset(r.id for r in ruleset.rules if r.spec.supersedes)
         self._rules = {r.id: r for r in ruleset.rules}
         # Each superseding rule's targets for which the supersession applies when both
@@ -153,21 +155,21 @@ class Wording:
                 else f
                 for f in findings
             ]
-        undetermined = self._undetermined_models(outcome.undetermined, lang)
+        found = self._undetermined_found(outcome.undetermined, lang)
+        undetermined = list(map(_SECOND, found))
         verdict = outcome.verdict
         scope_rules = self.scope_rules(scope)
         changes = could_change_verdict(self.ruleset, scope_rules, outcome, facts)
-        missing = self.missing_models(outcome, lang, changes)
-        open_counts = open_questions_by_severity(map(_SEVERITY, missing))
+        entries = self._missing_found(outcome, lang, changes)
+        missing = list(map(_SECOND, entries))
+        open_counts = _open_counts(list(map(_THIRD, entries)))
         return Assessment.model_validate(
             {
                 "scope": scope,
                 "verdict": verdict,
                 "verdict_summary": self.verdict_summary(verdict, open_counts, lang),
                 "open_questions_by_severity": open_counts,
-                "completeness": completeness(
-                    scope_rules, map(_FIRST, outcome.undetermined), self._weights[scope]
-                ),
+                "completeness": self._completeness(scope, outcome, sum(map(_THIRD, found))),
                 "findings": findings,
                 "missing": missing,
                 "undetermined": undetermined,
@@ -326,30 +328,45 @@ class Wording:
     def _undetermined_models(
         self, undetermined: Sequence[tuple[Rule, frozenset[str]]], lang: str
     ) -> list[Undetermined]:
-        """`undetermined` of each rule, most severe first, then by rule id.
+        """`undetermined` of each rule, most severe first, then by rule id."""
+        return list(map(_SECOND, self._undetermined_found(undetermined, lang)))
 
-        Looked up by the outcome's own (rule, fields) pairs, one memo per language, each
-        kept with its place in the order: the ~30 look-ups, the sort and taking the
-        models out run in C (`map`, `list.sort`), with no tuple built per rule. A rule
-        has one identity per loaded rule base (`Rule` compares by identity) and the
-        fields are the evaluation's (mostly memoized) frozenset, whose hash is kept."""
+    def _undetermined_found(
+        self, undetermined: Sequence[tuple[Rule, frozenset[str]]], lang: str
+    ) -> list[tuple[int, Undetermined, int]]:
+        """Each rule's place in the order, `undetermined` model and severity weight
+        (`completeness`), most severe first, then by rule id.
+
+        Looked up by the outcome's own (rule, fields) pairs, one memo per language: the
+        ~30 look-ups, the sort and taking the models out run in C (`map`, `list.sort`),
+        with no tuple built per rule. A rule has one identity per loaded rule base
+        (`Rule` compares by identity) and the fields are the evaluation's (mostly
+        memoized) frozenset, whose hash is kept."""
         memo = self._undetermined_in(lang)
         try:
             found = list(map(memo.getter(), undetermined))
         except TypeError:  # fields that cannot be hashed (not an Outcome's frozenset)
-            return [
-                self.undetermined(rule, waiting, lang)
-                for rule, waiting in sorted(undetermined, key=lambda pair: self._order[pair[0].id])
+            found = [
+                self._undetermined_entry(rule, self.undetermined(rule, waiting, lang))
+                for rule, waiting in undetermined
             ]
-        if None in found:  # not seen before (a stored pair is never None)
-            for index, pair in enumerate(undetermined):
-                if found[index] is None:
-                    rule, waiting = pair
-                    found[index] = memo.store(
-                        pair, (self._order[rule.id], self._new_undetermined(rule, waiting, lang))
-                    )
+        else:
+            if None in found:  # not seen before (a stored entry is never None)
+                for index, pair in enumerate(undetermined):
+                    if found[index] is None:
+                        rule, waiting = pair
+                        found[index] = memo.store(
+                            pair,
+                            self._undetermined_entry(
+                                rule, self._new_undetermined(rule, waiting, lang)
+                            ),
+                        )
         found.sort(key=_FIRST)
-        return list(map(_SECOND, found))
+        return found
+
+    def _undetermined_entry(self, rule: Rule, model: Undetermined) -> tuple[int, Undetermined, int]:
+        """An undetermined rule's model with its place in the order and its weight."""
+        return self._order[rule.id], model, SEVERITY_WEIGHTS[rule.severity]
 
     def _undetermined_in(self, lang: str) -> Memo:
         """The memo of (order, `Undetermined`) by (rule, fields) pair, of one language."""
@@ -397,6 +414,14 @@ class Wording:
     ) -> list[MissingInfo]:
         """`missing` as validated models, each looked up once its field, the rules waiting
         on it and whether it could change the verdict were seen; in the same order."""
+        return list(map(_SECOND, self._missing_found(outcome, lang, could_change)))
+
+    def _missing_found(
+        self, outcome: Outcome, lang: str, could_change: Mapping[str, bool] | None
+    ) -> list[tuple[Any, MissingInfo, str]]:
+        """`missing_models` as (place in the order, model, severity) entries, in order:
+        the severities counted by `list.count` (`_open_counts`), without reading the
+        models' attributes (a pydantic model's attribute costs ~4 times a tuple's item)."""
         catalogue = self.messages
         waiting: dict[str, list[str]] = {}  # field -> ids of the rules waiting on it
         for rule, fields in outcome.undetermined:
@@ -424,13 +449,13 @@ class Wording:
                         ),
                         self._field_places,
                     )
-                entry = store(key, entry)
+                entry = store(key, (entry[0], entry[1], entry[1].severity))
             entries.append(entry)
         try:
             entries.sort(key=_FIRST)
         except TypeError:  # a field no rule reads (so not placed) among placed ones
             entries.sort(key=_question_order)
-        return list(map(_SECOND, entries))
+        return entries
 
     def _new_missing(
         self, path: str, ids: tuple[str, ...], change: bool | None, lang: str
@@ -613,6 +638,20 @@ class Wording:
             self._summaries[key] = summary
         return summary
 
+    def _completeness(self, scope: str, outcome: Outcome, open_weight: int) -> float:
+        """`completeness` of the scope, once per scope and weight of its undetermined rules
+        (all it reads of them; the weights summed by the caller from their memo entries)."""
+        key = (scope, open_weight)
+        found = self._completenesses.get(key)
+        if found is None:
+            found = completeness(
+                self.scope_rules(scope), map(_FIRST, outcome.undetermined), self._weights[scope]
+            )
+            if len(self._completenesses) >= MODELS_LIMIT:
+                self._completenesses.clear()
+            self._completenesses[key] = found
+        return found
+
     def scope_rules(self, scope: str) -> tuple[Rule, ...]:
         """The rules an assessment of `scope` runs (placement: all three scopes)."""
         cached = self._scope_rules.get(scope)
@@ -726,6 +765,18 @@ def _ordered(
     return first * len(places) + place, entry
 
 
+def _open_counts(severities: list[str]) -> dict[str, int]:
+    """`open_questions_by_severity` of the questions' severities, counted by `list.count`
+    (no bytecode per question; ~30 a check)."""
+    critical, major, minor, info = map(severities.count, SEVERITY_ORDER)
+    if critical + major + minor + info != len(severities):  # not a severity: as there
+        return open_questions_by_severity(severities)
+    counts = {"critical": critical, "major": major, "minor": minor}
+    if info:
+        counts["info"] = info
+    return counts
+
+
 def _question_order(pair: tuple[Any, MissingInfo]) -> tuple[Any, ...]:
     """The order of an (order, question) pair whose orders are not all whole numbers."""
     entry = pair[1]
@@ -734,5 +785,6 @@ def _question_order(pair: tuple[Any, MissingInfo]) -> tuple[Any, ...]:
 
 _FIRST = itemgetter(0)  # the sort key of an (order, model) pair; an undetermined rule
 _SECOND = itemgetter(1)  # the model of an (order, model) pair
+_THIRD = itemgetter(2)  # an undetermined rule's weight, an open question's severity
 _ID = attrgetter("id")
 _SEVERITY = attrgetter("severity")
