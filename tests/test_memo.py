@@ -304,3 +304,55 @@ def test_completeness_looked_up_by_weight_is_completeness(
         assert words._completeness("placement", outcome, weight) == expected
         for _, model, severity in words._missing_found(outcome, "nb", None):
             assert model.severity == severity
+
+
+@SETTINGS
+@given(resident=resident_profiles(), offer=offer_profiles())
+def test_an_assessment_built_without_validation_is_the_validated_one(
+    resident: dict[str, Any], offer: dict[str, Any]
+):
+    """`Wording.assessment` builds the Assessment from its data without pydantic-core's
+    pass (`_assessment`): the same model, fields set, attribute order and JSON as
+    validating the data, on both backends, in both languages, with notices (of
+    deprecated fields and BrukerPlan derivations) and without; data that does not hold
+    its types goes the general way, with the same error."""
+    import pydantic
+    import pytest
+
+    from roprules.contract.assessment import Assessment
+    from roprules.report import wording as module
+
+    captured: list[dict[str, Any]] = []
+    original = module._assessment
+
+    def spy(data: dict[str, Any]) -> Any:
+        captured.append(data)
+        return original(data)
+
+    module._assessment = spy
+    try:
+        for warm in WARM.values():
+            for lang in ("nb", "en"):
+                warm.check(resident, offer, lang=lang, as_of=AS_OF)
+    finally:
+        module._assessment = original
+    notices = [
+        {"field": "resident.a", "message": "m", "replacement": "resident.b"},
+        {"field": "resident.c", "message": "n", "replacement": None},
+    ]
+    for data in captured:
+        for variant in (data, {**data, "notices": notices}):
+            built, validated = original(variant), Assessment.model_validate(variant)
+            _assert_same_model(built, validated)
+            assert built.model_dump_json(exclude_unset=True) == validated.model_dump_json(
+                exclude_unset=True
+            )
+            for notice, expected in zip(built.notices, validated.notices, strict=True):
+                _assert_same_model(notice, expected)
+    for bad in ({"verdict_summary": 3}, {"lang": "de"}, {"notices": [{"field": 1}]}):
+        data = {**captured[0], **bad}
+        with pytest.raises(pydantic.ValidationError) as general:
+            Assessment.model_validate(data)
+        with pytest.raises(pydantic.ValidationError) as ours:
+            original(data)
+        assert str(ours.value) == str(general.value)
