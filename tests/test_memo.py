@@ -219,3 +219,140 @@ def test_an_open_question_built_from_its_words_is_the_general_one(
                 )
                 assert built[0] == general[0]
                 _assert_same_model(built[1], general[1])
+
+
+@SETTINGS
+@given(resident=resident_profiles(), offer=offer_profiles())
+def test_undetermined_rules_built_without_validation_are_the_validated_ones(
+    resident: dict[str, Any], offer: dict[str, Any]
+):
+    """An undetermined rule not seen before is built without pydantic-core's pass
+    (`Wording._new_undetermined`), and the undetermined rules of an outcome are looked up
+    by its (rule, fields) pairs (`_undetermined_models`): each the same model, fields set,
+    attribute order and JSON as validating it, most severe first, then by rule id, on a
+    warm engine and on a fresh one, in both languages."""
+    from roprules.contract.assessment import Undetermined
+    from roprules.contract.rule_schema import SEVERITY_ORDER
+    from roprules.report.wording import Wording
+
+    wording, _, _, outcome = _placement(resident, offer)
+    fresh = Wording(wording.ruleset, wording.messages)
+    ordered = sorted(outcome.undetermined, key=lambda p: (SEVERITY_ORDER[p[0].severity], p[0].id))
+    for lang in ("nb", "en"):
+        validated = [
+            Undetermined(
+                rule_id=rule.id,
+                severity=rule.severity,
+                title=rule.spec.title.get(lang),
+                waiting_on=sorted(waiting),
+            )
+            for rule, waiting in ordered
+        ]
+        unhashable = [(rule, set(waiting)) for rule, waiting in outcome.undetermined]
+        for words, pairs in (
+            (wording, outcome.undetermined),
+            (fresh, outcome.undetermined),
+            (fresh, outcome.undetermined),
+            (fresh, unhashable),
+        ):
+            models = words._undetermined_models(pairs, lang)  # warm, empty, seen; a set
+            assert len(models) == len(validated)
+            for built, expected in zip(models, validated, strict=True):
+                _assert_same_model(built, expected)
+        for (rule, waiting), expected in zip(ordered, validated, strict=True):
+            _assert_same_model(Wording._new_undetermined(rule, waiting, lang), expected)
+            _assert_same_model(wording.undetermined(rule, set(waiting), lang), expected)
+
+
+def test_open_counts_are_open_questions_by_severity() -> None:
+    """`_open_counts` (severities counted by `list.count`) gives what
+    `open_questions_by_severity` gives, keys in the same order, "info" and an unknown
+    severity too."""
+    import itertools
+
+    from roprules.evaluation.questions import open_questions_by_severity
+    from roprules.report.wording import _open_counts
+
+    severities = ("critical", "major", "minor", "info", "other")
+    for size in range(5):
+        for combination in itertools.product(severities, repeat=size):
+            counted = _open_counts(list(combination))
+            expected = open_questions_by_severity(combination)
+            assert counted == expected
+            assert list(counted) == list(expected)
+
+
+@SETTINGS
+@given(resident=resident_profiles(), offer=offer_profiles())
+def test_completeness_looked_up_by_weight_is_completeness(
+    resident: dict[str, Any], offer: dict[str, Any]
+):
+    """`Wording._completeness` (once per scope and weight of the undetermined rules, the
+    weights kept with their memo entries) is `completeness` of the outcome, on a warm
+    wording and a fresh one; the entries' severities are their models'."""
+    from roprules.evaluation.questions import SEVERITY_WEIGHTS, completeness
+    from roprules.report.wording import Wording
+
+    wording, _, _, outcome = _placement(resident, offer)
+    fresh = Wording(wording.ruleset, wording.messages)
+    for words in (wording, fresh, fresh):
+        rules = words.scope_rules("placement")
+        found = words._undetermined_found(outcome.undetermined, "nb")
+        assert [w for _, _, w in found] == [SEVERITY_WEIGHTS[m.severity] for _, m, _ in found]
+        expected = completeness(rules, [rule for rule, _ in outcome.undetermined])
+        weight = sum(w for _, _, w in found)
+        assert words._completeness("placement", outcome, weight) == expected
+        for _, model, severity in words._missing_found(outcome, "nb", None):
+            assert model.severity == severity
+
+
+@SETTINGS
+@given(resident=resident_profiles(), offer=offer_profiles())
+def test_an_assessment_built_without_validation_is_the_validated_one(
+    resident: dict[str, Any], offer: dict[str, Any]
+):
+    """`Wording.assessment` builds the Assessment from its data without pydantic-core's
+    pass (`_assessment`): the same model, fields set, attribute order and JSON as
+    validating the data, on both backends, in both languages, with notices (of
+    deprecated fields and BrukerPlan derivations) and without; data that does not hold
+    its types goes the general way, with the same error."""
+    import pydantic
+    import pytest
+
+    from roprules.contract.assessment import Assessment
+    from roprules.report import wording as module
+
+    captured: list[dict[str, Any]] = []
+    original = module._assessment
+
+    def spy(data: dict[str, Any]) -> Any:
+        captured.append(data)
+        return original(data)
+
+    module._assessment = spy
+    try:
+        for warm in WARM.values():
+            for lang in ("nb", "en"):
+                warm.check(resident, offer, lang=lang, as_of=AS_OF)
+    finally:
+        module._assessment = original
+    notices = [
+        {"field": "resident.a", "message": "m", "replacement": "resident.b"},
+        {"field": "resident.c", "message": "n", "replacement": None},
+    ]
+    for data in captured:
+        for variant in (data, {**data, "notices": notices}):
+            built, validated = original(variant), Assessment.model_validate(variant)
+            _assert_same_model(built, validated)
+            assert built.model_dump_json(exclude_unset=True) == validated.model_dump_json(
+                exclude_unset=True
+            )
+            for notice, expected in zip(built.notices, validated.notices, strict=True):
+                _assert_same_model(notice, expected)
+    for bad in ({"verdict_summary": 3}, {"lang": "de"}, {"notices": [{"field": 1}]}):
+        data = {**captured[0], **bad}
+        with pytest.raises(pydantic.ValidationError) as general:
+            Assessment.model_validate(data)
+        with pytest.raises(pydantic.ValidationError) as ours:
+            original(data)
+        assert str(ours.value) == str(general.value)

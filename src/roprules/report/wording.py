@@ -9,18 +9,22 @@ so that what-if searches and the matrix can re-run it without paying for text.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from operator import attrgetter, itemgetter
 from typing import Any, TypeVar
 
 from roprules.contract.assessment import (
+    SCHEMA_VERSION,
+    VERDICT_RANK,
     Assessment,
     BackendRef,
     Citation,
     Fact,
     Finding,
     MissingInfo,
+    Notice,
     RulesetRef,
     Undetermined,
 )
@@ -42,6 +46,7 @@ from roprules.evaluation.outcome import (
     supersede_applies,
 )
 from roprules.evaluation.questions import (
+    SEVERITY_WEIGHTS,
     completeness,
     could_change_verdict,
     open_questions_by_severity,
@@ -71,6 +76,7 @@ class Wording:
         self._scope_rules: dict[str, tuple[Rule, ...]] = {}
         self._weights: dict[str, int] = {}  # each scope's weight (`scope_weight`)
         self._summaries: dict[tuple[Any, ...], str] = {}
+        self._completenesses: dict[tuple[Any, ...], float] = {}
         self._superseding = frozenset(r.id for r in ruleset.rules if r.spec.supersedes)
         self._rules = {r.id: r for r in ruleset.rules}
         # Each superseding rule's targets for which the supersession applies when both
@@ -104,6 +110,7 @@ class Wording:
         self._findings: Memo = Memo(limit=MODELS_LIMIT)
         self._missing: Memo = Memo(limit=MODELS_LIMIT)
         self._undetermined: Memo = Memo(limit=MODELS_LIMIT)
+        self._undetermined_by_lang: dict[str, Memo] = {}
         self._facts: Memo = Memo(limit=MODELS_LIMIT)
         self._text_reads = {r.id: reads(r.fields, r.texts.paths, (AS_OF,)) for r in ruleset.rules}
         # Every field a rule reads, by its place in the order of text: an open question's
@@ -135,10 +142,9 @@ class Wording:
         as_of: date | None = None,
         derivations: list[Derivation] | None = None,
     ) -> Assessment:
-        """The Assessment, assembled as plain data and validated once.
-
-        One validation of the whole tree is several times cheaper than building
-        each finding, fact and question as its own model. `derivations`: the
+        """The Assessment, assembled as plain data and built as validating it would build
+        it (`_assessment`): its findings, questions and undetermined rules are validated
+        models already, shared between assessments. `derivations`: the
         resident's BrukerPlan derivations when the caller has them (from
         `assessment_facts_and_derivations`, for these facts).
         """
@@ -152,21 +158,21 @@ class Wording:
                 else f
                 for f in findings
             ]
-        undetermined = self._undetermined_models(outcome.undetermined, lang)
+        found = self._undetermined_found(outcome.undetermined, lang)
+        undetermined = list(map(_SECOND, found))
         verdict = outcome.verdict
         scope_rules = self.scope_rules(scope)
         changes = could_change_verdict(self.ruleset, scope_rules, outcome, facts)
-        missing = self.missing_models(outcome, lang, changes)
-        open_counts = open_questions_by_severity(map(_SEVERITY, missing))
-        return Assessment.model_validate(
+        entries = self._missing_found(outcome, lang, changes)
+        missing = list(map(_SECOND, entries))
+        open_counts = _open_counts(list(map(_THIRD, entries)))
+        return _assessment(
             {
                 "scope": scope,
                 "verdict": verdict,
                 "verdict_summary": self.verdict_summary(verdict, open_counts, lang),
                 "open_questions_by_severity": open_counts,
-                "completeness": completeness(
-                    scope_rules, map(_FIRST, outcome.undetermined), self._weights[scope]
-                ),
+                "completeness": self._completeness(scope, outcome, sum(map(_THIRD, found))),
                 "findings": findings,
                 "missing": missing,
                 "undetermined": undetermined,
@@ -323,38 +329,87 @@ class Wording:
         return list(map(_SECOND, found))
 
     def _undetermined_models(
-        self, undetermined: Iterable[tuple[Rule, frozenset[str]]], lang: str
+        self, undetermined: Sequence[tuple[Rule, frozenset[str]]], lang: str
     ) -> list[Undetermined]:
         """`undetermined` of each rule, most severe first, then by rule id."""
-        stored, store, order = self._undetermined.getter(), self._undetermined.store, self._order
-        found = []
-        for rule, waiting in undetermined:
-            key = (rule.id, frozenset(waiting), lang)  # as in `undetermined`
-            model = stored(key, MISSING)  # rule ids, field names and lang: hashable
-            if model is MISSING:  # as `undetermined` builds it (without its look-up)
-                model = store(
-                    key,
-                    Undetermined(
-                        rule_id=rule.id,
-                        severity=rule.severity,
-                        title=rule.spec.title.get(lang),
-                        waiting_on=sorted(waiting),
-                    ),
-                )
-            found.append((order[rule.id], model))
+        return list(map(_SECOND, self._undetermined_found(undetermined, lang)))
+
+    def _undetermined_found(
+        self, undetermined: Sequence[tuple[Rule, frozenset[str]]], lang: str
+    ) -> list[tuple[int, Undetermined, int]]:
+        """Each rule's place in the order, `undetermined` model and severity weight
+        (`completeness`), most severe first, then by rule id.
+
+        Looked up by the outcome's own (rule, fields) pairs, one memo per language: the
+        ~30 look-ups, the sort and taking the models out run in C (`map`, `list.sort`),
+        with no tuple built per rule. A rule has one identity per loaded rule base
+        (`Rule` compares by identity) and the fields are the evaluation's (mostly
+        memoized) frozenset, whose hash is kept."""
+        memo = self._undetermined_in(lang)
+        try:
+            found = list(map(memo.getter(), undetermined))
+        except TypeError:  # fields that cannot be hashed (not an Outcome's frozenset)
+            found = [
+                self._undetermined_entry(rule, self.undetermined(rule, waiting, lang))
+                for rule, waiting in undetermined
+            ]
+        else:
+            if None in found:  # not seen before (a stored entry is never None)
+                for index, pair in enumerate(undetermined):
+                    if found[index] is None:
+                        rule, waiting = pair
+                        found[index] = memo.store(
+                            pair,
+                            self._undetermined_entry(
+                                rule, self._new_undetermined(rule, waiting, lang)
+                            ),
+                        )
         found.sort(key=_FIRST)
-        return list(map(_SECOND, found))
+        return found
+
+    def _undetermined_entry(self, rule: Rule, model: Undetermined) -> tuple[int, Undetermined, int]:
+        """An undetermined rule's model with its place in the order and its weight."""
+        return self._order[rule.id], model, SEVERITY_WEIGHTS[rule.severity]
+
+    def _undetermined_in(self, lang: str) -> Memo:
+        """The memo of (order, `Undetermined`) by (rule, fields) pair, of one language."""
+        memo = self._undetermined_by_lang.get(lang)
+        if memo is None:
+            memo = self._undetermined_by_lang.setdefault(lang, Memo(limit=MODELS_LIMIT))
+        return memo
 
     def undetermined(self, rule: Rule, waiting: Any, lang: str) -> Undetermined:
-        """An undetermined rule and the fields it waits on, validated once per fields."""
+        """An undetermined rule as a validated model, once per rule, fields waited on and
+        language."""
         return self._undetermined.get(
             (rule.id, frozenset(waiting), lang),
-            lambda: Undetermined(
-                rule_id=rule.id,
-                severity=rule.severity,
-                title=rule.spec.title.get(lang),
-                waiting_on=sorted(waiting),
-            ),
+            lambda: self._new_undetermined(rule, waiting, lang),
+        )
+
+    @staticmethod
+    def _new_undetermined(rule: Rule, waiting: Any, lang: str) -> Undetermined:
+        """`Undetermined(...)` of a rule, without pydantic-core's pass when its fields hold
+        their types already (the fields sorted into a tuple, as validation makes it; ~1.5
+        per check are new on the benchmark's data). A test holds the two equal."""
+        title = rule.spec.title.get(lang)
+        waiting_on = sorted(waiting)
+        if (
+            rule.severity in SEVERITY_ORDER
+            and rule.id.__class__ is str
+            and title.__class__ is str
+            and all(path.__class__ is str for path in waiting_on)
+        ):
+            return _built(
+                Undetermined,
+                {
+                    "rule_id": rule.id,
+                    "severity": rule.severity,
+                    "title": title,
+                    "waiting_on": tuple(waiting_on),
+                },
+            )
+        return Undetermined(
+            rule_id=rule.id, severity=rule.severity, title=title, waiting_on=waiting_on
         )
 
     def missing_models(
@@ -362,6 +417,14 @@ class Wording:
     ) -> list[MissingInfo]:
         """`missing` as validated models, each looked up once its field, the rules waiting
         on it and whether it could change the verdict were seen; in the same order."""
+        return list(map(_SECOND, self._missing_found(outcome, lang, could_change)))
+
+    def _missing_found(
+        self, outcome: Outcome, lang: str, could_change: Mapping[str, bool] | None
+    ) -> list[tuple[Any, MissingInfo, str]]:
+        """`missing_models` as (place in the order, model, severity) entries, in order:
+        the severities counted by `list.count` (`_open_counts`), without reading the
+        models' attributes (a pydantic model's attribute costs ~4 times a tuple's item)."""
         catalogue = self.messages
         waiting: dict[str, list[str]] = {}  # field -> ids of the rules waiting on it
         for rule, fields in outcome.undetermined:
@@ -389,13 +452,13 @@ class Wording:
                         ),
                         self._field_places,
                     )
-                entry = store(key, entry)
+                entry = store(key, (entry[0], entry[1], entry[1].severity))
             entries.append(entry)
         try:
             entries.sort(key=_FIRST)
         except TypeError:  # a field no rule reads (so not placed) among placed ones
             entries.sort(key=_question_order)
-        return list(map(_SECOND, entries))
+        return entries
 
     def _new_missing(
         self, path: str, ids: tuple[str, ...], change: bool | None, lang: str
@@ -578,6 +641,20 @@ class Wording:
             self._summaries[key] = summary
         return summary
 
+    def _completeness(self, scope: str, outcome: Outcome, open_weight: int) -> float:
+        """`completeness` of the scope, once per scope and weight of its undetermined rules
+        (all it reads of them; the weights summed by the caller from their memo entries)."""
+        key = (scope, open_weight)
+        found = self._completenesses.get(key)
+        if found is None:
+            found = completeness(
+                self.scope_rules(scope), map(_FIRST, outcome.undetermined), self._weights[scope]
+            )
+            if len(self._completenesses) >= MODELS_LIMIT:
+                self._completenesses.clear()
+            self._completenesses[key] = found
+        return found
+
     def scope_rules(self, scope: str) -> tuple[Rule, ...]:
         """The rules an assessment of `scope` runs (placement: all three scopes)."""
         cached = self._scope_rules.get(scope)
@@ -630,6 +707,133 @@ def _copied(template: Finding, update: dict[str, Any]) -> Finding:
     )
     _set(copied, "__pydantic_private__", None)
     return copied
+
+
+def _assessment(data: dict[str, Any]) -> Assessment:
+    """`Assessment.model_validate(data)` for the data `Wording.assessment` assembles,
+    without pydantic-core's pass when validation would change nothing but make tuples
+    of its lists and `Notice`s of its notices: its findings, open questions and
+    undetermined rules are models of their classes already (which validation passes
+    through as they are), and every other field holds its type (checked here; else
+    validation decides, and words any error). The fields not given take their defaults
+    and are not among the fields set, as validation leaves them. Validation cost ~50k
+    instructions per check (a test holds the two equal on generated profiles)."""
+    if tuple(data) != _GIVEN:  # the keys in `assessment`'s order, read off by position
+        return Assessment.model_validate(data)
+    (
+        scope,
+        verdict,
+        summary,
+        counts,
+        done,
+        findings,
+        missing,
+        undetermined,
+        ruleset,
+        backend,
+        resident_id,
+        offer_id,
+        offer_name,
+        offer_type,
+        lang,
+        created_at,
+        as_of,
+        notices,
+    ) = data.values()
+    if not (
+        scope in _SCOPES
+        and verdict in VERDICT_RANK
+        and lang in _LANGS
+        and (summary.__class__, done.__class__, counts.__class__, ruleset.__class__) == _CLASSES
+        and created_at.__class__ is datetime
+        and as_of.__class__ is date
+        and backend.__class__ in _BACKEND
+        and (resident_id.__class__, offer_id.__class__, offer_name.__class__, offer_type.__class__)
+        in _IDS
+    ):
+        return Assessment.model_validate(data)
+    if notices:
+        notices = _notices(notices)
+        if notices is None:
+            return Assessment.model_validate(data)
+    built = _new_model(Assessment)
+    _set(
+        built,
+        "__dict__",
+        {  # in the order of the model's fields, as validation gives them
+            "scope": scope,
+            "verdict": verdict,
+            "findings": tuple(findings),
+            "missing": tuple(missing),
+            "ruleset": ruleset,
+            "undetermined": tuple(undetermined),
+            "resident_id": resident_id,
+            "offer_id": offer_id,
+            "offer_name": offer_name,
+            "offer_type": offer_type,
+            "lang": lang,
+            "created_at": created_at,
+            "as_of": as_of,
+            "notices": tuple(notices),
+            "schema_version": SCHEMA_VERSION,
+            "backend": backend,
+            "open_questions_by_severity": counts,  # built for this assessment alone
+            "completeness": done,
+            "verdict_summary": summary,
+            "verdict_remedy": None,
+        },
+    )
+    _set(built, "__pydantic_extra__", None)
+    _set(built, "__pydantic_fields_set__", set(_GIVEN))
+    _set(built, "__pydantic_private__", None)
+    return built
+
+
+def _notices(notices: list[dict[str, Any]]) -> list[Notice] | None:
+    """Each notice's `Notice` as validation builds it, or None when one does not hold
+    its types (then validation decides)."""
+    built = []
+    for notice in notices:
+        if not (
+            notice.__class__ is dict
+            and tuple(notice) == _NOTICE_KEYS
+            and notice["field"].__class__ is str
+            and notice["message"].__class__ is str
+            and notice["replacement"].__class__ in _TEXT
+        ):
+            return None
+        built.append(_built(Notice, dict(notice)))
+    return built
+
+
+# The keys `Wording.assessment` gives, in its order (the fields set of its assessments).
+_GIVEN = (
+    "scope",
+    "verdict",
+    "verdict_summary",
+    "open_questions_by_severity",
+    "completeness",
+    "findings",
+    "missing",
+    "undetermined",
+    "ruleset",
+    "backend",
+    "resident_id",
+    "offer_id",
+    "offer_name",
+    "offer_type",
+    "lang",
+    "created_at",
+    "as_of",
+    "notices",
+)
+_CLASSES = (str, float, dict, RulesetRef)  # of the summary, completeness, counts, ruleset
+_SCOPES = frozenset(SCOPE_RULES)
+_LANGS = frozenset({"nb", "en"})
+_TEXT = frozenset({str, type(None)})
+_IDS = frozenset(itertools.product(_TEXT, repeat=4))  # the ids, the offer's name and type
+_BACKEND = frozenset({BackendRef, type(None)})
+_NOTICE_KEYS = ("field", "message", "replacement")  # a notice's, in the model's order
 
 
 def _built(cls: type[T], data: dict[str, Any]) -> T:
@@ -691,6 +895,18 @@ def _ordered(
     return first * len(places) + place, entry
 
 
+def _open_counts(severities: list[str]) -> dict[str, int]:
+    """`open_questions_by_severity` of the questions' severities, counted by `list.count`
+    (no bytecode per question; ~30 a check)."""
+    critical, major, minor, info = map(severities.count, SEVERITY_ORDER)
+    if critical + major + minor + info != len(severities):  # not a severity: as there
+        return open_questions_by_severity(severities)
+    counts = {"critical": critical, "major": major, "minor": minor}
+    if info:
+        counts["info"] = info
+    return counts
+
+
 def _question_order(pair: tuple[Any, MissingInfo]) -> tuple[Any, ...]:
     """The order of an (order, question) pair whose orders are not all whole numbers."""
     entry = pair[1]
@@ -699,5 +915,6 @@ def _question_order(pair: tuple[Any, MissingInfo]) -> tuple[Any, ...]:
 
 _FIRST = itemgetter(0)  # the sort key of an (order, model) pair; an undetermined rule
 _SECOND = itemgetter(1)  # the model of an (order, model) pair
+_THIRD = itemgetter(2)  # an undetermined rule's weight, an open question's severity
 _ID = attrgetter("id")
 _SEVERITY = attrgetter("severity")
