@@ -55,7 +55,13 @@ from roprules.evaluation.durable_limits import (
     name_width,
     split_groups,
 )
-from roprules.rulebase.durable_compile import GUARD_KEY, GUARD_VALUE, FactEncoder, hash_collisions
+from roprules.rulebase.durable_compile import (
+    GUARD_KEY,
+    GUARD_VALUE,
+    FactEncoder,
+    hash_collisions,
+    key_tests,
+)
 from roprules.rulebase.ruleset import RulesetError
 
 # The session: durable_rules' default ("0", used when a fact carries no "sid"), so the
@@ -140,7 +146,8 @@ class DurableGroup:
     def __init__(self, label: str, rules: Sequence[CompiledRule], params: Mapping[str, Any]):
         self.label = label
         self.rule_ids = tuple(r.rule_id for r in rules)
-        self.encoder = FactEncoder(r.condition for r in rules)
+        self.conditions = tuple(r.condition for r in rules)
+        self.encoder = FactEncoder(self.conditions)
         collisions = hash_collisions([*self.encoder.keys(), PRIMER_KEY])
         if collisions:
             raise EngineError(f"ruleset group {label}: fact names collide by hash: {collisions}")
@@ -151,6 +158,13 @@ class DurableGroup:
         if problems:
             raise RulesetError(problems)
         self.definition = definition
+        # The fact carries a value only where some comparison of the group's rules could
+        # be true of it (`FactEncoder.sends`): fewer properties to parse, to loop over
+        # at every alpha node reached, and to write into every action's message.
+        self.encoder = FactEncoder(
+            self.conditions,
+            key_tests(p["m"] for body in definition.values() for p in body["all"]),
+        )
         # An action's message is `{"<durable rule name>":{"m":...}}`; the first `width`
         # characters of the name say which rule fired (durable_limits.durable_rule_name).
         # The sentinel is not among them: it fires on the primer only, never on an
