@@ -478,6 +478,19 @@ class FactEncoder:
             *[path for path, _, _ in self._lists],
         )
         self._list_members = {path: (length, members) for path, length, members in self._lists}
+        # A list's members as `_fragment` writes them: (member, its fragment when the
+        # list holds it, when it does not), "" for a value not sent (`sends`).
+        self._member_fragments = {
+            path: tuple(
+                (
+                    item,
+                    _fragment(key, TRUE) if self.sends(key, TRUE) else "",
+                    _fragment(key, FALSE) if self.sends(key, FALSE) else "",
+                )
+                for item, key in members
+            )
+            for path, _, members in self._lists
+        }
         self._scalar_keys = dict(self._scalars)
         opening = "{" + _fragment(GUARD_KEY, GUARD_VALUE)[1:]
         self._fragments: tuple[dict[Any, str], ...] = (
@@ -640,7 +653,9 @@ class FactEncoder:
                 encoded = numeric(value)
             else:
                 return general(value)
-            return prefix + '"' + encoded + '"' if number_sent(encoded) else ""
+            if number_sent(encoded):
+                return prefix + '"' + encoded + '"'
+            return ""
 
         return miss
 
@@ -650,15 +665,12 @@ class FactEncoder:
             return ""
         sends = self.sends
         if path in self._list_members:
-            length, members = self._list_members[path]
+            length = self._list_members[path][0]
             count = len(value)
             return (_fragment(length, count) if sends(length, count) else "") + "".join(
                 [
-                    _fragment(key, member)
-                    for key, member in (
-                        (key, TRUE if item in value else FALSE) for item, key in members
-                    )
-                    if sends(key, member)
+                    held if item in value else not_held
+                    for item, held, not_held in self._member_fragments[path]
                 ]
             )
         key = self._scalar_keys[path]
