@@ -382,10 +382,11 @@ def _decided(constant: Any) -> bool:
 def key_tests(expressions: Iterable[Expr]) -> dict[str, KeyTests | None]:
     """Every comparison the compiled expressions make, by fact key (`FactEncoder.sends`).
 
-    A key tested by `$ex`/`$nex`, named by a same-fact reference (`$m`, on either
-    side), compared with a constant other than a plain text or a whole number, or in
-    any shape not written by `compile_condition`, maps to None (always sent); so does
-    the guard's key (it is the fact's id). A key not compared at all is not a key."""
+    A key tested by `$ex`/`$nex` or any operator other than the six comparisons,
+    named by a same-fact reference (`$m`, on either side), or compared with a constant
+    other than a plain text or a whole number maps to None (always sent); so does the
+    guard's key (it is the fact's id). A key not compared at all is not a key. A node
+    of any other shape than `compile_condition` writes raises ValueError at load."""
     found: dict[str, dict[tuple[str, Any], None]] = {}
     always: set[str] = {GUARD_KEY}
 
