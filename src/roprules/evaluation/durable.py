@@ -55,7 +55,13 @@ from roprules.evaluation.durable_limits import (
     name_width,
     split_groups,
 )
-from roprules.rulebase.durable_compile import GUARD_KEY, GUARD_VALUE, FactEncoder, hash_collisions
+from roprules.rulebase.durable_compile import (
+    GUARD_KEY,
+    GUARD_VALUE,
+    FactEncoder,
+    hash_collisions,
+    key_tests,
+)
 from roprules.rulebase.ruleset import RulesetError
 
 # The session: durable_rules' default ("0", used when a fact carries no "sid"), so the
@@ -140,11 +146,29 @@ class DurableGroup:
     def __init__(self, label: str, rules: Sequence[CompiledRule], params: Mapping[str, Any]):
         self.label = label
         self.rule_ids = tuple(r.rule_id for r in rules)
-        self.encoder = FactEncoder(r.condition for r in rules)
+        self.conditions = tuple(r.condition for r in rules)
+        # The group's definition first (its comparisons decide what the fact carries),
+        # but its errors after the hash check, as before: one encoder built, not two.
+        definition: dict[str, Any] | None = None
+        failure: EngineError | None = None
+        try:
+            definition = group_definition(rules, params)
+        except EngineError as exc:
+            failure = exc
+        # The fact carries a value only where some comparison of the group's rules could
+        # be true of it (`FactEncoder.sends`): fewer properties to parse, to loop over
+        # at every alpha node reached, and to write into every action's message.
+        self.encoder = FactEncoder(
+            self.conditions,
+            None
+            if definition is None
+            else key_tests(p["m"] for body in definition.values() for p in body["all"]),
+        )
         collisions = hash_collisions([*self.encoder.keys(), PRIMER_KEY])
         if collisions:
             raise EngineError(f"ruleset group {label}: fact names collide by hash: {collisions}")
-        definition = group_definition(rules, params)
+        if definition is None:  # group_definition failed: its error, after the hash check
+            raise failure or EngineError(f"ruleset group {label}: no definition")
         # durable_rules hangs or fails on definitions past its fixed C arrays: never
         # hand it one that has not passed the measured bounds (durable_limits.py).
         problems = definition_problems(label, rules, definition)

@@ -31,6 +31,8 @@ from __future__ import annotations
 import functools
 import json
 import math
+import operator
+import re
 import string
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -352,6 +354,82 @@ def _compile_reference(subject: Any, key: str, op: str, operand: FieldRef) -> Ex
     return {"$and": [{"$ex": {key: 1}}, {"$ex": {other_key: 1}}, comparison]}
 
 
+# What a group's rules compare one fact key with: (comparison, constant) pairs, the
+# comparison a function of (fact value, constant). Constants are texts of plain
+# characters (`_PLAIN_TEXT`) or whole numbers.
+KeyTests = tuple[tuple[Callable[[Any, Any], bool], Any], ...]
+_COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
+    "$eq": operator.eq,
+    "$neq": operator.ne,
+    "$lt": operator.lt,
+    "$lte": operator.le,
+    "$gt": operator.gt,
+    "$gte": operator.ge,
+}
+# Characters of a text whose order durable_rules and Python agree on: durable_rules
+# compares the raw JSON text of the fact's value, ended by '"', with the rule's
+# constant (`strncmp` over the longer of the two: `reduceString`), so a text of
+# characters above '"' and without a JSON escape ('\\') orders as in Python.
+_PLAIN_TEXT = re.compile(r"[#-\[\]-~]*")
+
+
+def _decided(constant: Any) -> bool:
+    """Whether `FactEncoder.sends` decides comparisons with this constant exactly."""
+    kind = constant.__class__
+    return (kind is str and _PLAIN_TEXT.fullmatch(constant) is not None) or kind is int
+
+
+def key_tests(expressions: Iterable[Expr]) -> dict[str, KeyTests | None]:
+    """Every comparison the compiled expressions make, by fact key (`FactEncoder.sends`).
+
+    A key tested by `$ex`/`$nex` or any operator other than the six comparisons,
+    named by a same-fact reference (`$m`, on either side), or compared with a constant
+    other than a plain text or a whole number maps to None (always sent); so does the
+    guard's key (it is the fact's id). A key not compared at all is not a key. A node
+    of any other shape than `compile_condition` writes raises ValueError at load."""
+    found: dict[str, dict[tuple[str, Any], None]] = {}
+    always: set[str] = {GUARD_KEY}
+
+    def references(constant: Any) -> None:
+        if isinstance(constant, dict):
+            for name, part in constant.items():
+                if name == "$m" and isinstance(part, str):
+                    always.add(part)
+                references(part)
+        elif isinstance(constant, list):
+            for part in constant:
+                references(part)
+
+    def walk(expr: Any) -> None:
+        if not isinstance(expr, dict) or len(expr) != 1:
+            raise ValueError(f"not a compiled expression: {expr!r}")
+        ((op, body),) = expr.items()
+        if op in ("$and", "$or"):
+            for part in body:
+                walk(part)
+            return
+        if op.startswith("$"):
+            if not isinstance(body, dict) or len(body) != 1:
+                raise ValueError(f"not a compiled comparison: {expr!r}")
+            ((key, constant),) = body.items()
+        else:
+            key, constant, op = op, body, "$eq"
+        references(constant)
+        if op in _COMPARISONS and _decided(constant):
+            found.setdefault(key, {})[(op, constant)] = None
+        else:
+            always.add(key)
+
+    for expression in expressions:
+        walk(expression)
+    tests: dict[str, KeyTests | None] = {
+        key: tuple((_COMPARISONS[op], constant) for op, constant in pairs)
+        for key, pairs in found.items()
+    }
+    tests.update(dict.fromkeys(always))
+    return tests
+
+
 class FactEncoder:
     """Encodes the facts one durable ruleset reads, in the form its rules expect.
 
@@ -359,7 +437,15 @@ class FactEncoder:
     assessment.
     """
 
-    def __init__(self, conditions: Iterable[Condition]):
+    def __init__(
+        self,
+        conditions: Iterable[Condition],
+        tests: Mapping[str, KeyTests | None] | None = None,
+    ):
+        """`tests`: what the group's compiled rules compare each key with (`key_tests`);
+        given, a value that makes none of them true is not sent (`sends`). None: every
+        known value is sent."""
+        self._tests = tests
         paths: set[str] = set()
         sums: set[Sum] = set()
         months: set[MonthsSince] = set()
@@ -393,6 +479,19 @@ class FactEncoder:
             *[path for path, _, _ in self._lists],
         )
         self._list_members = {path: (length, members) for path, length, members in self._lists}
+        # A list's members as `_fragment` writes them: (member, its fragment when the
+        # list holds it, when it does not), "" for a value not sent (`sends`).
+        self._member_fragments = {
+            path: tuple(
+                (
+                    item,
+                    _fragment(key, TRUE) if self.sends(key, TRUE) else "",
+                    _fragment(key, FALSE) if self.sends(key, FALSE) else "",
+                )
+                for item, key in members
+            )
+            for path, _, members in self._lists
+        }
         self._scalar_keys = dict(self._scalars)
         opening = "{" + _fragment(GUARD_KEY, GUARD_VALUE)[1:]
         self._fragments: tuple[dict[Any, str], ...] = (
@@ -432,7 +531,37 @@ class FactEncoder:
             value = months_since_value(subject, facts)
             if value is not None:
                 encoded[key] = number_key(value)
-        return encoded
+        if self._tests is None:
+            return encoded
+        return {k: v for k, v in encoded.items() if k == GUARD_KEY or self.sends(k, v)}
+
+    def sends(self, key: str, value: Any) -> bool:
+        """Whether the fact carries `key` with this (encoded) value.
+
+        durable_rules loops over every property of the fact at every alpha node a fact
+        reaches, parses each, and writes each into every action's message. A property
+        whose value makes every comparison on its key false changes nothing the rules
+        can see: a comparison on a missing property is false too (no node of the key
+        tests `$nex` or `$ex`, and none refers to it with `$m`, or it is always sent).
+        So such a value is left out. Decided exactly where durable_rules'
+        comparison is Python's (texts of plain characters, whole numbers, of the same
+        kind on both sides: `key_tests`); anything else is sent, so a value is only
+        left out when durable_rules would certainly find every test on it false."""
+        if self._tests is None:
+            return True
+        tests = self._tests.get(key, ())  # (): no rule compares it
+        if tests is None:  # its presence matters, or its tests are not decided here
+            return True
+        kind = value.__class__
+        if kind is str:
+            if _PLAIN_TEXT.fullmatch(value) is None:
+                return True
+        elif kind is not int:  # durable_rules coerces other kinds: not decided here
+            return True
+        for compare, constant in tests:
+            if constant.__class__ is not kind or compare(value, constant):
+                return True
+        return False
 
     def text(self, facts: Mapping[str, Any], tail: str = "") -> str:
         """The JSON text of `encode(facts)` (plus `tail`, e.g. `,"sid":"x"`).
@@ -460,11 +589,15 @@ class FactEncoder:
         for subject, key in self.sums:
             numbers = [facts.get(p) for p in subject.paths]
             if all(v is not None for v in numbers):
-                parts.append(_fragment(key, number_key(sum(numbers))))
+                encoded = number_key(sum(numbers))
+                if self.sends(key, encoded):
+                    parts.append(_fragment(key, encoded))
         for subject, key in self.months:
             value = months_since_value(subject, facts)
             if value is not None:
-                parts.append(_fragment(key, number_key(value)))
+                encoded = number_key(value)
+                if self.sends(key, encoded):
+                    parts.append(_fragment(key, encoded))
         return parts
 
     def _miss_encoder(self, path: str) -> Callable[[Any], str]:
@@ -481,16 +614,32 @@ class FactEncoder:
         general = functools.partial(self._fragment, path)
         if path in self._list_members:
             return general
-        prefix = "," + _quote(self._scalar_keys[path]) + ":"
+        key = self._scalar_keys[path]
+        prefix = "," + _quote(key) + ":"
         numeric = _number_key_uncached
+        sends = self.sends
         if path in _ENUM_CODES:  # a text is the value of an enum: its code
 
             def text(value: str) -> str:
-                return prefix + _quote(enum_code(path, value))
+                code = enum_code(path, value)
+                return prefix + _quote(code) if sends(key, code) else ""
         else:
 
             def text(value: str) -> str:
-                return prefix + _quote(value)
+                return prefix + _quote(value) if sends(key, value) else ""
+
+        # `sends` for a number key (a text of plain characters, `_PLAIN_TEXT`: nothing
+        # to check of it), without the method call: most values not seen before are
+        # numbers
+        tests = None if self._tests is None else self._tests.get(key, ())
+
+        def number_sent(encoded: str) -> bool:
+            if tests is None:  # every value sent, or its presence matters
+                return True
+            for compare, constant in tests:
+                if constant.__class__ is not str or compare(encoded, constant):
+                    return True
+            return False
 
         def miss(value: Any) -> str:
             kind = value.__class__
@@ -500,10 +649,14 @@ class FactEncoder:
                 # number_key of a positive int below 2**64: its hex digits, their
                 # count as the exponent (500001..500016: six digits), zeros stripped
                 digits = f"{value:x}"
-                return f'{prefix}"p{len(digits) + _EXPONENT_OFFSET}{digits.rstrip("0")}"'
-            if kind is int or kind is float:
-                return prefix + '"' + numeric(value) + '"'
-            return general(value)
+                encoded = f"p{len(digits) + _EXPONENT_OFFSET}{digits.rstrip('0')}"
+            elif kind is int or kind is float:
+                encoded = numeric(value)
+            else:
+                return general(value)
+            if number_sent(encoded):
+                return prefix + '"' + encoded + '"'
+            return ""
 
         return miss
 
@@ -511,13 +664,19 @@ class FactEncoder:
         """The JSON members `encode` writes for one fact ("" if it writes none)."""
         if value is None:
             return ""
+        sends = self.sends
         if path in self._list_members:
-            length, members = self._list_members[path]
-            return _fragment(length, len(value)) + "".join(
-                [_fragment(key, TRUE if item in value else FALSE) for item, key in members]
+            length = self._list_members[path][0]
+            count = len(value)
+            return (_fragment(length, count) if sends(length, count) else "") + "".join(
+                [
+                    held if item in value else not_held
+                    for item, held, not_held in self._member_fragments[path]
+                ]
             )
         key = self._scalar_keys[path]
-        return _fragment(key, encode_value(path, value))
+        encoded = encode_value(path, value)
+        return _fragment(key, encoded) if sends(key, encoded) else ""
 
 
 _SEPARATORS = (",", ":")
