@@ -37,7 +37,6 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from roprules.contract.assessment import Assessment
-from roprules.contract.brukerplan import Derivation
 from roprules.contract.documents import InputError
 from roprules.contract.errors import ErrorDetail, excerpt, text
 from roprules.contract.intake import check_dates, load_entered
@@ -45,13 +44,11 @@ from roprules.contract.profiles import (
     OfferProfile,
     ResidentProfile,
     entered_dates_after,
-    profile_facts_and_derivations,
 )
 from roprules.evaluation.backends import EngineError
 from roprules.evaluation.outcome import Evaluator, assessment_facts_and_derivations
 from roprules.evaluation.ranking import unknown_weight
 from roprules.report.wording import Wording
-from roprules.rulebase.conditions import AS_OF
 from roprules.rulebase.ruleset import Ruleset, load_ruleset
 
 if TYPE_CHECKING:  # the matrix (and its worker processes) only when a matrix is asked for
@@ -160,12 +157,11 @@ class Engine:
         """Evaluate one scope's rules over the profiles, then word the outcome once.
 
         With `remedies`, add what would make it suitable (computed only then).
-        `entered`: the profiles' facts as entered, from `_load_many` (see `_facts`).
+        `entered`: the profiles' facts as entered, from `_load_many`.
         """
-        if entered is None:
-            facts, derivations = assessment_facts_and_derivations(resident, offer, as_of)
-        else:
-            facts, derivations = _facts(resident, offer, as_of, entered)
+        facts, derivations = assessment_facts_and_derivations(
+            resident, offer, as_of, entered or (None, None)
+        )
         outcome = self._evaluator.outcome(scope, facts)
         assessment = self._wording.assessment(
             scope,
@@ -523,21 +519,6 @@ def _load_many(
     if entered is not None:
         entered.extend(flats)
     return loaded[: len(residents)], loaded[len(residents) :]
-
-
-def _facts(
-    resident: ResidentProfile | None,
-    offer: OfferProfile | None,
-    as_of: date,
-    entered: tuple[dict[str, Any] | None, dict[str, Any] | None],
-) -> tuple[dict[str, Any], list[Derivation]]:
-    """`assessment_facts_and_derivations`, from the profiles' facts as entered where the
-    screen found them (`_load_many`'s `entered`; used up here) instead of flattening
-    the profiles again."""
-    facts, derivations = profile_facts_and_derivations("resident", resident, entered[0])
-    facts.update(profile_facts_and_derivations("offer", offer, entered[1])[0])
-    facts[AS_OF] = as_of.isoformat()
-    return facts, derivations
 
 
 def compare_count_error(count: int, lang: str) -> ErrorDetail:

@@ -32,7 +32,6 @@ from roprules.contract.profiles import (
     OfferProfile,
     ResidentProfile,
     profile_facts_and_derivations,
-    profile_to_facts,
 )
 from roprules.contract.rule_schema import SEVERITY_ORDER
 from roprules.evaluation.backends import (
@@ -367,12 +366,19 @@ def assessment_facts(
 
 
 def assessment_facts_and_derivations(
-    resident: ResidentProfile | None, offer: OfferProfile | None, as_of: date
+    resident: ResidentProfile | None,
+    offer: OfferProfile | None,
+    as_of: date,
+    entered: tuple[dict[str, Any] | None, dict[str, Any] | None] = (None, None),
 ) -> tuple[dict[str, Any], list[Derivation]]:
     """`assessment_facts` and the resident's BrukerPlan derivations among them (which
-    the wording reports: computed once)."""
-    facts, derivations = profile_facts_and_derivations("resident", resident)
-    facts.update(profile_to_facts("offer", offer))
+    the wording reports: computed once).
+
+    `entered`: each profile's facts as the screen's pass found them in its input
+    (`contract.intake.load_entered`), used (and changed) instead of flattening that
+    profile again; None where there are none."""
+    facts, derivations = profile_facts_and_derivations("resident", resident, entered[0])
+    facts.update(profile_facts_and_derivations("offer", offer, entered[1])[0])
     facts[AS_OF] = as_of.isoformat()
     return facts, derivations
 
