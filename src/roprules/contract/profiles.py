@@ -262,16 +262,33 @@ def _collect_texts(model: type[BaseModel], data: Any, texts: list[str]) -> bool:
 _NOT_A_FACT = "\0"
 
 
-@dataclass(frozen=True)
 class _Walk:
-    """What `_collect_facts` needs of one model under one fact path prefix."""
+    """What `_collect_facts` needs of one model under one fact path prefix (built once
+    per model by `_walk`, never changed).
 
-    names: frozenset[str]  # the field names (see `_field_names`)
-    fields: tuple[tuple[str, str], ...]  # (field, its fact path; `_NOT_A_FACT` for id, name)
-    floats: frozenset[str]  # the fields that hold a decimal number (an int becomes a float)
-    nested: dict[str, "_Walk"]  # the fields that hold a nested model, with its walk
-    models: dict[str, type[BaseModel]]  # the same fields, with the nested model's class
-    dates: tuple[str, ...]  # the fact paths of the date fields, nested ones too
+    A plain class, not a dataclass: a frozen dataclass costs ~5M instructions when the
+    module is imported (its methods are generated and compiled), every command's cold
+    start."""
+
+    __slots__ = ("dates", "fields", "floats", "models", "names", "nested")
+
+    def __init__(
+        self,
+        *,
+        names: frozenset[str],
+        fields: tuple[tuple[str, str], ...],
+        floats: frozenset[str],
+        nested: dict[str, "_Walk"],
+        models: dict[str, type[BaseModel]],
+        dates: tuple[str, ...],
+    ):
+        self.names = names  # the field names (see `_field_names`)
+        # (field, its fact path; `_NOT_A_FACT` for id, name)
+        self.fields = fields
+        self.floats = floats  # the fields that hold a decimal number (an int becomes a float)
+        self.nested = nested  # the fields that hold a nested model, with its walk
+        self.models = models  # the same fields, with the nested model's class
+        self.dates = dates  # the fact paths of the date fields, nested ones too
 
 
 @cache

@@ -135,10 +135,26 @@ class _RulesetIndex:
         for path, ids in readers.items():
             for rule_id in ids:
                 self.is_set_fields[rule_id] = (*self.is_set_fields.get(rule_id, ()), path)
-        self.fields: dict[str, _FieldIndex] = {
-            path: _index(path, found, params, frozenset(readers.get(path, ())))
-            for path, found in tested.items()
-        }
+        # Each field's index is built when a check first asks for it (`field`): a
+        # process that makes one check (the CLI) builds the few it tries, not all ~120.
+        self._tested = tested
+        self._readers = readers
+        self._params = params
+        self._fields: dict[str, _FieldIndex] = {}
+
+    def field(self, path: str) -> _FieldIndex | None:
+        """The index of the rules' leaves reading `path` (None: no rule reads it).
+
+        Built on first use and kept; two threads asking at once may both build it, and
+        build the same."""
+        entry = self._fields.get(path)
+        if entry is None:
+            found = self._tested.get(path)
+            if found is None:
+                return None
+            readers = frozenset(self._readers.get(path, ()))
+            entry = self._fields[path] = _index(path, found, self._params, readers)
+        return entry
 
     def scope(self, scope_rules: Sequence[Rule]) -> _ScopeIndex:
         """The index of a scope's rules, by the identity of the (cached) sequence given;
@@ -315,7 +331,7 @@ def _candidates(
 ) -> list[Any]:
     """`candidate_values`; with `tried`, the fixed values only one of each set that every
     leaf reading the field answers alike (`_FieldIndex.tried`: for `could_change_verdict`)."""
-    entry = index.fields.get(path)
+    entry = index.field(path)
     if entry is None:
         return []
     values = list(entry.tried if tried else entry.values)
