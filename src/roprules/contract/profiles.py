@@ -682,24 +682,27 @@ DEPRECATED_FIELDS: dict[str, str] = {
 }
 
 
+# Per profile prefix: (fact path, the attribute names that lead to it, an entry).
+_PathsIn = dict[str, tuple[tuple[str, tuple[str, ...], Any], ...]]
+
+
+def _by_profile(table: Mapping[str, Any]) -> _PathsIn:
+    """A table keyed by fact path, split by the profile each path lies in: per profile
+    prefix, (path, the attribute names that lead to it, the table's entry)."""
+    return {
+        prefix: tuple(
+            (path, tuple(path.removeprefix(prefix + ".").split(".")), entry)
+            for path, entry in table.items()
+            if path.startswith(prefix + ".")
+        )
+        for prefix in PROFILE_MODELS
+    }
+
+
 # The deprecated values and fields that lie in each profile, with the attributes that
 # lead to each, found once: `deprecations` runs on every assessment.
-_DEPRECATED_VALUES_IN = {
-    prefix: tuple(
-        (path, tuple(path.removeprefix(prefix + ".").split(".")), renamed)
-        for path, renamed in DEPRECATED_VALUES.items()
-        if path.startswith(prefix + ".")
-    )
-    for prefix in PROFILE_MODELS
-}
-_DEPRECATED_FIELDS_IN = {
-    prefix: tuple(
-        (path, tuple(path.removeprefix(prefix + ".").split(".")), replacement)
-        for path, replacement in DEPRECATED_FIELDS.items()
-        if path.startswith(prefix + ".")
-    )
-    for prefix in PROFILE_MODELS
-}
+_DEPRECATED_VALUES_IN = _by_profile(DEPRECATED_VALUES)
+_DEPRECATED_FIELDS_IN = _by_profile(DEPRECATED_FIELDS)
 
 
 @dataclass(frozen=True)
