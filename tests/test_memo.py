@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from conftest import BACKENDS, comparable
 from roprules import Engine
 from roprules.evaluation.memo import Memo
+from roprules.evaluation.questions import waiting_rules
 from strategies import LATEST_DATE, offer_profiles, resident_profiles
 
 SETTINGS = settings(
@@ -108,15 +109,6 @@ def _placement(resident: dict[str, Any], offer: dict[str, Any]) -> tuple[Any, An
     return engine._wording, facts, derived, engine._evaluator.outcome("placement", facts)
 
 
-def _waiting_on(outcome: Any) -> dict[str, list[Any]]:
-    """The rules an outcome's open questions wait on, by field."""
-    waiting: dict[str, list[Any]] = {}
-    for rule, fields in outcome.undetermined:
-        for path in fields:
-            waiting.setdefault(path, []).append(rule)
-    return waiting
-
-
 def _assert_same_model(built: Any, validated: Any) -> None:
     """A model built without validation is the validated one: equal, the same fields
     set, its attributes in the same order and the same JSON."""
@@ -182,7 +174,7 @@ def test_an_open_question_built_without_validation_is_the_validated_one(
     from roprules.report.wording import _missing_info
 
     wording, _, _, outcome = _placement(resident, offer)
-    waiting = _waiting_on(outcome)
+    waiting = waiting_rules(outcome)
     for lang in ("nb", "en"):
         for could_change in (None, {path: index % 2 == 0 for index, path in enumerate(waiting)}):
             for entry in missing_entries(waiting, could_change, wording.messages, lang):
@@ -204,7 +196,7 @@ def test_an_open_question_built_from_its_words_is_the_general_one(
     from roprules.report.wording import _missing_info, _ordered
 
     wording, _, _, outcome = _placement(resident, offer)
-    waiting = _waiting_on(outcome)
+    waiting = waiting_rules(outcome)
     for lang in ("nb", "en"):
         for could_change in (None, {path: index % 2 == 0 for index, path in enumerate(waiting)}):
             for path, rules in waiting.items():
